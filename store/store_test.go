@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"kyso/store"
+	"kyso/store/storetest"
+)
+
+var testMigrations = fstest.MapFS{
+	"001_things.sql": {Data: []byte(`-- a comment line
+CREATE TABLE things (
+	id AUTOID,
+	name TEXT NOT NULL UNIQUE,
+	body BLOB,
+	n BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX things_n ON things (n);
+`)},
+	"002_more.sql": {Data: []byte(`ALTER TABLE things ADD COLUMN note TEXT;`)},
+	"README.md":    {Data: []byte("not a migration")},
+}
+
+func TestStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Migrate(ctx, "test", testMigrations); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		// Applying again is a no-op.
+		if err := db.Migrate(ctx, "test", testMigrations); err != nil {
+			t.Fatalf("migrate again: %v", err)
+		}
+		var versions int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE component = $1", "test").Scan(&versions); err != nil {
+			t.Fatal(err)
+		}
+		if versions != 2 {
+			t.Fatalf("recorded %d migrations, want 2", versions)
+		}
+
+		t.Run("placeholders, blobs and RETURNING", func(t *testing.T) {
+			blob := []byte{0, 1, 2, 0xff}
+			var id int64
+			if err := db.QueryRowContext(ctx, "INSERT INTO things (name, body, n, note) VALUES ($1, $2, $3, $4) RETURNING id", "a", blob, int64(1)<<40, "x").Scan(&id); err != nil {
+				t.Fatalf("insert: %v", err)
+			}
+			var got []byte
+			var n int64
+			if err := db.QueryRowContext(ctx, "SELECT body, n FROM things WHERE id = $1", id).Scan(&got, &n); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(blob) || n != 1<<40 {
+				t.Fatalf("round trip: got %x %d", got, n)
+			}
+		})
+
+		t.Run("unique violation is typed", func(t *testing.T) {
+			_, err := db.ExecContext(ctx, "INSERT INTO things (name) VALUES ($1)", "dup")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.ExecContext(ctx, "INSERT INTO things (name) VALUES ($1)", "dup")
+			if !store.IsUniqueViolation(err) {
+				t.Fatalf("IsUniqueViolation(%v) = false", err)
+			}
+			if store.IsUniqueViolation(errors.New("other")) {
+				t.Fatal("IsUniqueViolation(other) = true")
+			}
+			_, err = db.ExecContext(ctx, "INSERT INTO things (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", "dup")
+			if err != nil {
+				t.Fatalf("ON CONFLICT DO NOTHING: %v", err)
+			}
+		})
+
+		t.Run("rollback on error", func(t *testing.T) {
+			boom := errors.New("boom")
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, "INSERT INTO things (name) VALUES ($1)", "rolled-back"); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("InTx returned %v", err)
+			}
+			var n int
+			_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM things WHERE name = $1", "rolled-back").Scan(&n)
+			if n != 0 {
+				t.Fatal("rolled back row is visible")
+			}
+		})
+
+		t.Run("concurrent read-modify-write transactions serialise", func(t *testing.T) {
+			if _, err := db.ExecContext(ctx, "INSERT INTO things (name, n) VALUES ($1, 0)", "counter"); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for i := 0; i < 20; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- db.InTx(ctx, func(tx *sql.Tx) error {
+						var n int64
+						q := "SELECT n FROM things WHERE name = $1"
+						if db.Dialect == store.Postgres {
+							q += " FOR UPDATE"
+						}
+						if err := tx.QueryRowContext(ctx, q, "counter").Scan(&n); err != nil {
+							return err
+						}
+						_, err := tx.ExecContext(ctx, "UPDATE things SET n = $1 WHERE name = $2", n+1, "counter")
+						return err
+					})
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var n int64
+			_ = db.QueryRowContext(ctx, "SELECT n FROM things WHERE name = $1", "counter").Scan(&n)
+			if n != 20 {
+				t.Fatalf("counter = %d, want 20 (lost updates)", n)
+			}
+		})
+	})
+}
+
+func TestMigrateRejectsDuplicateVersions(t *testing.T) {
+	db := storetest.SQLite(t)
+	err := db.Migrate(context.Background(), "dup", fstest.MapFS{
+		"001_a.sql": {Data: []byte("CREATE TABLE a (x TEXT);")},
+		"001_b.sql": {Data: []byte("CREATE TABLE b (x TEXT);")},
+	})
+	if err == nil {
+		t.Fatal("duplicate versions accepted")
+	}
+}
+
+func TestMigrationFailureIsAtomic(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	err := db.Migrate(ctx, "bad", fstest.MapFS{
+		"001_bad.sql": {Data: []byte("CREATE TABLE ok1 (x TEXT);\nCREATE TABLE broken (;\n")},
+	})
+	if err == nil {
+		t.Fatal("broken migration accepted")
+	}
+	var n int
+	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ok1'").Scan(&n)
+	if n != 0 {
+		t.Fatal("partial migration left a table behind")
+	}
+}
+
+func TestOpenDefaultsToSQLiteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "k.db")
+	db, err := store.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Dialect != store.SQLite {
+		t.Fatalf("dialect %v", db.Dialect)
+	}
+	if err := db.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
