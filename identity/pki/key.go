@@ -1,0 +1,232 @@
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"kyso/identity/ecc"
+)
+
+// AlgorithmIdentifier is the X.509 AlgorithmIdentifier.
+type AlgorithmIdentifier = pkix.AlgorithmIdentifier
+
+// PublicKey is an RSA or elliptic-curve public key; exactly one is set.
+type PublicKey struct {
+	RSA *rsa.PublicKey
+	EC  *ecc.PublicKey
+	// ExplicitParams is true when the curve was given by explicit domain
+	// parameters rather than a named-curve OID.
+	ExplicitParams bool
+}
+
+// String names the key type, e.g. "RSA-2048" or "EC brainpoolP256r1".
+func (k *PublicKey) String() string {
+	switch {
+	case k == nil:
+		return "<nil>"
+	case k.RSA != nil:
+		return fmt.Sprintf("RSA-%d", k.RSA.N.BitLen())
+	case k.EC != nil:
+		name := k.EC.Curve.Name
+		if name == "" {
+			name = fmt.Sprintf("unnamed-%d", k.EC.Curve.P.BitLen())
+		}
+		return "EC " + name
+	}
+	return "<empty>"
+}
+
+type spki struct {
+	Algorithm AlgorithmIdentifier
+	PublicKey asn1.BitString
+}
+
+type ecParameters struct {
+	Version int
+	FieldID struct {
+		FieldType asn1.ObjectIdentifier
+		Prime     *big.Int
+	}
+	Curve struct {
+		A, B []byte
+		Seed asn1.BitString `asn1:"optional"`
+	}
+	Base     []byte
+	Order    *big.Int
+	Cofactor *big.Int `asn1:"optional"`
+}
+
+// ParsePublicKey parses a DER SubjectPublicKeyInfo.
+func ParsePublicKey(der []byte) (*PublicKey, error) {
+	var s spki
+	rest, err := asn1.Unmarshal(der, &s)
+	if err != nil {
+		return nil, fmt.Errorf("pki: subjectPublicKeyInfo: %w", err)
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("pki: trailing data after subjectPublicKeyInfo")
+	}
+	bits := s.PublicKey.RightAlign()
+	switch alg := s.Algorithm.Algorithm; {
+	case alg.Equal(OIDRSAEncryption) || alg.Equal(OIDRSAPSS):
+		k, err := x509.ParsePKCS1PublicKey(bits)
+		if err != nil {
+			return nil, fmt.Errorf("pki: RSA public key: %w", err)
+		}
+		return &PublicKey{RSA: k}, nil
+	case alg.Equal(OIDECPublicKey):
+		return parseECKey(s.Algorithm.Parameters, bits)
+	default:
+		return nil, fmt.Errorf("pki: unsupported public key algorithm %v", alg)
+	}
+}
+
+func parseECKey(params asn1.RawValue, point []byte) (*PublicKey, error) {
+	var curve *ecc.Curve
+	explicit := false
+	switch {
+	case params.Tag == asn1.TagOID && params.Class == asn1.ClassUniversal:
+		var oid asn1.ObjectIdentifier
+		if _, err := asn1.Unmarshal(params.FullBytes, &oid); err != nil {
+			return nil, fmt.Errorf("pki: named curve: %w", err)
+		}
+		curve = ecc.ByOID(oid)
+		if curve == nil {
+			return nil, fmt.Errorf("pki: unsupported named curve %v", oid)
+		}
+	case params.Tag == asn1.TagSequence && params.Class == asn1.ClassUniversal:
+		c, err := ParseECParameters(params.FullBytes)
+		if err != nil {
+			return nil, err
+		}
+		curve, explicit = c, true
+	default:
+		return nil, errors.New("pki: EC key without curve parameters")
+	}
+	x, y, err := DecodePoint(curve, point)
+	if err != nil {
+		return nil, err
+	}
+	return &PublicKey{EC: &ecc.PublicKey{Curve: curve, X: x, Y: y}, ExplicitParams: explicit}, nil
+}
+
+// ParseECParameters parses explicit ECParameters (SEC 1 C.2). A curve
+// matching known parameters is returned under its name; otherwise the
+// parameters are validated and returned as an unnamed curve.
+func ParseECParameters(der []byte) (*ecc.Curve, error) {
+	var p ecParameters
+	if _, err := asn1.Unmarshal(der, &p); err != nil {
+		return nil, fmt.Errorf("pki: explicit EC parameters: %w", err)
+	}
+	if !p.FieldID.FieldType.Equal(OIDPrimeField) || p.FieldID.Prime == nil || p.Order == nil {
+		return nil, errors.New("pki: explicit EC parameters: only prime fields are supported")
+	}
+	c := &ecc.Curve{
+		P: p.FieldID.Prime,
+		A: new(big.Int).SetBytes(p.Curve.A),
+		B: new(big.Int).SetBytes(p.Curve.B),
+		N: p.Order, Cofactor: 1,
+	}
+	if p.Cofactor != nil && p.Cofactor.IsInt64() {
+		c.Cofactor = int(p.Cofactor.Int64())
+	}
+	if c.P.Sign() <= 0 || c.P.BitLen() > 1024 {
+		return nil, errors.New("pki: explicit EC parameters: bad prime")
+	}
+	gx, gy, err := DecodePoint(c, p.Base)
+	if err != nil {
+		return nil, fmt.Errorf("pki: explicit EC parameters: base point: %w", err)
+	}
+	c.Gx, c.Gy = gx, gy
+	if known := ecc.Identify(c.P, c.A, c.B, c.Gx, c.Gy, c.N); known != nil {
+		return known, nil
+	}
+	if !c.Validate() {
+		return nil, errors.New("pki: explicit EC parameters do not describe a valid curve")
+	}
+	c.Name = ""
+	return c, nil
+}
+
+// DecodePoint decodes an uncompressed or compressed point on c.
+func DecodePoint(c *ecc.Curve, b []byte) (x, y *big.Int, err error) {
+	n := (c.P.BitLen() + 7) / 8
+	switch {
+	case len(b) == 1+2*n && b[0] == 4:
+		x = new(big.Int).SetBytes(b[1 : 1+n])
+		y = new(big.Int).SetBytes(b[1+n:])
+	case len(b) == 1+n && (b[0] == 2 || b[0] == 3):
+		x = new(big.Int).SetBytes(b[1:])
+		if x.Cmp(c.P) >= 0 {
+			return nil, nil, errors.New("pki: point x out of range")
+		}
+		rhs := new(big.Int).Mul(x, x)
+		rhs.Mul(rhs, x)
+		rhs.Add(rhs, new(big.Int).Mul(c.A, x))
+		rhs.Add(rhs, c.B)
+		rhs.Mod(rhs, c.P)
+		y = new(big.Int).ModSqrt(rhs, c.P)
+		if y == nil {
+			return nil, nil, errors.New("pki: compressed point not on curve")
+		}
+		if y.Bit(0) != uint(b[0]&1) {
+			y.Sub(c.P, y)
+		}
+	default:
+		return nil, nil, errors.New("pki: unsupported point encoding")
+	}
+	if c.A != nil && c.B != nil && !c.IsOnCurve(x, y) {
+		return nil, nil, errors.New("pki: point not on curve")
+	}
+	return x, y, nil
+}
+
+// MarshalPKIX encodes the key as a SubjectPublicKeyInfo (named curve when
+// the curve has an OID).
+func (k *PublicKey) MarshalPKIX() ([]byte, error) {
+	switch {
+	case k.RSA != nil:
+		return x509.MarshalPKIXPublicKey(k.RSA)
+	case k.EC != nil:
+		if std, ok := k.EC.ECDSA(); ok {
+			return x509.MarshalPKIXPublicKey(std)
+		}
+		if k.EC.Curve.OID == nil {
+			return nil, errors.New("pki: cannot encode key on unnamed curve")
+		}
+		oid, err := asn1.Marshal(k.EC.Curve.OID)
+		if err != nil {
+			return nil, err
+		}
+		pt := k.EC.Bytes()
+		return asn1.Marshal(spki{
+			Algorithm: AlgorithmIdentifier{Algorithm: OIDECPublicKey, Parameters: asn1.RawValue{FullBytes: oid}},
+			PublicKey: asn1.BitString{Bytes: pt, BitLength: 8 * len(pt)},
+		})
+	}
+	return nil, errors.New("pki: empty key")
+}
+
+// FromCrypto wraps a standard-library or ecc public key.
+func FromCrypto(pub any) (*PublicKey, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return &PublicKey{RSA: k}, nil
+	case *ecdsa.PublicKey:
+		for _, c := range ecc.Known() {
+			if c.NIST != nil && c.NIST.Params().Name == k.Curve.Params().Name {
+				return &PublicKey{EC: &ecc.PublicKey{Curve: c, X: k.X, Y: k.Y}}, nil
+			}
+		}
+		return nil, errors.New("pki: unsupported ECDSA curve")
+	case *ecc.PublicKey:
+		return &PublicKey{EC: k}, nil
+	}
+	return nil, fmt.Errorf("pki: unsupported key type %T", pub)
+}

@@ -1,0 +1,131 @@
+package pki
+
+import (
+	"crypto"
+	"encoding/asn1"
+)
+
+// Object identifiers used for keys, digests and signatures.
+var (
+	OIDRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	OIDRSAPSS        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	OIDMGF1          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
+	OIDECPublicKey   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	OIDPrimeField    = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
+
+	OIDSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	OIDSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
+	OIDSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	OIDSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	OIDSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+
+	OIDSHA1WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
+	OIDSHA224WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 14}
+	OIDSHA256WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	OIDSHA384WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
+	OIDSHA512WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
+
+	OIDECDSAWithSHA1   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}
+	OIDECDSAWithSHA224 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 1}
+	OIDECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	OIDECDSAWithSHA384 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	OIDECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+
+	// BSI TR-03111 ecdsa-plain-signatures (r‖s).
+	OIDECDSAPlainSHA1   = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 1}
+	OIDECDSAPlainSHA224 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 2}
+	OIDECDSAPlainSHA256 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 3}
+	OIDECDSAPlainSHA384 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 4}
+	OIDECDSAPlainSHA512 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 5}
+
+	oidExtSKI              = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidExtAKI              = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidExtBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidExtKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
+)
+
+// HashByOID maps a digest algorithm OID to a crypto.Hash (0 if unknown).
+func HashByOID(oid asn1.ObjectIdentifier) crypto.Hash {
+	switch {
+	case oid.Equal(OIDSHA1):
+		return crypto.SHA1
+	case oid.Equal(OIDSHA224):
+		return crypto.SHA224
+	case oid.Equal(OIDSHA256):
+		return crypto.SHA256
+	case oid.Equal(OIDSHA384):
+		return crypto.SHA384
+	case oid.Equal(OIDSHA512):
+		return crypto.SHA512
+	}
+	return 0
+}
+
+// OIDByHash is the inverse of HashByOID.
+func OIDByHash(h crypto.Hash) asn1.ObjectIdentifier {
+	switch h {
+	case crypto.SHA1:
+		return OIDSHA1
+	case crypto.SHA224:
+		return OIDSHA224
+	case crypto.SHA256:
+		return OIDSHA256
+	case crypto.SHA384:
+		return OIDSHA384
+	case crypto.SHA512:
+		return OIDSHA512
+	}
+	return nil
+}
+
+type sigKind int
+
+const (
+	kindUnknown sigKind = iota
+	kindRSA
+	kindPSS
+	kindECDSA      // DER, or plain when the length says so
+	kindECDSAPlain // r‖s
+)
+
+// sigAlgorithm describes a signature algorithm OID: its kind and the hash it
+// fixes (0 when the hash comes from the SignerInfo digestAlgorithm).
+func sigAlgorithm(oid asn1.ObjectIdentifier) (sigKind, crypto.Hash) {
+	table := []struct {
+		oid  asn1.ObjectIdentifier
+		kind sigKind
+		hash crypto.Hash
+	}{
+		{OIDRSAEncryption, kindRSA, 0},
+		{OIDSHA1WithRSA, kindRSA, crypto.SHA1},
+		{OIDSHA224WithRSA, kindRSA, crypto.SHA224},
+		{OIDSHA256WithRSA, kindRSA, crypto.SHA256},
+		{OIDSHA384WithRSA, kindRSA, crypto.SHA384},
+		{OIDSHA512WithRSA, kindRSA, crypto.SHA512},
+		{OIDRSAPSS, kindPSS, 0},
+		{OIDECPublicKey, kindECDSA, 0},
+		{OIDECDSAWithSHA1, kindECDSA, crypto.SHA1},
+		{OIDECDSAWithSHA224, kindECDSA, crypto.SHA224},
+		{OIDECDSAWithSHA256, kindECDSA, crypto.SHA256},
+		{OIDECDSAWithSHA384, kindECDSA, crypto.SHA384},
+		{OIDECDSAWithSHA512, kindECDSA, crypto.SHA512},
+		{OIDECDSAPlainSHA1, kindECDSAPlain, crypto.SHA1},
+		{OIDECDSAPlainSHA224, kindECDSAPlain, crypto.SHA224},
+		{OIDECDSAPlainSHA256, kindECDSAPlain, crypto.SHA256},
+		{OIDECDSAPlainSHA384, kindECDSAPlain, crypto.SHA384},
+		{OIDECDSAPlainSHA512, kindECDSAPlain, crypto.SHA512},
+	}
+	for _, e := range table {
+		if e.oid.Equal(oid) {
+			return e.kind, e.hash
+		}
+	}
+	return kindUnknown, 0
+}
+
+// SignatureHash returns the hash an ECDSA/RSA signature algorithm OID fixes,
+// or 0 when it does not (rsaEncryption, ecPublicKey, PSS).
+func SignatureHash(oid asn1.ObjectIdentifier) crypto.Hash {
+	_, h := sigAlgorithm(oid)
+	return h
+}
