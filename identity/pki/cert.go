@@ -141,3 +141,6 @@ func (c *Certificate) MayHaveIssued(child *Certificate) bool {
 func (c *Certificate) ValidAt(t time.Time) bool {
 	return !t.Before(c.NotBefore) && !t.After(c.NotAfter)
 }
+
+// ParseName decodes a DER Name; undecodable names give the zero Name.
+func ParseName(der []byte) pkix.Name { return parseName(der) }

@@ -75,9 +75,9 @@ func ParsePublicKey(der []byte) (*PublicKey, error) {
 	bits := s.PublicKey.RightAlign()
 	switch alg := s.Algorithm.Algorithm; {
 	case alg.Equal(OIDRSAEncryption) || alg.Equal(OIDRSAPSS):
-		k, err := x509.ParsePKCS1PublicKey(bits)
+		k, err := parseRSAKey(bits)
 		if err != nil {
-			return nil, fmt.Errorf("pki: RSA public key: %w", err)
+			return nil, err
 		}
 		return &PublicKey{RSA: k}, nil
 	case alg.Equal(OIDECPublicKey):
@@ -229,4 +229,27 @@ func FromCrypto(pub any) (*PublicKey, error) {
 		return &PublicKey{EC: k}, nil
 	}
 	return nil, fmt.Errorf("pki: unsupported key type %T", pub)
+}
+
+// parseRSAKey parses RSAPublicKey. Some chips encode the modulus without
+// the leading zero octet, which makes it a negative INTEGER in strict DER;
+// the octets are read as unsigned, as other eMRTD readers do.
+func parseRSAKey(der []byte) (*rsa.PublicKey, error) {
+	var k struct{ N, E asn1.RawValue }
+	rest, err := asn1.Unmarshal(der, &k)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("pki: RSA public key: malformed (%v)", err)
+	}
+	if k.N.Tag != asn1.TagInteger || k.E.Tag != asn1.TagInteger {
+		return nil, errors.New("pki: RSA public key: not integers")
+	}
+	n := new(big.Int).SetBytes(k.N.Bytes)
+	e := new(big.Int).SetBytes(k.E.Bytes)
+	if n.BitLen() < 512 || n.BitLen() > 16384 || n.Bit(0) == 0 {
+		return nil, fmt.Errorf("pki: RSA public key: modulus of %d bits", n.BitLen())
+	}
+	if !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 || e.Bit(0) == 0 {
+		return nil, errors.New("pki: RSA public key: bad exponent")
+	}
+	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
 }
