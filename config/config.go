@@ -1,0 +1,419 @@
+// Package config loads Kyso's configuration: one YAML file, then
+// environment overrides (KYSO_<SECTION>_<KEY>, for example
+// KYSO_DATABASE_DSN or KYSO_HSM_TOKEN_LABEL), then validation whose messages
+// name the bad key. Defaults are for local use and keep all state under
+// ./var.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `yaml:"listen"`
+	// PublicURL is the base URL clients and certificates use to reach the
+	// service (CRL distribution points, OCSP, CSC info).
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds local state (SQLite database, PEM output, trust stores).
+	DataDir  string   `yaml:"data_dir"`
+	Database Database `yaml:"database"`
+	HSM      HSM      `yaml:"hsm"`
+	HTTP     HTTP     `yaml:"http"`
+	TLS      TLS      `yaml:"tls"`
+	Log      Log      `yaml:"log"`
+	CA       CA       `yaml:"ca"`
+	Identity Identity `yaml:"identity"`
+	Signer   Signer   `yaml:"signer"`
+	Verifier Verifier `yaml:"verifier"`
+	Audit    Audit    `yaml:"audit"`
+}
+
+// Database selects the store.
+type Database struct {
+	// DSN is "" or "sqlite:PATH" for the embedded SQLite database, or a
+	// postgres:// URL.
+	DSN string `yaml:"dsn"`
+}
+
+// HSM is the PKCS#11 module and token.
+type HSM struct {
+	// Module is the PKCS#11 library; empty finds SoftHSM2.
+	Module     string `yaml:"module"`
+	TokenLabel string `yaml:"token_label"`
+	// PINFile and PINEnv name where the user PIN is read from; the PIN
+	// itself never appears in the configuration, argv or logs.
+	PINFile  string `yaml:"pin_file"`
+	PINEnv   string `yaml:"pin_env"`
+	PoolSize int    `yaml:"pool_size"`
+}
+
+// HTTP are the server's limits.
+type HTTP struct {
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// TLS turns on HTTPS and, with ClientCAFile, optional client certificates.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// CA configures the certificate authority.
+type CA struct {
+	// CitizenValidity is the validity of citizen certificates.
+	CitizenValidity time.Duration `yaml:"citizen_validity"`
+	// CRLShards is the number of CRL partitions per issuer.
+	CRLShards int `yaml:"crl_shards"`
+	// CRLInterval is how often CRLs are regenerated; nextUpdate is twice it.
+	CRLInterval time.Duration `yaml:"crl_interval"`
+	// OCSPValidity is the validity of pre-signed OCSP responses.
+	OCSPValidity time.Duration `yaml:"ocsp_validity"`
+	// IssuancePerHour limits certificate requests per citizen.
+	IssuancePerHour int `yaml:"issuance_per_hour"`
+	// PEMDir receives the CA certificates as PEM after a ceremony.
+	PEMDir string `yaml:"pem_dir"`
+}
+
+// Identity configures chip-card verification and assertions.
+type Identity struct {
+	// CSCADir holds trusted CSCA certificates and ICAO master lists.
+	CSCADir string `yaml:"csca_dir"`
+	// Audience is the aud of identity assertions.
+	Audience          string        `yaml:"audience"`
+	AssertionLifetime time.Duration `yaml:"assertion_lifetime"`
+	ChallengeLifetime time.Duration `yaml:"challenge_lifetime"`
+	AllowPassports    bool          `yaml:"allow_passports"`
+	// Registry is "embedded", "http" or "none".
+	Registry string `yaml:"registry"`
+	// RegistryURL is the national registry for Registry "http".
+	RegistryURL     string        `yaml:"registry_url"`
+	RegistryTimeout time.Duration `yaml:"registry_timeout"`
+	// RequireRegistryMatch refuses citizens the registry does not know.
+	RequireRegistryMatch bool `yaml:"require_registry_match"`
+}
+
+// Signer configures signing.
+type Signer struct {
+	// TSAURL is an external RFC 3161 time-stamp authority; empty uses the
+	// built-in one.
+	TSAURL string `yaml:"tsa_url"`
+	// SADLifetime is how long a signature activation stays usable.
+	SADLifetime time.Duration `yaml:"sad_lifetime"`
+	// MaxPINFailures locks a credential after this many wrong PINs.
+	MaxPINFailures int `yaml:"max_pin_failures"`
+}
+
+// Verifier configures validation.
+type Verifier struct {
+	// TrustFiles are PEM files of trust anchors besides the CA's own root.
+	TrustFiles []string `yaml:"trust_files"`
+	// AllowedHosts are the hosts online revocation checks may contact.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	Offline      bool     `yaml:"offline"`
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// CheckpointEvery signs the chain head after this many events.
+	CheckpointEvery int64 `yaml:"checkpoint_every"`
+}
+
+// Default returns the configuration for local use.
+func Default() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		PublicURL: "http://127.0.0.1:8080",
+		DataDir:   "./var",
+		HSM:       HSM{TokenLabel: "kyso-dev", PINFile: "./var/hsm/user.pin", PINEnv: "KYSO_HSM_PIN", PoolSize: 8},
+		HTTP: HTTP{MaxBodyBytes: 64 << 20, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second,
+			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second},
+		Log: Log{Level: "info", Format: "text"},
+		CA: CA{CitizenValidity: 3 * 365 * 24 * time.Hour, CRLShards: 16, CRLInterval: time.Hour,
+			OCSPValidity: 24 * time.Hour, IssuancePerHour: 5, PEMDir: "./var/pki"},
+		Identity: Identity{CSCADir: "./var/trust/csca", Audience: "kyso", AssertionLifetime: 10 * time.Minute,
+			ChallengeLifetime: 2 * time.Minute, Registry: "embedded", RegistryTimeout: 5 * time.Second},
+		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
+		Verifier: Verifier{},
+		Audit:    Audit{CheckpointEvery: 100},
+	}
+}
+
+// Load reads path (if not empty) over the defaults, applies environment
+// overrides from env (os.Environ() form) and validates the result.
+func Load(path string, env []string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config: %s: %w%s", path, err, keysAtErrorLines(b, err))
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// EnvPrefix starts every override variable.
+const EnvPrefix = "KYSO_"
+
+// applyEnv sets fields from KYSO_<PATH> variables, where PATH is the yaml
+// path in upper case joined by underscores (KYSO_HSM_POOL_SIZE).
+func applyEnv(c *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(k, EnvPrefix) {
+			vars[k] = v
+		}
+	}
+	var errs []error
+	walk(reflect.ValueOf(c).Elem(), "", func(path string, f reflect.Value) {
+		name := EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path))
+		v, ok := vars[name]
+		if !ok {
+			return
+		}
+		if err := setString(f, v); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s (from %s): %w", path, name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func walk(v reflect.Value, prefix string, fn func(path string, f reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		path := tag
+		if prefix != "" {
+			path = prefix + "." + tag
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			walk(f, path, fn)
+			continue
+		}
+		fn(path, f)
+	}
+}
+
+func setString(f reflect.Value, s string) error {
+	switch f.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %q", s)
+		}
+		f.SetInt(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// Validate checks every value and names each bad key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "want host:port, got %q", c.Listen)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "want an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if d := c.Database.DSN; d != "" && !strings.HasPrefix(d, "sqlite:") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		bad("database.dsn", "want sqlite:PATH or a postgres:// URL")
+	}
+	if c.HSM.TokenLabel == "" {
+		bad("hsm.token_label", "must not be empty")
+	}
+	if c.HSM.PINFile == "" && c.HSM.PINEnv == "" {
+		bad("hsm.pin_file", "set pin_file or pin_env: the HSM user PIN is read from one of them")
+	}
+	if c.HSM.PoolSize < 1 || c.HSM.PoolSize > 256 {
+		bad("hsm.pool_size", "want 1 to 256, got %d", c.HSM.PoolSize)
+	}
+	if c.HTTP.MaxBodyBytes < 1<<10 {
+		bad("http.max_body_bytes", "want at least 1024, got %d", c.HTTP.MaxBodyBytes)
+	}
+	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
+		"http.idle_timeout": c.HTTP.IdleTimeout, "http.shutdown_timeout": c.HTTP.ShutdownTimeout} {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 30s")
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls.cert_file", "tls.cert_file and tls.key_file go together")
+	}
+	if c.TLS.ClientCAFile != "" && c.TLS.CertFile == "" {
+		bad("tls.client_ca_file", "client certificates need tls.cert_file and tls.key_file")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	if c.CA.CitizenValidity < 24*time.Hour {
+		bad("ca.citizen_validity", "want at least 24h, got %s", c.CA.CitizenValidity)
+	}
+	if c.CA.CRLShards < 1 || c.CA.CRLShards > 4096 {
+		bad("ca.crl_shards", "want 1 to 4096, got %d", c.CA.CRLShards)
+	}
+	if c.CA.CRLInterval < time.Minute {
+		bad("ca.crl_interval", "want at least 1m, got %s", c.CA.CRLInterval)
+	}
+	if c.CA.OCSPValidity < time.Minute {
+		bad("ca.ocsp_validity", "want at least 1m, got %s", c.CA.OCSPValidity)
+	}
+	if c.CA.IssuancePerHour < 1 {
+		bad("ca.issuance_per_hour", "want at least 1, got %d", c.CA.IssuancePerHour)
+	}
+	if c.Identity.AssertionLifetime <= 0 || c.Identity.AssertionLifetime > 15*time.Minute {
+		bad("identity.assertion_lifetime", "want more than 0 and at most 15m, got %s", c.Identity.AssertionLifetime)
+	}
+	if c.Identity.ChallengeLifetime < 10*time.Second || c.Identity.ChallengeLifetime > 10*time.Minute {
+		bad("identity.challenge_lifetime", "want 10s to 10m, got %s", c.Identity.ChallengeLifetime)
+	}
+	switch c.Identity.Registry {
+	case "embedded", "none":
+	case "http":
+		if u, err := url.Parse(c.Identity.RegistryURL); err != nil || u.Host == "" {
+			bad("identity.registry_url", "registry http needs an absolute URL, got %q", c.Identity.RegistryURL)
+		}
+	default:
+		bad("identity.registry", "want embedded, http or none, got %q", c.Identity.Registry)
+	}
+	if c.Identity.Audience == "" {
+		bad("identity.audience", "must not be empty")
+	}
+	if c.Signer.TSAURL != "" {
+		if u, err := url.Parse(c.Signer.TSAURL); err != nil || u.Host == "" {
+			bad("signer.tsa_url", "want an absolute URL, got %q", c.Signer.TSAURL)
+		}
+	}
+	if c.Signer.SADLifetime <= 0 || c.Signer.SADLifetime > 15*time.Minute {
+		bad("signer.sad_lifetime", "want more than 0 and at most 15m, got %s", c.Signer.SADLifetime)
+	}
+	if c.Signer.MaxPINFailures < 1 || c.Signer.MaxPINFailures > 20 {
+		bad("signer.max_pin_failures", "want 1 to 20, got %d", c.Signer.MaxPINFailures)
+	}
+	if c.Audit.CheckpointEvery < 0 {
+		bad("audit.checkpoint_every", "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+var lineRef = regexp.MustCompile(`line (\d+):`)
+
+// keysAtErrorLines names the keys on the lines a YAML error points at, since
+// yaml.v3's type errors give only line numbers.
+func keysAtErrorLines(doc []byte, err error) string {
+	var root yaml.Node
+	if yaml.Unmarshal(doc, &root) != nil {
+		return ""
+	}
+	byLine := map[int]string{}
+	var visit func(n *yaml.Node, prefix string)
+	visit = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				visit(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				if prefix != "" {
+					key = prefix + "." + key
+				}
+				byLine[n.Content[i].Line] = key
+				visit(n.Content[i+1], key)
+			}
+		}
+	}
+	visit(&root, "")
+	var keys []string
+	for _, m := range lineRef.FindAllStringSubmatch(err.Error(), -1) {
+		n, _ := strconv.Atoi(m[1])
+		if k, ok := byLine[n]; ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	return " (key " + strings.Join(keys, ", ") + ")"
+}
