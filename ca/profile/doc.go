@@ -1,0 +1,22 @@
+// Package profile defines Kyso's certificate profiles (citizen signing,
+// agency seal, officer, TLS server, OCSP responder, time-stamping) as
+// go.step.sm/crypto/x509util JSON templates, and the subject rules each
+// profile enforces.
+//
+// Object identifiers. The certificate-policies arc used here is
+// 1.3.6.1.4.1.59595.1 ("kyso-policy"), a private-enterprise-style arc held
+// as a placeholder until the operator registers its own IANA enterprise
+// number; PolicyArc in the configuration of package ca replaces it:
+//
+//	<arc>.1  citizen signing certificate
+//	<arc>.2  agency seal
+//	<arc>.3  officer
+//	<arc>.4  TLS server of the service itself
+//	<arc>.5  OCSP responder
+//	<arc>.6  time-stamping unit
+//
+// The subject's unique identifier uses the userId attribute
+// (0.9.2342.19200300.100.1.1, "UID") with a scheme prefix, as Vietnamese
+// CAs do: "CCCD:<12 digits>" for citizens and officers, "MNS:<code>" (budget
+// relationship code) or "MST:<tax code>" for agencies.
+package profile

@@ -1,0 +1,209 @@
+package profile_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"kyso/ca/lint"
+	"kyso/ca/profile"
+)
+
+func ecKey(t testing.TB, c elliptic.Curve) crypto.Signer {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(c, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func csrFor(t testing.TB, k crypto.Signer) *x509.CertificateRequest {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "ignored"}}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return csr
+}
+
+type hierarchy struct {
+	root, issuing *x509.Certificate
+	issuingKey    crypto.Signer
+}
+
+func newHierarchy(t testing.TB, l *lint.Linter) hierarchy {
+	t.Helper()
+	now := time.Now()
+	rootKey := ecKey(t, elliptic.P384())
+	rt, err := profile.RootTemplate(profile.CAParams{
+		Subject:   pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso"}, CommonName: "Kyso Root CA"},
+		PublicKey: rootKey.Public(), Serial: big.NewInt(1), NotBefore: now, NotAfter: now.Add(20 * 365 * 24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(rt, nil); err != nil {
+		t.Fatalf("root: %v", err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, rt, rt, rootKey.Public(), rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := x509.ParseCertificate(der)
+	ik := ecKey(t, elliptic.P384())
+	it, err := profile.IssuingTemplate(profile.CAParams{
+		Subject:   pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso"}, CommonName: "Kyso Citizen CA 1"},
+		PublicKey: ik.Public(), Serial: big.NewInt(2), NotBefore: now, NotAfter: now.Add(10 * 365 * 24 * time.Hour),
+		CRLURL: "http://kyso.test/crl/root/0.crl", CAIssuersURL: "http://kyso.test/ca/root.crt",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(it, root); err != nil {
+		t.Fatalf("issuing: %v", err)
+	}
+	der, err = x509.CreateCertificate(rand.Reader, it, root, ik.Public(), rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, _ := x509.ParseCertificate(der)
+	return hierarchy{root: root, issuing: iss, issuingKey: ik}
+}
+
+func TestEveryProfileLintsClean(t *testing.T) {
+	l, err := lint.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHierarchy(t, l)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[profile.Name]profile.Subject{
+		profile.Citizen:       {CommonName: "Nguyễn Văn An", Province: "Hà Nội", UID: profile.CitizenUID("001099012345")},
+		profile.Seal:          {CommonName: "UBND Thành phố Hà Nội", Organization: "UBND Thành phố Hà Nội", UID: profile.AgencyUID("1234567", "")},
+		profile.Officer:       {CommonName: "Trần Thị Bình", Organization: "UBND Thành phố Hà Nội", UID: profile.CitizenUID("001199054321")},
+		profile.TLSServer:     {CommonName: "kyso.example.vn", Organization: "Kyso", DNSNames: []string{"kyso.example.vn"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}},
+		profile.OCSPResponder: {CommonName: "Kyso OCSP Responder", Organization: "Kyso"},
+		profile.TimeStamping:  {CommonName: "Kyso TSA", Organization: "Kyso"},
+	}
+	for _, spec := range profile.All() {
+		for _, key := range []crypto.Signer{ecKey(t, elliptic.P256()), rsaKey} {
+			t.Run(string(spec.Name), func(t *testing.T) {
+				now := time.Now()
+				p := profile.Params{
+					Serial: big.NewInt(now.UnixNano()), NotBefore: now, NotAfter: now.Add(spec.DefaultValidity),
+					CRLURL: "http://kyso.test/crl/citizen-1/3.crl", OCSPURL: "http://kyso.test/ocsp", CAIssuersURL: "http://kyso.test/ca/citizen-1.crt",
+				}
+				cert, err := spec.Render(csrFor(t, key), subjects[spec.Name], p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cert.AuthorityKeyId = h.issuing.SubjectKeyId
+				if err := l.Check(cert, h.issuing); err != nil {
+					t.Fatal(err)
+				}
+				der, err := x509.CreateCertificate(rand.Reader, cert, h.issuing, cert.PublicKey, h.issuingKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := x509.ParseCertificate(der)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.CheckDER(der); err != nil {
+					t.Fatalf("real certificate: %v", err)
+				}
+				checkProfile(t, spec.Name, got)
+			})
+		}
+	}
+}
+
+func checkProfile(t *testing.T, n profile.Name, c *x509.Certificate) {
+	t.Helper()
+	switch n {
+	case profile.Citizen:
+		if c.KeyUsage != x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment {
+			t.Errorf("key usage %v", c.KeyUsage)
+		}
+		if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageEmailProtection {
+			t.Errorf("eku %v", c.ExtKeyUsage)
+		}
+		if len(c.UnknownExtKeyUsage) != 1 || !c.UnknownExtKeyUsage[0].Equal(profile.OIDDocumentSigning) {
+			t.Errorf("unknown eku %v", c.UnknownExtKeyUsage)
+		}
+		if got := c.Subject.String(); got != "CN=Nguyễn Văn An,ST=Hà Nội,C=VN,0.9.2342.19200300.100.1.1=CCCD:001099012345" {
+			t.Errorf("subject %q", got)
+		}
+		if len(c.CRLDistributionPoints) != 1 || c.CRLDistributionPoints[0] != "http://kyso.test/crl/citizen-1/3.crl" {
+			t.Errorf("crldp %v", c.CRLDistributionPoints)
+		}
+		if len(c.OCSPServer) != 1 || len(c.IssuingCertificateURL) != 1 {
+			t.Errorf("aia %v %v", c.OCSPServer, c.IssuingCertificateURL)
+		}
+		want := append(append(asn1.ObjectIdentifier{}, profile.DefaultPolicyArc...), 1)
+		if len(c.PolicyIdentifiers) != 1 || !c.PolicyIdentifiers[0].Equal(want) {
+			t.Errorf("policies %v", c.PolicyIdentifiers)
+		}
+	case profile.TimeStamping:
+		found := false
+		for _, e := range c.Extensions {
+			if e.Id.Equal(profile.OIDExtKeyUsage) {
+				found = e.Critical
+			}
+		}
+		if !found || len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping {
+			t.Errorf("time-stamping EKU must be critical and alone: %v", c.ExtKeyUsage)
+		}
+	case profile.OCSPResponder:
+		found := false
+		for _, e := range c.Extensions {
+			if e.Id.Equal(profile.OIDOCSPNoCheck) && bytes.Equal(e.Value, []byte{5, 0}) {
+				found = true
+			}
+		}
+		if !found || len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageOCSPSigning {
+			t.Errorf("responder: nocheck %v eku %v", found, c.ExtKeyUsage)
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	cases := []struct {
+		p   profile.Name
+		sub profile.Subject
+	}{
+		{profile.Citizen, profile.Subject{CommonName: "A", UID: "CCCD:123"}},
+		{profile.Citizen, profile.Subject{CommonName: "", UID: "CCCD:001099012345"}},
+		{profile.Citizen, profile.Subject{CommonName: " padded", UID: "CCCD:001099012345"}},
+		{profile.Citizen, profile.Subject{CommonName: "a\x00b", UID: "CCCD:001099012345"}},
+		{profile.Seal, profile.Subject{CommonName: "X", Organization: "X", UID: "MNS:12"}},
+		{profile.Seal, profile.Subject{CommonName: "X", UID: "MST:0101234567"}},
+		{profile.TLSServer, profile.Subject{CommonName: "x"}},
+		{profile.TLSServer, profile.Subject{CommonName: "x", DNSNames: []string{"Bad_Name"}}},
+	}
+	for _, c := range cases {
+		spec, _ := profile.Lookup(c.p)
+		if err := spec.Validate(c.sub); !errors.Is(err, profile.ErrInvalidSubject) {
+			t.Errorf("%s %+v: got %v", c.p, c.sub, err)
+		}
+	}
+}
