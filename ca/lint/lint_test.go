@@ -30,7 +30,8 @@ func TestCheckStopsBadCertificate(t *testing.T) {
 		t.Fatalf("good root: %v", err)
 	}
 	bad := *good
-	bad.KeyUsage = 0 // a CA certificate must have keyCertSign (RFC 5280 4.2.1.3)
+	bad.IsCA = false // keyCertSign without cA (RFC 5280 4.2.1.3)
+	bad.BasicConstraintsValid = false
 	err = l.Check(&bad, nil)
 	var le *lint.Error
 	if !errors.As(err, &le) || len(le.Findings) == 0 {

@@ -66,7 +66,7 @@ type Spec struct {
 	// DefaultValidity is used when the configuration says nothing.
 	DefaultValidity time.Duration
 	// Public reports whether clients may ask for it through the API.
-	Public bool
+	Public   bool
 	template string
 }
 
