@@ -1,0 +1,119 @@
+package pa
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"kyso/identity/lds"
+)
+
+func vec(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"..", "testdata", "emrtd"}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func loadCSCA(t testing.TB) *TrustStore {
+	t.Helper()
+	ts, reports, err := LoadDir(filepath.Join("..", "testdata", "emrtd", "csca"), LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reports {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.File, r.Err)
+		}
+		t.Logf("%s: %s, %d anchors, signer %s", r.File, r.Kind, r.Certificates, r.SignerTrust)
+	}
+	return ts
+}
+
+// The DE and NL master lists load with a verified signature, and real
+// document signers chain to the CSCAs they or the AT file provide.
+func TestRealChains(t *testing.T) {
+	ts := loadCSCA(t)
+	if ts.Len() < 500 {
+		t.Fatalf("only %d anchors loaded", ts.Len())
+	}
+	for _, c := range []string{"AT", "FR", "NZ", "PH", "SG", "US", "DE", "FI", "RU", "UK"} {
+		t.Run(c, func(t *testing.T) {
+			sod := vec(t, "gmrtd_realworld_sods", c+"_EF_SOD.bin")
+			s, err := lds.ParseSOD(sod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Verify while the DSC is valid: these are real documents
+			// whose signers may have expired since.
+			at := s.DSC.NotBefore.Add(24 * time.Hour)
+			res, err := Verify(sod, nil, ts, Options{Now: at})
+			if err != nil {
+				t.Fatalf("%v (DSC issuer %q)", err, s.DSC.Issuer.String())
+			}
+			t.Logf("DSC %q under %q", res.DSC.Subject.String(), res.CSCA.Subject.String())
+		})
+	}
+}
+
+func TestExpiredDSCIsUntrusted(t *testing.T) {
+	ts := loadCSCA(t)
+	sod := vec(t, "gmrtd_realworld_sods", "AT_EF_SOD.bin")
+	s, _ := lds.ParseSOD(sod)
+	_, err := Verify(sod, nil, ts, Options{Now: s.DSC.NotAfter.Add(time.Hour)})
+	if !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("got %v, want ErrUntrusted", err)
+	}
+}
+
+func TestMissingCSCAIsUntrusted(t *testing.T) {
+	ts := loadCSCA(t)
+	// NL specimen: issuer "CSCA Test" is in no list.
+	sod := vec(t, "jmrtd_loes2006_NL_specimen", "EF_SOD.bin")
+	s, _ := lds.ParseSOD(sod)
+	_, err := Verify(sod, nil, ts, Options{Now: s.DSC.NotBefore.Add(time.Hour)})
+	if !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("got %v, want ErrUntrusted", err)
+	}
+}
+
+func TestDataGroups(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  string
+		dgs  map[int]string
+		want error
+	}{
+		{"NL DG1+DG15", "jmrtd_loes2006_NL_specimen", map[int]string{1: "DG1.bin", 15: "DG15.bin"}, nil},
+		{"DE DG1+DG14", "jmrtd_bsi2008_DE_test", map[int]string{1: "DG1.bin", 14: "DG14.bin"}, nil},
+		{"DE injected DG15", "jmrtd_bsi2008_DE_test", map[int]string{1: "DG1.bin", 15: "DG15.bin"}, ErrDataGroupNotInSOD},
+		{"BSI PSS injected DG15", "bsi_tr03105_5_via_pymrtd", map[int]string{1: "DG1.bin", 15: "NOT_IN_SOD_DG15.bin"}, ErrDataGroupNotInSOD},
+		{"DG1 presented as DG14", "bsi_tr03105_5_via_pymrtd", map[int]string{14: "DG1.bin"}, ErrDataGroupHash},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dgs := map[int][]byte{}
+			for n, f := range tt.dgs {
+				dgs[n] = vec(t, tt.dir, f)
+			}
+			_, err := Verify(vec(t, tt.dir, "EF_SOD.bin"), dgs, nil, Options{SkipChain: true})
+			if !errors.Is(err, tt.want) && !(err == nil && tt.want == nil) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTamperedSOD(t *testing.T) {
+	sod := append([]byte(nil), vec(t, "jmrtd_loes2006_NL_specimen", "EF_SOD.bin")...)
+	// Flip a byte of the signature (the last bytes of the SOD).
+	sod[len(sod)-3] ^= 0x55
+	_, err := Verify(sod, nil, nil, Options{SkipChain: true})
+	if !errors.Is(err, ErrSignature) {
+		t.Fatalf("got %v, want ErrSignature", err)
+	}
+}
