@@ -1,0 +1,106 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"kyso/problem"
+)
+
+// WriteJSON renders v with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Fail renders err as a problem document; internal errors are logged with
+// the request ID and shown without detail.
+func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.finish(w, r, err) }
+
+// Fail renders err as a problem document for handlers outside a Server
+// method; internal errors are shown without detail.
+func Fail(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }
+
+// DecodeJSON reads a JSON request body into v: the content type must be
+// JSON, unknown fields and trailing data are refused, and an oversized body
+// is a 413.
+func DecodeJSON(r *http.Request, v any) error {
+	if err := RequireContentType(r, "application/json"); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return BodyError(err)
+	}
+	if dec.More() {
+		return problem.New(http.StatusBadRequest, "malformed-body", "the body holds more than one JSON value")
+	}
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		return BodyError(err)
+	}
+	return nil
+}
+
+// BodyError turns a failure to read or decode a body into a problem.
+func BodyError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return problem.Newf(http.StatusRequestEntityTooLarge, "body-too-large", "the request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return problem.New(http.StatusBadRequest, "malformed-body", "the request body is empty")
+	case errors.As(err, &se):
+		return problem.Newf(http.StatusBadRequest, "malformed-body", "the body is not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		return problem.Newf(http.StatusBadRequest, "malformed-body", "field %q must be %s", te.Field, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.New(http.StatusBadRequest, "malformed-body", "the body ends too early")
+	default:
+		return problem.Wrap(http.StatusBadRequest, "malformed-body", fmt.Errorf("the body cannot be read: %w", err))
+	}
+}
+
+// RequireContentType fails with 415 unless the request's media type is one
+// of types.
+func RequireContentType(r *http.Request, types ...string) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil {
+		for _, t := range types {
+			if mt == t {
+				return nil
+			}
+		}
+	}
+	return problem.Newf(http.StatusUnsupportedMediaType, "unsupported-media-type", "Content-Type must be %s", joinOr(types))
+}
+
+func joinOr(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	out := ""
+	for i, v := range s {
+		switch {
+		case i == len(s)-1:
+			out += " or " + v
+		case i > 0:
+			out += ", " + v
+		default:
+			out += v
+		}
+	}
+	return out
+}
