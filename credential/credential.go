@@ -1,0 +1,357 @@
+package credential
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/x509"
+	"database/sql"
+	"embed"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"kyso/problem"
+	"kyso/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the package's schema migrations for store.DB.Migrate
+// under the component name "credential".
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return migrations
+	}
+	return sub
+}
+
+// Kinds of credential.
+const (
+	KindCitizen = "citizen"
+	KindSeal    = "seal"
+)
+
+// Statuses of a credential.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusRevoked   = "revoked"
+	StatusLocked    = "locked"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = problem.New(http.StatusNotFound, "credential-not-found", "no such credential")
+	ErrWrongPIN = problem.New(http.StatusForbidden, "wrong-pin", "the signing PIN is wrong")
+	ErrLocked   = problem.New(http.StatusForbidden, "credential-locked", "the credential is locked after too many wrong PINs")
+	ErrInactive = problem.New(http.StatusForbidden, "credential-inactive", "the credential is suspended or revoked")
+	ErrExists   = problem.New(http.StatusConflict, "credential-exists", "the citizen already has an active credential for this profile")
+	ErrBadPIN   = problem.New(http.StatusBadRequest, "bad-pin", "the PIN must be 6 to 64 characters")
+)
+
+// Credential is one signing credential.
+type Credential struct {
+	ID         string
+	Kind       string // KindCitizen or KindSeal
+	Subject    string // citizen: 12-digit ID; seal: agency code
+	AgencyCode string
+	Profile    string
+	KeyLabel   string // HSM label
+	KeyType    string
+	CertSerial string
+	CertDER    []byte
+	ChainDER   [][]byte // issuing CA(s) up to but excluding the root
+	Status     string
+	FailedPINs int
+	CreatedAt  time.Time
+}
+
+// Certificate parses CertDER.
+func (c *Credential) Certificate() (*x509.Certificate, error) {
+	return x509.ParseCertificate(c.CertDER)
+}
+
+// Store keeps credentials in the database.
+type Store struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db; run Migrate first.
+func NewStore(db *store.DB) *Store { return &Store{db: db, now: time.Now} }
+
+// Migrate applies the package's migrations.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.db.Migrate(ctx, "credential", Migrations())
+}
+
+// NewID returns a fresh credential ID: 24 lower-case base32 characters.
+func NewID() (string, error) {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("credential: id: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
+}
+
+// KeyLabel is the HSM label of a citizen's remote key.
+func KeyLabel(id string) string { return "cred-" + id }
+
+// ValidPIN reports whether a PIN is acceptable: 6 to 64 bytes.
+func ValidPIN(pin string) bool { return len(pin) >= 6 && len(pin) <= 64 }
+
+// Create stores c inside tx (nil: its own transaction). pin is "" for
+// seals; citizen credentials need a valid PIN. It returns ErrExists when the
+// citizen already holds a credential of the profile that is not revoked.
+func (s *Store) Create(ctx context.Context, tx *sql.Tx, c Credential, pin string) error {
+	var hash []byte
+	if c.Kind == KindCitizen {
+		if !ValidPIN(pin) {
+			return ErrBadPIN
+		}
+		h, err := hashPIN(pin)
+		if err != nil {
+			return err
+		}
+		hash = h
+	}
+	if hash == nil {
+		hash = []byte{}
+	}
+	if c.Status == "" {
+		c.Status = StatusActive
+	}
+	now := s.now().UTC()
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	chain := bytes.Join(c.ChainDER, nil)
+	q := `INSERT INTO credentials (id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, pin_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)`
+	args := []any{c.ID, c.Kind, c.Subject, c.AgencyCode, c.Profile, c.KeyLabel, c.KeyType, c.CertSerial, c.CertDER, chain, c.Status, hash, c.CreatedAt.UnixMilli(), now.UnixMilli()}
+	var err error
+	if tx != nil {
+		_, err = tx.ExecContext(ctx, q, args...)
+	} else {
+		_, err = s.db.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		if store.IsUniqueViolation(err) {
+			return ErrExists
+		}
+		return fmt.Errorf("credential: create: %w", err)
+	}
+	return nil
+}
+
+const columns = `id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, created_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scan(r scanner) (*Credential, error) {
+	var c Credential
+	var chain []byte
+	var created int64
+	if err := r.Scan(&c.ID, &c.Kind, &c.Subject, &c.AgencyCode, &c.Profile, &c.KeyLabel, &c.KeyType, &c.CertSerial, &c.CertDER, &chain, &c.Status, &c.FailedPINs, &created); err != nil {
+		return nil, err
+	}
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	if len(chain) > 0 {
+		certs, err := x509.ParseCertificates(chain)
+		if err != nil {
+			return nil, fmt.Errorf("credential %s: stored chain: %w", c.ID, err)
+		}
+		for _, cert := range certs {
+			c.ChainDER = append(c.ChainDER, cert.Raw)
+		}
+	}
+	return &c, nil
+}
+
+// Get returns a credential by ID (ErrNotFound).
+func (s *Store) Get(ctx context.Context, id string) (*Credential, error) {
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM credentials WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credential: get: %w", err)
+	}
+	return c, nil
+}
+
+// GetBySerial returns the credential holding the certificate with the
+// serial (lower-case hex), or ErrNotFound.
+func (s *Store) GetBySerial(ctx context.Context, serial string) (*Credential, error) {
+	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM credentials WHERE cert_serial = $1`, serial))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credential: get by serial: %w", err)
+	}
+	return c, nil
+}
+
+// ListBySubject returns the credentials of a subject, oldest first.
+func (s *Store) ListBySubject(ctx context.Context, kind, subject string) ([]Credential, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM credentials WHERE kind = $1 AND subject = $2 ORDER BY created_at, id`, kind, subject)
+	if err != nil {
+		return nil, fmt.Errorf("credential: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		c, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("credential: list: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// SetStatus changes a credential's status (ErrNotFound). Setting "active"
+// also clears the failed-PIN counter.
+func (s *Store) SetStatus(ctx context.Context, id, status string) error {
+	return s.setStatus(ctx, s.db, id, status)
+}
+
+// SetStatusTx is SetStatus inside tx.
+func (s *Store) SetStatusTx(ctx context.Context, tx *sql.Tx, id, status string) error {
+	return s.setStatus(ctx, tx, id, status)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) setStatus(ctx context.Context, db execer, id, status string) error {
+	switch status {
+	case StatusActive, StatusSuspended, StatusRevoked, StatusLocked:
+	default:
+		return fmt.Errorf("credential: unknown status %q", status)
+	}
+	q := `UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3`
+	if status == StatusActive {
+		q = `UPDATE credentials SET status = $1, failed_pins = 0, updated_at = $2 WHERE id = $3`
+	}
+	res, err := db.ExecContext(ctx, q, status, s.now().UnixMilli(), id)
+	if err != nil {
+		if store.IsUniqueViolation(err) {
+			return ErrExists
+		}
+		return fmt.Errorf("credential: set status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// CheckPIN verifies a citizen credential's signing PIN. A wrong PIN
+// increments the failure counter atomically; reaching maxFailures locks the
+// credential. A right PIN resets the counter. Errors: ErrNotFound,
+// ErrWrongPIN, ErrLocked, ErrInactive.
+func (s *Store) CheckPIN(ctx context.Context, id, pin string, maxFailures int) error {
+	var status string
+	var hash []byte
+	err := s.db.QueryRowContext(ctx, `SELECT status, pin_hash FROM credentials WHERE id = $1`, id).Scan(&status, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("credential: check pin: %w", err)
+	}
+	switch status {
+	case StatusLocked:
+		return ErrLocked
+	case StatusActive:
+	default:
+		return ErrInactive
+	}
+	ok, err := verifyPIN(hash, pin)
+	if err != nil {
+		return fmt.Errorf("credential %s: %w", id, err)
+	}
+	now := s.now().UnixMilli()
+	if ok {
+		if _, err := s.db.ExecContext(ctx, `UPDATE credentials SET failed_pins = 0 WHERE id = $1 AND failed_pins <> 0`, id); err != nil {
+			return fmt.Errorf("credential: reset pin counter: %w", err)
+		}
+		return nil
+	}
+	if maxFailures < 1 {
+		maxFailures = 1
+	}
+	var failed int
+	var newStatus string
+	err = s.db.QueryRowContext(ctx, `UPDATE credentials
+		SET failed_pins = failed_pins + 1,
+		    status = CASE WHEN failed_pins + 1 >= $2 AND status = 'active' THEN 'locked' ELSE status END,
+		    updated_at = $3
+		WHERE id = $1 RETURNING failed_pins, status`, id, maxFailures, now).Scan(&failed, &newStatus)
+	if err != nil {
+		return fmt.Errorf("credential: count wrong pin: %w", err)
+	}
+	if newStatus == StatusLocked {
+		return ErrLocked
+	}
+	return ErrWrongPIN.With("remaining_attempts", maxFailures-failed)
+}
+
+// Argon2id parameters (RFC 9106 section 4, memory-constrained choice).
+const (
+	argonTime    = 2
+	argonMemory  = 32 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+func hashPIN(pin string) ([]byte, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("credential: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return []byte(fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))), nil
+}
+
+func verifyPIN(encoded []byte, pin string) (bool, error) {
+	parts := strings.Split(string(encoded), "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("stored PIN hash is not argon2id")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errors.New("stored PIN hash has an unknown argon2 version")
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<22 || t > 64 {
+		return false, errors.New("stored PIN hash has bad parameters")
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return false, errors.New("stored PIN hash has a bad salt")
+	}
+	want, err := enc.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, errors.New("stored PIN hash has a bad key")
+	}
+	got := argon2.IDKey([]byte(pin), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
