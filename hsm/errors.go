@@ -34,7 +34,8 @@ func IsPKCS11Error(err error, rv uint) bool {
 // needsRecovery reports whether err is one of the return values after which
 // the sessions, the login or the whole library must be set up again: what a
 // restarted network HSM, a removed token or a logout from elsewhere looks
-// like.
+// like. CKR_SLOT_ID_INVALID is among them because slot ids may change when
+// the library is initialised again.
 func needsRecovery(err error) bool {
 	var e pkcs11.Error
 	if !errors.As(err, &e) {
@@ -49,7 +50,8 @@ func needsRecovery(err error) bool {
 		pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED,
 		pkcs11.CKR_DEVICE_ERROR,
 		pkcs11.CKR_OBJECT_HANDLE_INVALID,
-		pkcs11.CKR_KEY_HANDLE_INVALID:
+		pkcs11.CKR_KEY_HANDLE_INVALID,
+		pkcs11.CKR_SLOT_ID_INVALID:
 		return true
 	}
 	return false

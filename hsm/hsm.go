@@ -107,17 +107,7 @@ func (h *HSM) Close() error {
 // Ping checks that a session can be had and is logged in, recovering if
 // needed. It is meant for readiness probes.
 func (h *HSM) Ping(ctx context.Context) error {
-	return h.do(ctx, func(o *op) error {
-		info, err := h.p.GetSessionInfo(o.s)
-		if err != nil {
-			return fmt.Errorf("hsm: session info: %w", err)
-		}
-		if info.State != pkcs11.CKS_RW_USER_FUNCTIONS && info.State != pkcs11.CKS_RO_USER_FUNCTIONS {
-			return fmt.Errorf("hsm: session not logged in (state %d): %w", info.State,
-				pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN))
-		}
-		return nil
-	})
+	return h.do(ctx, func(o *op) error { return h.requireLogin(o.s) })
 }
 
 // op is what an operation gets: a session of the pool, and the generation

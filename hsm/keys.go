@@ -189,6 +189,9 @@ func (h *HSM) GenerateKey(ctx context.Context, spec KeySpec) (*Key, error) {
 	start := time.Now()
 	var k *Key
 	err = h.do(ctx, func(o *op) error {
+		if err := h.requireLogin(o.s); err != nil {
+			return err
+		}
 		existing, err := h.findObjects(o.s, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, spec.Label)})
 		if err != nil {
 			return err
@@ -262,6 +265,9 @@ func (h *HSM) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	var out []KeyInfo
 	err := h.do(ctx, func(o *op) error {
 		out = out[:0]
+		if err := h.requireLogin(o.s); err != nil {
+			return err
+		}
 		objs, err := h.findObjects(o.s, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY)})
 		if err != nil {
 			return err
@@ -308,6 +314,9 @@ func (h *HSM) DestroyKey(ctx context.Context, label string) error {
 			objs = append(objs, found...)
 		}
 		if len(objs) == 0 {
+			if err := h.requireLogin(o.s); err != nil {
+				return err
+			}
 			return fmt.Errorf("%w: %q", ErrKeyNotFound, label)
 		}
 		for _, obj := range objs {
@@ -362,11 +371,30 @@ func (h *HSM) findPrivateKey(s pkcs11.SessionHandle, label string, id []byte) (p
 	}
 	switch len(objs) {
 	case 0:
+		// Private objects are invisible to a session that lost its
+		// login; that calls for recovery, not for "not found".
+		if err := h.requireLogin(s); err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%w: %q", ErrKeyNotFound, label)
 	case 1:
 		return objs[0], nil
 	}
 	return 0, fmt.Errorf("%w: %d private keys labelled %q", ErrAmbiguousKey, len(objs), label)
+}
+
+// requireLogin returns an error wrapping CKR_USER_NOT_LOGGED_IN when the
+// session is not logged in as the user.
+func (h *HSM) requireLogin(s pkcs11.SessionHandle) error {
+	info, err := h.p.GetSessionInfo(s)
+	if err != nil {
+		return fmt.Errorf("hsm: session info: %w", err)
+	}
+	if info.State != pkcs11.CKS_RW_USER_FUNCTIONS && info.State != pkcs11.CKS_RO_USER_FUNCTIONS {
+		return fmt.Errorf("hsm: session not logged in (state %d): %w", info.State,
+			pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN))
+	}
+	return nil
 }
 
 func (h *HSM) attr(s pkcs11.SessionHandle, obj pkcs11.ObjectHandle, typ uint) ([]byte, error) {

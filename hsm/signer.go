@@ -45,7 +45,13 @@ func (k *Key) SignContext(ctx context.Context, digest []byte, opts crypto.Signer
 			// The object may have been replaced; find it again
 			// before treating the session as broken.
 			k.forget()
-			s, err = k.signOnce(o, mech, input)
+			again, err2 := k.signOnce(o, mech, input)
+			if !errors.Is(err2, ErrKeyNotFound) {
+				// When the key is not found, keep the first error: the
+				// objects may only be hidden by a lost login, which
+				// recovery restores before the key is looked up again.
+				s, err = again, err2
+			}
 		}
 		sig = s
 		return err

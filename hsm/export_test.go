@@ -1,0 +1,25 @@
+package hsm
+
+import "github.com/miekg/pkcs11"
+
+// InjectFault runs fault with the raw PKCS#11 context, the token's slot and
+// the login session while no operation is under way, as a fault from
+// outside the process (an HSM restart, a logout) would hit it between
+// calls.
+func InjectFault(h *HSM, fault func(p *pkcs11.Ctx, slot uint, login pkcs11.SessionHandle) error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return fault(h.p, h.slot, h.anchor)
+}
+
+// PrivateKeyAttribute reads one attribute of the private key with the label
+// straight through PKCS#11.
+func PrivateKeyAttribute(h *HSM, label string, attr uint) ([]byte, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	obj, err := h.findPrivateKey(h.anchor, label, nil)
+	if err != nil {
+		return nil, err
+	}
+	return h.attr(h.anchor, obj, attr)
+}
