@@ -14,11 +14,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +53,41 @@ type PKI struct {
 	Leaf      Entity
 	Responder Entity
 	TSA       Entity
+
+	srv *httptest.Server
+}
+
+func (p *PKI) serveRevocation(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch r.URL.Path {
+	case "/crl":
+		crls, err := p.CRLs(ctx, p.Leaf.Cert)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		_, _ = w.Write(crls[0])
+	default:
+		var der []byte
+		if r.Method == http.MethodPost {
+			der, _ = io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		} else {
+			der, _ = base64.StdEncoding.DecodeString(strings.TrimPrefix(r.URL.Path, "/ocsp/"))
+		}
+		req, err := ocsp.ParseRequest(der)
+		if err != nil || req.SerialNumber.Cmp(p.Leaf.Cert.SerialNumber) != 0 {
+			http.Error(w, "unknown certificate", 400)
+			return
+		}
+		resp, err := p.OCSPResponse(ctx, p.Leaf.Cert, p.Issuing.Cert)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		_, _ = w.Write(resp)
+	}
 }
 
 var (
@@ -105,6 +145,10 @@ func New(t testing.TB, kind KeyKind, leafKey crypto.Signer) *PKI {
 	t.Helper()
 	now := time.Now().Add(-time.Hour)
 	p := &PKI{}
+	// A local OCSP responder and CRL server named in the signer's
+	// certificate, so that validators fetching revocation online succeed.
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serveRevocation))
+	t.Cleanup(p.srv.Close)
 	p.Root = issue(t, &x509.Certificate{
 		SerialNumber:          serialCounter(),
 		Subject:               pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test Root CA"},
@@ -134,8 +178,8 @@ func New(t testing.TB, kind KeyKind, leafKey crypto.Signer) *PKI {
 		NotAfter:              now.Add(2 * 365 * 24 * time.Hour),
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		OCSPServer:            []string{"http://ocsp.kyso.test"},
-		CRLDistributionPoints: []string{"http://crl.kyso.test/citizen-0.crl"},
+		OCSPServer:            []string{p.srv.URL + "/ocsp"},
+		CRLDistributionPoints: []string{p.srv.URL + "/crl"},
 	}, &p.Issuing, leafKey)
 	p.Responder = issue(t, &x509.Certificate{
 		SerialNumber:          serialCounter(),
