@@ -1,0 +1,229 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"kyso/verifier/report"
+	"kyso/verifier/revocation"
+)
+
+// Exit codes of RunCLI.
+const (
+	ExitPassed        = 0
+	ExitFailed        = 1
+	ExitIndeterminate = 2
+	ExitUnreadable    = 3
+)
+
+// MaxInput bounds the size of a document read by the CLI and the API.
+const MaxInput = 64 << 20
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+// FileConfig is the verifier section of a configuration file:
+//
+//	verifier:
+//	  trust: [/etc/kyso/neac-root.pem, /etc/kyso/gov-ca.pem]
+//	  revocation_hosts: [ocsp.kyso.vn, crl.kyso.vn]
+//	  revocation_timeout: 5s
+type FileConfig struct {
+	Trust             []string `yaml:"trust"`
+	RevocationHosts   []string `yaml:"revocation_hosts"`
+	RevocationTimeout string   `yaml:"revocation_timeout"`
+}
+
+// LoadFileConfig reads the verifier section of a YAML configuration file.
+func LoadFileConfig(path string) (FileConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("read config: %w", err)
+	}
+	var doc struct {
+		Verifier FileConfig `yaml:"verifier"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return FileConfig{}, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return doc.Verifier, nil
+}
+
+// LoadCertificates reads every certificate from PEM files.
+func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read trust anchors: %w", err)
+		}
+		n := 0
+		for {
+			var blk *pem.Block
+			blk, b = pem.Decode(b)
+			if blk == nil {
+				break
+			}
+			if blk.Type != "CERTIFICATE" {
+				continue
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			out = append(out, c)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%s: no PEM certificate", p)
+		}
+	}
+	return out, nil
+}
+
+const usage = `usage: kyso verify FILE [--trust PEM]... [--format json|text|html] [--at TIME] [--offline]
+       [--config FILE] [--detached FILE] [--allow-host HOST]...
+
+Validates every signature of a PDF, CMS (.p7s) or JWS file.
+Exit status: 0 passed, 1 failed, 2 indeterminate, 3 unreadable input or usage.
+`
+
+// ExitCode maps a main indication to RunCLI's exit status.
+func ExitCode(i report.Indication) int {
+	switch i {
+	case report.TotalPassed:
+		return ExitPassed
+	case report.TotalFailed:
+		return ExitFailed
+	}
+	return ExitIndeterminate
+}
+
+// RunCLI implements `kyso verify`.
+func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var trust, hosts multi
+	fs.Var(&trust, "trust", "PEM file of trust anchors (repeatable)")
+	fs.Var(&hosts, "allow-host", "host online revocation checks may contact (repeatable)")
+	format := fs.String("format", "text", "report format: json, text or html")
+	at := fs.String("at", "", "validation time (RFC 3339); default now")
+	offline := fs.Bool("offline", false, "no online revocation checks")
+	cfgPath := fs.String("config", "", "configuration file")
+	detached := fs.String("detached", "", "signed content of a detached signature")
+	fail := func(msg string) int {
+		fmt.Fprintf(stderr, "kyso verify: %s\n%s", msg, usage)
+		return ExitUnreadable
+	}
+	var files []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return fail(err.Error())
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		files = append(files, rest[0])
+		rest = rest[1:]
+	}
+	if len(files) != 1 {
+		return fail("exactly one FILE is required")
+	}
+	switch *format {
+	case "json", "text", "html":
+	default:
+		return fail(fmt.Sprintf("unknown format %q", *format))
+	}
+	var when time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fail("--at: " + err.Error())
+		}
+		when = t
+	}
+	rc := revocation.Config{Offline: *offline, AllowedHosts: hosts}
+	anchors := []string(trust)
+	if *cfgPath != "" {
+		fc, err := LoadFileConfig(*cfgPath)
+		if err != nil {
+			return fail(err.Error())
+		}
+		if len(anchors) == 0 {
+			anchors = fc.Trust
+		}
+		rc.AllowedHosts = append(rc.AllowedHosts, fc.RevocationHosts...)
+		if fc.RevocationTimeout != "" {
+			d, err := time.ParseDuration(fc.RevocationTimeout)
+			if err != nil {
+				return fail("revocation_timeout: " + err.Error())
+			}
+			rc.Timeout = d
+		}
+	}
+	roots, err := LoadCertificates(anchors...)
+	if err != nil {
+		return fail(err.Error())
+	}
+	data, err := readLimited(files[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso verify: %v\n", err)
+		return ExitUnreadable
+	}
+	var det []byte
+	if *detached != "" {
+		if det, err = readLimited(*detached); err != nil {
+			fmt.Fprintf(stderr, "kyso verify: %v\n", err)
+			return ExitUnreadable
+		}
+	}
+	v := New(Options{Roots: roots, At: when, Revocation: revocation.New(rc)})
+	rep, err := v.Verify(ctx, Input{Name: files[0], Data: data, Detached: det})
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso verify: %v\n", err)
+		return ExitUnreadable
+	}
+	switch *format {
+	case "json":
+		err = rep.JSON(stdout)
+	case "html":
+		err = rep.HTML(stdout)
+	default:
+		err = rep.Text(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso verify: write report: %v\n", err)
+		return ExitUnreadable
+	}
+	return ExitCode(rep.Status.MainIndication)
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > MaxInput {
+		return nil, errors.New(path + ": larger than the input limit")
+	}
+	return b, nil
+}

@@ -1,0 +1,50 @@
+package verifier
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+
+	"kyso/verifier/cms"
+	"kyso/verifier/report"
+)
+
+// verifyCMS validates a CMS SignedData (attached, or detached with content).
+func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *report.Report) error {
+	sd, err := cms.Parse(der)
+	if err != nil {
+		if errors.Is(err, cms.ErrFormat) {
+			rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: err.Error()}
+			return nil
+		}
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	content := sd.EContent
+	if content == nil {
+		content = detached
+	}
+	for i, si := range sd.Signers {
+		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "CMS"}
+		if content == nil {
+			sig.Status = report.Status{MainIndication: report.Indeterminate, SubIndication: report.SignedDataNotFound, Detail: "detached signature: the signed content was not provided"}
+			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+			rep.Signatures = append(rep.Signatures, sig)
+			continue
+		}
+		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si, digest: func(h crypto.Hash) ([]byte, error) {
+			hh := h.New()
+			hh.Write(content)
+			return hh.Sum(nil), nil
+		}}, &sig)
+		if res.essV2 {
+			sig.Format = "CAdES"
+			sig.Level = "CAdES-BASELINE-B"
+			if res.sigTST {
+				sig.Level = "CAdES-BASELINE-T"
+			}
+		}
+		rep.Signatures = append(rep.Signatures, sig)
+	}
+	return nil
+}

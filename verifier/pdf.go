@@ -1,0 +1,454 @@
+package verifier
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"kyso/verifier/cms"
+	"kyso/verifier/pdfscan"
+	"kyso/verifier/report"
+	"kyso/verifier/revocation"
+)
+
+// pdfSig is one signature dictionary found through the AcroForm.
+type pdfSig struct {
+	num      int
+	dict     *pdfscan.Dict
+	br       [4]int64
+	rev      int // signed revision
+	contents []byte
+	subc     string
+	sig      report.Signature
+	res      signerResult
+	docTS    bool
+	tsTime   time.Time // valid document time-stamp time
+	ok       bool      // structural checks passed
+	docMDP   int
+}
+
+const maxFields = 10000
+
+// sigFields walks the AcroForm fields of revision rev and returns the
+// object numbers of signature values.
+func sigFields(f *pdfscan.File, rev int) []int {
+	root := f.Root(rev)
+	af := f.ResolveDict(rev, root.Get("AcroForm"))
+	if af == nil {
+		return nil
+	}
+	var out []int
+	seen := map[int]bool{}
+	count := 0
+	var walk func(o pdfscan.Object, ft string, depth int)
+	walk = func(o pdfscan.Object, ft string, depth int) {
+		count++
+		if depth > 32 || count > maxFields {
+			return
+		}
+		if o.Kind == pdfscan.Reference {
+			if seen[-o.Ref.Num-1] {
+				return
+			}
+			seen[-o.Ref.Num-1] = true
+		}
+		d := f.ResolveDict(rev, o)
+		if d == nil {
+			return
+		}
+		if n := d.Name("FT"); n != "" {
+			ft = n
+		}
+		if ft == "Sig" {
+			if vv := d.Get("V"); vv.Kind == pdfscan.Reference && !seen[vv.Ref.Num] {
+				seen[vv.Ref.Num] = true
+				out = append(out, vv.Ref.Num)
+			}
+		}
+		if kids := d.Get("Kids"); kids.Kind == pdfscan.Array {
+			for _, k := range kids.Array {
+				walk(k, ft, depth+1)
+			}
+		}
+	}
+	if fields, err := f.Resolve(rev, af.Get("Fields")); err == nil && fields.Kind == pdfscan.Array {
+		for _, fo := range fields.Array {
+			walk(fo, "", 0)
+		}
+	}
+	return out
+}
+
+func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Report) {
+	f, err := pdfscan.Parse(data, v.opts.Limits)
+	if err != nil {
+		rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "the PDF structure is unreadable: " + err.Error()}
+		return
+	}
+	rep.Document.Revisions = len(f.Revisions)
+	last := len(f.Revisions) - 1
+	var sigs []*pdfSig
+	for _, num := range sigFields(f, last) {
+		sigs = append(sigs, v.pdfStructure(f, num))
+	}
+	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].br[1] < sigs[j].br[1] })
+
+	// Document-level validation material.
+	dssCerts, dssEv, dssRev := dss(f, last)
+
+	// Document time-stamps first: they give proofs of existence.
+	for _, s := range sigs {
+		if s.ok && s.docTS {
+			tsr, gen, ok := v.verifyTimeStamp(ctx, s.contents, byteRange(data, s.br), "document")
+			s.sig.TimeStamps = append(s.sig.TimeStamps, tsr)
+			s.sig.Status = tsr.Status
+			s.sig.SigningTime = report.SigningTime{Best: gen, Proof: "document-time-stamp"}
+			if ok {
+				s.tsTime = gen
+				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "document time-stamp", Result: "passed"})
+			} else {
+				s.sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "document time-stamp", Result: "failed", Detail: tsr.Status.Detail})
+			}
+		}
+	}
+	docMDP := 0
+	for _, s := range sigs {
+		if !s.ok || s.docTS {
+			continue
+		}
+		if s.docMDP > 0 && (docMDP == 0 || s.docMDP < docMDP) {
+			docMDP = s.docMDP
+		}
+		sd, err := cms.Parse(s.contents)
+		if err != nil {
+			s.fail(report.TotalFailed, report.FormatFailure, "signature value is not CMS: "+err.Error())
+			continue
+		}
+		if len(sd.Signers) != 1 {
+			s.fail(report.TotalFailed, report.FormatFailure, fmt.Sprintf("CMS has %d signers, want 1", len(sd.Signers)))
+			continue
+		}
+		if sd.EContent != nil {
+			s.fail(report.TotalFailed, report.FormatFailure, "PDF signature CMS must be detached")
+			continue
+		}
+		var poe []time.Time
+		for _, t := range sigs {
+			if t.docTS && !t.tsTime.IsZero() && t.rev > s.rev {
+				poe = append(poe, t.tsTime)
+			}
+		}
+		var claimed *time.Time
+		if m, ok := pdfDate(s.dict.Get("M")); ok {
+			claimed = &m
+		}
+		br := s.br
+		s.res = v.validateSigner(ctx, signerCheck{
+			sd: sd, si: sd.Signers[0],
+			digest: func(h crypto.Hash) ([]byte, error) {
+				hh := h.New()
+				hh.Write(data[br[0] : br[0]+br[1]])
+				hh.Write(data[br[2] : br[2]+br[3]])
+				return hh.Sum(nil), nil
+			},
+			extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed,
+		}, &s.sig)
+	}
+
+	// Changes after each signed revision.
+	changes := classifyChanges(f, firstSigned(sigs), docMDP)
+	rep.Changes = changes
+	for _, s := range sigs {
+		if !s.ok {
+			continue
+		}
+		for _, c := range changes {
+			if c.Revision > s.rev+1 && !c.Allowed {
+				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "changes after signing", Result: "failed", Detail: fmt.Sprintf("revision %d: %s", c.Revision, c.Detail)})
+				s.fail(report.TotalFailed, report.HashFailure, fmt.Sprintf("the document was changed after signing (revision %d: %s)", c.Revision, c.Kind))
+				break
+			}
+		}
+		if s.sig.Scope != nil {
+			s.sig.Scope.LaterRevisions = last - s.rev
+		}
+	}
+
+	// Levels.
+	for _, s := range sigs {
+		if s.docTS || !s.ok {
+			continue
+		}
+		s.sig.Level = pdfLevel(s, sigs, dssRev)
+	}
+	for i, s := range sigs {
+		s.sig.ID = fmt.Sprintf("Signature%d", i+1)
+		if s.sig.Status.MainIndication == "" {
+			s.sig.Status = report.Status{MainIndication: report.TotalPassed}
+		}
+		rep.Signatures = append(rep.Signatures, s.sig)
+	}
+}
+
+func firstSigned(sigs []*pdfSig) int {
+	r := -1
+	for _, s := range sigs {
+		if s.ok && (r < 0 || s.rev < r) {
+			r = s.rev
+		}
+	}
+	return r
+}
+
+func (s *pdfSig) fail(ind report.Indication, sub report.SubIndication, detail string) {
+	o := &outcome{sig: &s.sig, set: s.sig.Status.MainIndication != ""}
+	o.fail(ind, sub, detail)
+}
+
+func byteRange(data []byte, br [4]int64) []byte {
+	out := make([]byte, 0, br[1]+br[3])
+	out = append(out, data[br[0]:br[0]+br[1]]...)
+	return append(out, data[br[2]:br[2]+br[3]]...)
+}
+
+// pdfStructure runs the structural checks that catch universal signature
+// forgery and signature wrapping: a well-formed ByteRange starting at 0 whose
+// only gap is exactly this dictionary's /Contents hex string, ending at a
+// revision boundary, with a signature dictionary that no later revision
+// overrides and a /Contents holding one DER object.
+func (v *Verifier) pdfStructure(f *pdfscan.File, num int) *pdfSig {
+	s := &pdfSig{num: num}
+	s.sig.Format = "PDF"
+	s.sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+	last := len(f.Revisions) - 1
+	bad := func(detail string) *pdfSig {
+		s.sig.Checks = append(s.sig.Checks, report.Check{Name: "signature structure", Result: "failed", Detail: detail})
+		s.fail(report.TotalFailed, report.FormatFailure, detail)
+		return s
+	}
+	e, _, ok := f.Lookup(last, num)
+	if !ok {
+		return bad(fmt.Sprintf("signature dictionary %d missing", num))
+	}
+	if e.Type != pdfscan.InUse {
+		return bad("signature dictionary inside an object stream")
+	}
+	obj, err := f.Get(last, num)
+	if err != nil || obj.Kind != pdfscan.Dictionary {
+		return bad(fmt.Sprintf("signature dictionary %d unreadable", num))
+	}
+	d := obj.Dict
+	s.dict = d
+	s.subc = d.Name("SubFilter")
+	s.docTS = s.subc == "ETSI.RFC3161" || d.Name("Type") == "DocTimeStamp"
+	switch s.subc {
+	case "ETSI.CAdES.detached":
+		s.sig.Format = "PAdES"
+	case "adbe.pkcs7.detached":
+		s.sig.Format = "PDF (adbe.pkcs7.detached)"
+	case "ETSI.RFC3161":
+		s.sig.Format = "PDF document time-stamp"
+	default:
+		return bad(fmt.Sprintf("unsupported /SubFilter %q", s.subc))
+	}
+	if r, ok := d.Get("Reason").Str, d.Get("Reason").Kind == pdfscan.String; ok {
+		s.sig.Reason = r
+	}
+	if l := d.Get("Location"); l.Kind == pdfscan.String {
+		s.sig.Location = l.Str
+	}
+	for _, k := range d.Duplicates {
+		if k == "Contents" || k == "ByteRange" || k == "SubFilter" {
+			return bad(fmt.Sprintf("signature dictionary has a second /%s", k))
+		}
+	}
+	bro := d.Get("ByteRange")
+	if bro.Kind != pdfscan.Array || len(bro.Array) != 4 {
+		return bad("/ByteRange missing or not four integers")
+	}
+	for i, x := range bro.Array {
+		if x.Kind != pdfscan.Int || x.Int < 0 || x.Int > int64(len(f.Data)) {
+			return bad("/ByteRange values must be integers inside the file")
+		}
+		s.br[i] = x.Int
+	}
+	br := s.br
+	s.sig.Scope = &report.Scope{ByteRange: br[:]}
+	if br[0] != 0 || br[1] <= 0 || br[2] < br[1]+2 || br[2]+br[3] > int64(len(f.Data)) {
+		return bad(fmt.Sprintf("/ByteRange %v does not describe the file", br))
+	}
+	contents := d.Get("Contents")
+	if contents.Kind != pdfscan.String || !contents.Hex {
+		return bad("/Contents is not a hex string")
+	}
+	if contents.Pos != br[1] || contents.End != br[2] {
+		return bad(fmt.Sprintf("/ByteRange gap [%d,%d) is not the /Contents value [%d,%d)", br[1], br[2], contents.Pos, contents.End))
+	}
+	if !(obj.Pos < br[1] && e.Offset < br[1]) {
+		return bad("/Contents lies outside its signature dictionary")
+	}
+	end := br[2] + br[3]
+	s.rev = -1
+	for _, r := range f.Revisions {
+		if end >= r.EOF+5 && end <= r.End {
+			s.rev = r.Index
+			break
+		}
+	}
+	if s.rev < 0 {
+		return bad("the signed bytes do not end at a revision boundary")
+	}
+	s.sig.Scope.Revision = s.rev + 1
+	s.sig.Scope.CoversRevision = true
+	if pe, _, ok := f.Lookup(s.rev, num); !ok || pe.Offset != e.Offset {
+		return bad("the signature dictionary was replaced after signing")
+	}
+	der := []byte(contents.Str)
+	n, err := derLength(der)
+	if err != nil {
+		return bad("/Contents: " + err.Error())
+	}
+	for _, b := range der[n:] {
+		if b != 0 {
+			return bad("/Contents has data after the signature")
+		}
+	}
+	s.contents = der[:n]
+	s.docMDP = docMDPOf(f, last, d)
+	s.ok = true
+	s.sig.Checks = append(s.sig.Checks, report.Check{Name: "signature structure", Result: "passed", Detail: fmt.Sprintf("byte range covers revision %d except /Contents", s.rev+1)})
+	return s
+}
+
+// derLength returns the length of the DER/BER object at the start of b.
+func derLength(b []byte) (int, error) {
+	if len(b) < 2 {
+		return 0, fmt.Errorf("empty signature value")
+	}
+	if b[0] != 0x30 {
+		if slices.IndexFunc(b, func(c byte) bool { return c != 0 }) < 0 {
+			return 0, fmt.Errorf("signature value is all zeros")
+		}
+		return 0, fmt.Errorf("signature value is not a DER SEQUENCE")
+	}
+	var rv asn1.RawValue
+	rest, err := asn1.Unmarshal(b, &rv)
+	if err != nil {
+		return 0, fmt.Errorf("signature value: %v", err)
+	}
+	return len(b) - len(rest), nil
+}
+
+func docMDPOf(f *pdfscan.File, rev int, d *pdfscan.Dict) int {
+	refs, err := f.Resolve(rev, d.Get("Reference"))
+	if err != nil || refs.Kind != pdfscan.Array {
+		return 0
+	}
+	for _, r := range refs.Array {
+		rd := f.ResolveDict(rev, r)
+		if rd == nil || rd.Name("TransformMethod") != "DocMDP" {
+			continue
+		}
+		p := 2
+		if tp := f.ResolveDict(rev, rd.Get("TransformParams")); tp != nil {
+			if pv := tp.Get("P"); pv.Kind == pdfscan.Int && pv.Int >= 1 && pv.Int <= 3 {
+				p = int(pv.Int)
+			}
+		}
+		return p
+	}
+	return 0
+}
+
+// dss collects the /DSS certificates and revocation data of revision rev and
+// the first revision that has a /DSS (-1 when none).
+func dss(f *pdfscan.File, rev int) ([]*x509.Certificate, []revocation.Evidence, int) {
+	first := -1
+	for r := range f.Revisions {
+		if f.Root(r).Has("DSS") {
+			first = r
+			break
+		}
+	}
+	d := f.ResolveDict(rev, f.Root(rev).Get("DSS"))
+	if d == nil {
+		return nil, nil, first
+	}
+	streams := func(key string) [][]byte {
+		var out [][]byte
+		arr, err := f.Resolve(rev, d.Get(key))
+		if err != nil || arr.Kind != pdfscan.Array {
+			return nil
+		}
+		for i, o := range arr.Array {
+			if i > 10000 {
+				break
+			}
+			so, err := f.Resolve(rev, o)
+			if err != nil || so.Kind != pdfscan.Stream {
+				continue
+			}
+			if b, err := f.Decode(so); err == nil {
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	var certs []*x509.Certificate
+	for _, b := range streams("Certs") {
+		if c, err := x509.ParseCertificate(b); err == nil {
+			certs = append(certs, c)
+		}
+	}
+	ev := revocation.Evidence{Origin: "DSS", OCSP: streams("OCSPs"), CRLs: streams("CRLs")}
+	return certs, []revocation.Evidence{ev}, first
+}
+
+func pdfLevel(s *pdfSig, sigs []*pdfSig, dssRev int) string {
+	if s.subc != "ETSI.CAdES.detached" || !s.res.essV2 {
+		return ""
+	}
+	level := "PAdES-BASELINE-B"
+	hasT := s.res.sigTST
+	for _, t := range sigs {
+		if t.docTS && !t.tsTime.IsZero() && t.rev > s.rev {
+			hasT = true
+		}
+	}
+	if !hasT {
+		return level
+	}
+	level = "PAdES-BASELINE-T"
+	if dssRev <= s.rev || !strings.HasPrefix(s.res.revocSource, "DSS") {
+		return level
+	}
+	level = "PAdES-BASELINE-LT"
+	for _, t := range sigs {
+		if t.docTS && !t.tsTime.IsZero() && t.rev >= dssRev {
+			return "PAdES-BASELINE-LTA"
+		}
+	}
+	return level
+}
+
+// pdfDate parses a PDF date string (D:YYYYMMDDHHmmSSOHH'mm').
+func pdfDate(o pdfscan.Object) (time.Time, bool) {
+	if o.Kind != pdfscan.String {
+		return time.Time{}, false
+	}
+	s := strings.TrimPrefix(o.Str, "D:")
+	s = strings.ReplaceAll(s, "'", "")
+	for _, layout := range []string{"20060102150405Z0700", "20060102150405-0700", "20060102150405Z", "20060102150405"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}

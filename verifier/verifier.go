@@ -1,0 +1,184 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"kyso/verifier/pdfscan"
+	"kyso/verifier/report"
+	"kyso/verifier/revocation"
+)
+
+// ErrUnreadable marks input that is not a PDF, CMS or JWS document at all.
+var ErrUnreadable = errors.New("unreadable input")
+
+// Options configure a Verifier.
+type Options struct {
+	// Roots are the trust anchors (e.g. the National Root CA and the
+	// Government CA); several may be given.
+	Roots []*x509.Certificate
+	// At fixes the validation time; zero means Now().
+	At time.Time
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Revocation checks revocation; nil means offline (document data only).
+	Revocation *revocation.Checker
+	// Limits bound PDF parsing; zero means pdfscan.DefaultLimits().
+	Limits pdfscan.Limits
+	Logger *slog.Logger
+}
+
+// Verifier validates signed documents. It is safe for concurrent use.
+type Verifier struct {
+	opts  Options
+	roots *x509.CertPool
+}
+
+// New returns a Verifier.
+func New(opts Options) *Verifier {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Revocation == nil {
+		opts.Revocation = revocation.New(revocation.Config{Offline: true})
+	}
+	if opts.Limits.MaxRevisions == 0 {
+		opts.Limits = pdfscan.DefaultLimits()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range opts.Roots {
+		pool.AddCert(c)
+	}
+	return &Verifier{opts: opts, roots: pool}
+}
+
+// Input is a document to validate.
+type Input struct {
+	Name string
+	Data []byte
+	// Detached is the signed content of a detached CMS or JWS signature.
+	Detached []byte
+}
+
+// Format names of inputs.
+const (
+	FormatPDF = "PDF"
+	FormatCMS = "CMS"
+	FormatJWS = "JWS"
+)
+
+// DetectFormat says whether data looks like a PDF, CMS or JWS ("" if none).
+func DetectFormat(data []byte) string {
+	trim := bytes.TrimLeft(data, "\x00\t\n\f\r ")
+	switch {
+	case bytes.HasPrefix(trim, []byte("%PDF-")):
+		return FormatPDF
+	case bytes.HasPrefix(trim, []byte("-----BEGIN")), len(trim) > 1 && trim[0] == 0x30:
+		return FormatCMS
+	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && (trim[0] == 'e' || trim[0] == '{'):
+		return FormatJWS
+	}
+	return ""
+}
+
+func (v *Verifier) validationTime() time.Time {
+	if !v.opts.At.IsZero() {
+		return v.opts.At.UTC()
+	}
+	return v.opts.Now().UTC()
+}
+
+// Verify validates every signature in the input. The error is non-nil
+// only when the input is unreadable (errors.Is(err, ErrUnreadable)).
+func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error) {
+	sum := sha256.Sum256(in.Data)
+	rep := &report.Report{
+		ValidationTime: v.validationTime(),
+		Document:       report.Document{Name: in.Name, Size: int64(len(in.Data)), SHA256: hex.EncodeToString(sum[:])},
+	}
+	switch DetectFormat(in.Data) {
+	case FormatPDF:
+		rep.Document.Format = FormatPDF
+		v.verifyPDF(ctx, in.Data, rep)
+	case FormatCMS:
+		rep.Document.Format = FormatCMS
+		der := in.Data
+		if b, _ := pem.Decode(bytes.TrimLeft(in.Data, "\t\n\r ")); b != nil {
+			der = b.Bytes
+		}
+		if err := v.verifyCMS(ctx, der, in.Detached, rep); err != nil {
+			return nil, err
+		}
+	case FormatJWS:
+		rep.Document.Format = FormatJWS
+		if err := v.verifyJWS(ctx, bytes.TrimSpace(in.Data), in.Detached, rep); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: not a PDF, CMS or JWS document", ErrUnreadable)
+	}
+	summarize(rep)
+	return rep, nil
+}
+
+// summarize sets the document status to the worst signature status.
+func summarize(rep *report.Report) {
+	if len(rep.Signatures) == 0 {
+		if rep.Status.MainIndication == "" {
+			rep.Status = report.Status{MainIndication: report.Indeterminate, SubIndication: report.SignedDataNotFound, Detail: "no signature found"}
+		}
+		return
+	}
+	worst := rep.Signatures[0].Status
+	for _, s := range rep.Signatures[1:] {
+		if report.Severity(s.Status.MainIndication) > report.Severity(worst.MainIndication) {
+			worst = s.Status
+		}
+	}
+	rep.Status = report.Status{MainIndication: worst.MainIndication, SubIndication: worst.SubIndication}
+}
+
+// outcome accumulates a signature's status, keeping the most severe.
+type outcome struct {
+	sig *report.Signature
+	set bool
+}
+
+func (o *outcome) fail(ind report.Indication, sub report.SubIndication, detail string) {
+	if o.set && report.Severity(ind) <= report.Severity(o.sig.Status.MainIndication) {
+		return
+	}
+	o.sig.Status = report.Status{MainIndication: ind, SubIndication: sub, Detail: detail}
+	o.set = true
+}
+
+func (o *outcome) check(name string, err error) bool {
+	if err != nil {
+		o.sig.Checks = append(o.sig.Checks, report.Check{Name: name, Result: "failed", Detail: err.Error()})
+		return false
+	}
+	o.sig.Checks = append(o.sig.Checks, report.Check{Name: name, Result: "passed"})
+	return true
+}
+
+func (o *outcome) note(name, result, detail string) {
+	o.sig.Checks = append(o.sig.Checks, report.Check{Name: name, Result: result, Detail: detail})
+}
+
+func (o *outcome) finish() {
+	if !o.set {
+		o.sig.Status = report.Status{MainIndication: report.TotalPassed}
+		o.set = true
+	}
+}
