@@ -1,0 +1,42 @@
+# Kyso: `make run` and `make test` do everything on a fresh Debian machine.
+SHELL := /bin/bash
+export GOTOOLCHAIN := auto
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run test bench demo build deps deps-test openapi fuzz clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/kyso ./cmd/kyso
+
+deps:
+	@scripts/deps.sh run
+
+deps-test:
+	@scripts/deps.sh test
+
+## run: local SoftHSM2 token, dev key ceremony, demo principals, server on 127.0.0.1:8080
+run: deps build
+	@scripts/dev-run.sh
+
+## test: every test, SQLite and PostgreSQL, SoftHSM2, pdfsig, openssl, chromium
+test: deps-test
+	@scripts/test.sh
+
+## bench: Go benchmarks and load tests, as ratios to the raw HSM rate
+bench: deps-test build
+	@scripts/bench.sh
+
+## demo: the five-step journey against the server `make run` started
+demo: build
+	./bin/kyso demo
+
+## fuzz: run each fuzz target for a short while
+fuzz:
+	@scripts/fuzz.sh
+
+openapi:
+	cp api/openapi.json docs/openapi.json
+
+clean:
+	rm -rf bin

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func notYet(name string) func(context.Context, stdio, []string) int {
+	return func(ctx context.Context, io stdio, args []string) int {
+		fmt.Fprintf(io.err, "kyso %s: not available in this build\n", name)
+		return exitFail
+	}
+}
+
+var (
+	runCeremony = notYet("ceremony")
+	runSign     = notYet("sign")
+	runVerify   = notYet("verify")
+	runTestdata = notYet("testdata")
+	runRegistry = notYet("registry")
+	runDemo     = notYet("demo")
+)

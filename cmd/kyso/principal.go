@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"kyso/auth"
+)
+
+func runPrincipal(ctx context.Context, io stdio, args []string) int {
+	return subcommand(ctx, io, "principal", args, map[string]command{
+		"add":     {"create a principal and print its API token once", principalAdd},
+		"list":    {"list principals", principalList},
+		"disable": {"stop a principal from authenticating", principalDisable},
+	})
+}
+
+func principalAdd(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("principal add", io.err)
+	configPath := fs.String("config", "", "configuration file")
+	role := fs.String("role", "", "agency, officer or admin (required)")
+	agency := fs.String("agency", "", "agency code (required for --role agency)")
+	name := fs.String("name", "", "display name")
+	certFile := fs.String("cert", "", "PEM client certificate that may authenticate as this principal (mTLS)")
+	asJSON := fs.Bool("json", false, "print the principal and token as JSON")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	if *role == "" || fs.NArg() > 0 {
+		fmt.Fprintln(io.err, "kyso principal add: --role is required and no arguments are taken")
+		fs.Usage()
+		return exitUsage
+	}
+	req := auth.AddRequest{Role: auth.Role(*role), AgencyCode: *agency, Name: *name}
+	if *certFile != "" {
+		b, err := os.ReadFile(*certFile)
+		if err != nil {
+			return fail(io.err, "principal add", err)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			return fail(io.err, "principal add", errors.New("--cert: no PEM certificate"))
+		}
+		if req.ClientCert, err = x509.ParseCertificate(blk.Bytes); err != nil {
+			return fail(io.err, "principal add", fmt.Errorf("--cert: %w", err))
+		}
+	}
+	e, err := openEnv(ctx, io, *configPath, false)
+	if err != nil {
+		return fail(io.err, "principal add", err)
+	}
+	defer e.close()
+	ps, err := auth.NewPrincipals(ctx, e.db)
+	if err != nil {
+		return fail(io.err, "principal add", err)
+	}
+	rec, token, err := ps.Add(ctx, req)
+	if err != nil {
+		return fail(io.err, "principal add", err)
+	}
+	if *asJSON {
+		_ = json.NewEncoder(io.out).Encode(map[string]string{"id": rec.ID, "role": string(rec.Role), "agency": rec.AgencyCode, "name": rec.Name, "token": token})
+		return exitOK
+	}
+	fmt.Fprintf(io.err, "created %s principal %s; the token is shown only once:\n", rec.Role, rec.ID)
+	fmt.Fprintln(io.out, token)
+	return exitOK
+}
+
+func principalList(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("principal list", io.err)
+	configPath := fs.String("config", "", "configuration file")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	e, err := openEnv(ctx, io, *configPath, false)
+	if err != nil {
+		return fail(io.err, "principal list", err)
+	}
+	defer e.close()
+	ps, err := auth.NewPrincipals(ctx, e.db)
+	if err != nil {
+		return fail(io.err, "principal list", err)
+	}
+	list, err := ps.List(ctx)
+	if err != nil {
+		return fail(io.err, "principal list", err)
+	}
+	tw := tabwriter.NewWriter(io.out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tAGENCY\tNAME\tCREATED\tSTATUS")
+	for _, p := range list {
+		status := "active"
+		if p.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Role, p.AgencyCode, p.Name, p.CreatedAt.Format("2006-01-02 15:04"), status)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func principalDisable(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("principal disable", io.err)
+	configPath := fs.String("config", "", "configuration file")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(io.err, "usage: kyso principal disable [--config FILE] ID")
+		return exitUsage
+	}
+	e, err := openEnv(ctx, io, *configPath, false)
+	if err != nil {
+		return fail(io.err, "principal disable", err)
+	}
+	defer e.close()
+	ps, err := auth.NewPrincipals(ctx, e.db)
+	if err != nil {
+		return fail(io.err, "principal disable", err)
+	}
+	if err := ps.Disable(ctx, fs.Arg(0)); err != nil {
+		return fail(io.err, "principal disable", err)
+	}
+	fmt.Fprintln(io.out, "disabled", fs.Arg(0))
+	return exitOK
+}

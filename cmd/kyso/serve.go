@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"kyso/api"
+	"kyso/auth"
+)
+
+func runServe(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("serve", io.err)
+	configPath := fs.String("config", "", "configuration file (YAML); KYSO_* variables override it")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.err, "kyso serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	e, err := openEnv(ctx, io, *configPath, true)
+	if err != nil {
+		return fail(io.err, "serve", err)
+	}
+	defer e.close()
+	handler, shutdown, err := buildServer(ctx, e)
+	if err != nil {
+		return fail(io.err, "serve", err)
+	}
+	defer shutdown()
+	if err := listenAndServe(ctx, e, handler); err != nil {
+		return fail(io.err, "serve", err)
+	}
+	return exitOK
+}
+
+// buildServer opens every component and returns the HTTP handler and a
+// function that stops background work.
+func buildServer(ctx context.Context, e *env) (http.Handler, func(), error) {
+	principals, err := auth.NewPrincipals(ctx, e.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := wire(ctx, e, principals)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := api.New(api.Deps{
+		Log:          e.log,
+		Registry:     e.registry,
+		Principals:   principals,
+		Assertions:   w.assertions,
+		MaxBodyBytes: e.cfg.HTTP.MaxBodyBytes,
+		Version:      version,
+		Ready: []api.Checker{
+			{Name: "hsm", Check: e.hsm.Ping},
+			{Name: "database", Check: e.db.Ping},
+		},
+	}, w.areas...)
+	return srv, w.stop, nil
+}
+
+func listenAndServe(ctx context.Context, e *env, h http.Handler) error {
+	cfg := e.cfg
+	srv := &http.Server{
+		Addr:              cfg.Listen,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	if cfg.TLS.CertFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.TLS.ClientCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLS.ClientCAFile)
+			if err != nil {
+				return fmt.Errorf("tls.client_ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("tls.client_ca_file: no PEM certificates in %s", cfg.TLS.ClientCAFile)
+			}
+			tc.ClientCAs = pool
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+		srv.TLSConfig = tc
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	e.log.Info("kyso serving", "listen", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS.CertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down", "grace", cfg.HTTP.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
