@@ -23,3 +23,12 @@ func PrivateKeyAttribute(h *HSM, label string, attr uint) ([]byte, error) {
 	}
 	return h.attr(h.anchor, obj, attr)
 }
+
+// Reinitialize runs the heavy recovery (C_Finalize, C_Initialize, new
+// sessions, login) as if an operation had failed in the current generation.
+func Reinitialize(h *HSM) error {
+	h.mu.RLock()
+	gen := h.gen
+	h.mu.RUnlock()
+	return h.recover(gen, pkcs11.Error(pkcs11.CKR_DEVICE_ERROR), true)
+}

@@ -727,3 +727,28 @@ func BenchmarkSignRSA2048(b *testing.B) { benchmarkSign(b, hsm.RSA2048) }
 // BenchmarkSignP256 is the raw rate of ECDSA P-256 signatures through the
 // session pool.
 func BenchmarkSignP256(b *testing.B) { benchmarkSign(b, hsm.ECP256) }
+
+func TestReinitialize(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := hsmtest.Open(t, hsmtest.NewToken(t), reg)
+	ctx := context.Background()
+	k, err := h.GenerateKey(ctx, hsm.KeySpec{Label: "k", Type: hsm.ECP384})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digest(crypto.SHA384, "before")
+	if _, err := k.Sign(nil, d, crypto.SHA384); err != nil {
+		t.Fatal(err)
+	}
+	if err := hsm.Reinitialize(h); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := k.Sign(nil, d, crypto.SHA384)
+	if err != nil {
+		t.Fatalf("Sign after reinitialisation: %v", err)
+	}
+	verify(t, k.Public(), d, sig, crypto.SHA384)
+	if got := counter(t, reg, "kyso_hsm_recoveries_total"); got != 1 {
+		t.Fatalf("kyso_hsm_recoveries_total = %v, want 1", got)
+	}
+}
