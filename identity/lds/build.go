@@ -105,6 +105,8 @@ func pad(s string, n int) string {
 	return s + strings.Repeat("<", n-len(s))
 }
 
+func mrzText(s string) string { return strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(s)), " ", "<") }
+
 // BuildTD1 lays out a TD1 MRZ (3 × 30) with all check digits.
 func BuildTD1(f TD1Fields) (string, error) {
 	l1 := pad(f.DocumentCode, 2) + pad(f.IssuingState, 3) + pad(f.DocumentNumber, 9)
@@ -127,7 +129,7 @@ func BuildTD1(f TD1Fields) (string, error) {
 		return "", err
 	}
 	l2 += string(comp)
-	l3 := pad(pad(f.Primary, 0)+"<<"+pad(f.Secondary, 0), 30)
+	l3 := pad(mrzText(f.Primary)+"<<"+mrzText(f.Secondary), 30)
 	s := l1 + l2 + l3
 	if len(s) != 90 || !validMRZChars(s) {
 		return "", fmt.Errorf("lds: TD1 fields produce an invalid MRZ %q", s)

@@ -9,11 +9,13 @@ func FuzzParseSOD(f *testing.F) {
 		f.Add(vec(f, p))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Parsing only: signature checks over generic curves are too slow
+		// under coverage instrumentation to fuzz usefully; pa's tests
+		// cover them.
 		s, err := ParseSOD(b)
 		if err != nil {
 			return
 		}
-		_ = s.VerifySignature()
 		_ = s.LDS.CheckDataGroup(1, b)
 	})
 }
@@ -57,10 +59,6 @@ func FuzzParseMasterList(f *testing.F) {
 	f.Add(ml[:4096])
 	f.Add(vec(f, "jmrtd_nz2013_sod/EF_SOD.bin")[4:])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseMasterList(b)
-		if err != nil {
-			return
-		}
-		_ = m.VerifySignature()
+		_, _ = ParseMasterList(b)
 	})
 }

@@ -136,7 +136,7 @@ func ParseECParameters(der []byte) (*ecc.Curve, error) {
 	if p.Cofactor != nil && p.Cofactor.IsInt64() {
 		c.Cofactor = int(p.Cofactor.Int64())
 	}
-	if c.P.Sign() <= 0 || c.P.BitLen() > 1024 {
+	if c.P.Sign() <= 0 || c.P.BitLen() < 160 || c.P.BitLen() > 1024 || !c.P.ProbablyPrime(8) {
 		return nil, errors.New("pki: explicit EC parameters: bad prime")
 	}
 	gx, gy, err := DecodePoint(c, p.Base)
@@ -163,6 +163,10 @@ func DecodePoint(c *ecc.Curve, b []byte) (x, y *big.Int, err error) {
 		y = new(big.Int).SetBytes(b[1+n:])
 	case len(b) == 1+n && (b[0] == 2 || b[0] == 3):
 		x = new(big.Int).SetBytes(b[1:])
+		// ModSqrt is undefined (and may not terminate) for composite moduli.
+		if c.A == nil || c.B == nil || !c.P.ProbablyPrime(4) {
+			return nil, nil, errors.New("pki: compressed point on a non-prime field")
+		}
 		if x.Cmp(c.P) >= 0 {
 			return nil, nil, errors.New("pki: point x out of range")
 		}
