@@ -5,6 +5,7 @@
 package signertest
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +56,9 @@ type PKI struct {
 	Responder Entity
 	TSA       Entity
 
-	srv *httptest.Server
+	srv     *httptest.Server
+	mu      sync.Mutex
+	signers []*x509.Certificate
 }
 
 func (p *PKI) serveRevocation(w http.ResponseWriter, r *http.Request) {
@@ -76,11 +80,23 @@ func (p *PKI) serveRevocation(w http.ResponseWriter, r *http.Request) {
 			der, _ = base64.StdEncoding.DecodeString(strings.TrimPrefix(r.URL.Path, "/ocsp/"))
 		}
 		req, err := ocsp.ParseRequest(der)
-		if err != nil || req.SerialNumber.Cmp(p.Leaf.Cert.SerialNumber) != 0 {
-			http.Error(w, "unknown certificate", 400)
+		if err != nil {
+			http.Error(w, "bad request", 400)
 			return
 		}
-		resp, err := p.OCSPResponse(ctx, p.Leaf.Cert, p.Issuing.Cert)
+		var cert *x509.Certificate
+		p.mu.Lock()
+		for _, c := range p.signers {
+			if c.SerialNumber.Cmp(req.SerialNumber) == 0 {
+				cert = c
+			}
+		}
+		p.mu.Unlock()
+		if cert == nil {
+			http.Error(w, "unknown certificate", 404)
+			return
+		}
+		resp, err := p.ocspResponse(cert, p.Issuing.Cert, requestNonce(der))
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -168,19 +184,7 @@ func New(t testing.TB, kind KeyKind, leafKey crypto.Signer) *PKI {
 		MaxPathLenZero:        true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}, &p.Root, newKey(t, P256))
-	if leafKey == nil {
-		leafKey = newKey(t, kind)
-	}
-	p.Leaf = issue(t, &x509.Certificate{
-		SerialNumber:          serialCounter(),
-		Subject:               pkix.Name{Country: []string{"VN"}, Province: []string{"Hà Nội"}, CommonName: "Nguyễn Văn An"},
-		NotBefore:             now,
-		NotAfter:              now.Add(2 * 365 * 24 * time.Hour),
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		OCSPServer:            []string{p.srv.URL + "/ocsp"},
-		CRLDistributionPoints: []string{p.srv.URL + "/crl"},
-	}, &p.Issuing, leafKey)
+	p.Leaf = p.NewSigner(t, kind, leafKey, "Nguyễn Văn An")
 	p.Responder = issue(t, &x509.Certificate{
 		SerialNumber:          serialCounter(),
 		Subject:               pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test OCSP"},
@@ -206,12 +210,57 @@ func New(t testing.TB, kind KeyKind, leafKey crypto.Signer) *PKI {
 	return p
 }
 
+// NewSigner issues another signer certificate from the issuing CA (for a
+// fresh software key of the given kind when key is nil), with OCSP and CRL
+// locations served by the PKI.
+func (p *PKI) NewSigner(t testing.TB, kind KeyKind, key crypto.Signer, commonName string) Entity {
+	t.Helper()
+	if key == nil {
+		key = newKey(t, kind)
+	}
+	now := time.Now().Add(-time.Hour)
+	e := issue(t, &x509.Certificate{
+		SerialNumber:          serialCounter(),
+		Subject:               pkix.Name{Country: []string{"VN"}, Province: []string{"Hà Nội"}, CommonName: commonName},
+		NotBefore:             now,
+		NotAfter:              now.Add(2 * 365 * 24 * time.Hour),
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		OCSPServer:            []string{p.srv.URL + "/ocsp"},
+		CRLDistributionPoints: []string{p.srv.URL + "/crl"},
+	}, &p.Issuing, key)
+	p.mu.Lock()
+	p.signers = append(p.signers, e.Cert)
+	p.mu.Unlock()
+	return e
+}
+
 // Chain is the signer's chain excluding the leaf and the root.
 func (p *PKI) Chain() []*x509.Certificate { return []*x509.Certificate{p.Issuing.Cert} }
 
 // OCSPResponse returns a "good" OCSP response for cert issued by issuer,
 // signed by the delegated responder (for the issuing CA) or by the root.
 func (p *PKI) OCSPResponse(ctx context.Context, cert, issuer *x509.Certificate) ([]byte, error) {
+	return p.ocspResponse(cert, issuer, nil)
+}
+
+var oidOCSPNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
+
+// requestNonce finds the nonce extension value in a DER OCSP request.
+func requestNonce(der []byte) []byte {
+	oid, _ := asn1.Marshal(oidOCSPNonce)
+	i := bytes.Index(der, oid)
+	if i < 0 {
+		return nil
+	}
+	var v []byte
+	if _, err := asn1.Unmarshal(der[i+len(oid):], &v); err != nil {
+		return nil
+	}
+	return v
+}
+
+func (p *PKI) ocspResponse(cert, issuer *x509.Certificate, nonce []byte) ([]byte, error) {
 	responder := p.Responder
 	if issuer.Equal(p.Root.Cert) {
 		responder = p.Root
@@ -224,6 +273,9 @@ func (p *PKI) OCSPResponse(ctx context.Context, cert, issuer *x509.Certificate) 
 	}
 	if !responder.Cert.Equal(issuer) {
 		tmpl.Certificate = responder.Cert
+	}
+	if nonce != nil {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOCSPNonce, Value: nonce}}
 	}
 	return ocsp.CreateResponse(issuer, responder.Cert, tmpl, responder.Key)
 }
