@@ -175,10 +175,10 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		return res
 	}
 	if c.si.SignedAttrsDER != nil {
-		md, err := c.si.MessageDigest()
-		if err != nil {
-			o.check("message digest", err)
-			o.fail(report.TotalFailed, report.FormatFailure, err.Error())
+		md, mdErr := c.si.MessageDigest()
+		if mdErr != nil {
+			o.check("message digest", mdErr)
+			o.fail(report.TotalFailed, report.FormatFailure, mdErr.Error())
 			return res
 		}
 		if !bytes.Equal(md, sum) {

@@ -33,7 +33,7 @@ func classifyChanges(f *pdfscan.File, from, docMDP int) []report.Change {
 		out = append(out, classifyRevision(f, k, docMDP)...)
 	}
 	if f.Trailing {
-		out = append(out, report.Change{Revision: len(f.Revisions), Kind: "trailing data", Detail: "bytes after the last %%EOF outside every revision"})
+		out = append(out, report.Change{Revision: len(f.Revisions) + 1, Kind: "trailing data", Detail: "bytes after the last %%EOF outside every revision"})
 	}
 	return out
 }

@@ -98,6 +98,10 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		sigs = append(sigs, v.pdfStructure(f, num))
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].br[1] < sigs[j].br[1] })
+	if len(sigs) == 0 && f.Trailing {
+		rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "the file is truncated or has data after its last %%EOF, and no intact signature was found"}
+		return
+	}
 
 	// Document-level validation material.
 	dssCerts, dssEv, dssRev := dss(f, last)
