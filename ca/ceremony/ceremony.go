@@ -1,0 +1,581 @@
+// Package ceremony runs Kyso's key ceremonies: it creates the CA, OCSP,
+// time-stamping, identity-assertion and seal keys in the HSM, certifies
+// them, stores the certificates (never keys) and writes them as PEM.
+//
+// A ceremony never overwrites: Init refuses to run when any of its key
+// labels exists in the HSM or any CA certificate is in the store, and
+// Rotate picks the next free issuing-CA number. Certificates are linted
+// (package lint) before every signature, like every other certificate.
+package ceremony
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kyso/audit"
+	"kyso/ca"
+	"kyso/ca/lint"
+	"kyso/ca/profile"
+	"kyso/credential"
+	"kyso/hsm"
+	"kyso/store"
+)
+
+// ErrAlreadyInitialized is returned when Init finds keys or certificates
+// of an earlier ceremony.
+var ErrAlreadyInitialized = errors.New("ceremony: refusing to overwrite an existing CA")
+
+type run struct {
+	ctx     context.Context
+	h       *hsm.HSM
+	db      *store.DB
+	out     io.Writer
+	dir     string
+	linter  *lint.Linter
+	created []string // labels generated in this run, destroyed on failure
+	pems    map[string][]byte
+	order   []string
+}
+
+func newRun(ctx context.Context, h *hsm.HSM, db *store.DB, out io.Writer, dir string) (*run, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	l, err := lint.New()
+	if err != nil {
+		return nil, err
+	}
+	return &run{ctx: ctx, h: h, db: db, out: out, dir: dir, linter: l, pems: map[string][]byte{}}, nil
+}
+
+func (r *run) generate(label, keyType string) (crypto.Signer, error) {
+	kt, err := hsm.ParseKeyType(keyType)
+	if err != nil {
+		return nil, err
+	}
+	k, err := r.h.GenerateKey(r.ctx, hsm.KeySpec{Label: label, Type: kt})
+	if err != nil {
+		return nil, fmt.Errorf("ceremony: generate %s: %w", label, err)
+	}
+	r.created = append(r.created, label)
+	return k, nil
+}
+
+// rollback destroys the keys this run made, so that a failed ceremony can
+// be run again.
+func (r *run) rollback() {
+	for _, l := range r.created {
+		_ = r.h.DestroyKey(context.WithoutCancel(r.ctx), l)
+	}
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+func serial() (*big.Int, error) { return ca.NewSerial() }
+
+func (r *run) emit(name, what string, cert *x509.Certificate) {
+	fmt.Fprintf(r.out, "%-22s %-26s %s\n    SHA256 Fingerprint=%s\n    not after %s\n", name, what, cert.Subject, ca.Fingerprint(cert.Raw), cert.NotAfter.Format(time.RFC3339))
+	r.pems[name] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	r.order = append(r.order, name)
+}
+
+func (r *run) emitKey(name, label string, pub crypto.PublicKey) error {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(der)
+	fmt.Fprintf(r.out, "%-22s %-26s public key SHA-256 %s\n", name, label, strings.ToUpper(hex.EncodeToString(sum[:])))
+	r.pems[name+".pub"] = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	r.order = append(r.order, name+".pub")
+	return nil
+}
+
+func (r *run) writePEMs() error {
+	if r.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return fmt.Errorf("ceremony: output dir: %w", err)
+	}
+	for _, name := range r.order {
+		path := filepath.Join(r.dir, name+".pem")
+		if err := os.WriteFile(path, r.pems[name], 0o644); err != nil {
+			return fmt.Errorf("ceremony: write %s: %w", path, err)
+		}
+	}
+	fmt.Fprintf(r.out, "certificates written to %s\n", r.dir)
+	return nil
+}
+
+// signCA certifies an issuing CA key with the root.
+func (r *run) signCA(root *x509.Certificate, rootKey crypto.Signer, kc KeyConfig, pub crypto.PublicKey, baseURL string, notBefore time.Time) (*x509.Certificate, error) {
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
+	notAfter := notBefore.Add(days(kc.ValidityDays))
+	if notAfter.After(root.NotAfter) {
+		notAfter = root.NotAfter
+	}
+	t, err := profile.IssuingTemplate(profile.CAParams{
+		Subject:   pkix.Name{Country: []string{"VN"}, Organization: orgs(kc.Organization), CommonName: kc.CommonName},
+		PublicKey: pub, Serial: sn, NotBefore: notBefore, NotAfter: notAfter,
+		CRLURL: baseURL + "/crl/root/0.crl", CAIssuersURL: baseURL + "/ca/root.crt",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.sign(t, root, rootKey)
+}
+
+func (r *run) sign(t, parent *x509.Certificate, key crypto.Signer) (*x509.Certificate, error) {
+	if err := r.linter.Check(t, parent); err != nil {
+		return nil, err
+	}
+	if parent == nil {
+		parent = t
+	}
+	der, err := x509.CreateCertificate(rand.Reader, t, parent, t.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("ceremony: sign %s: %w", t.Subject, err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+func orgs(o string) []string {
+	if o == "" {
+		return nil
+	}
+	return []string{o}
+}
+
+func csrFor(key crypto.Signer) (*x509.CertificateRequest, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return nil, fmt.Errorf("ceremony: CSR: %w", err)
+	}
+	return x509.ParseCertificateRequest(der)
+}
+
+// signResponder certifies the OCSP key as the delegated responder of one
+// CA.
+func (r *run) signResponder(issuer *x509.Certificate, issuerKey crypto.Signer, issuerName string, kc KeyConfig, ocspKey crypto.Signer, baseURL string, notBefore time.Time) (*x509.Certificate, error) {
+	spec, _ := profile.Lookup(profile.OCSPResponder)
+	csr, err := csrFor(ocspKey)
+	if err != nil {
+		return nil, err
+	}
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
+	notAfter := notBefore.Add(days(kc.ValidityDays))
+	if notAfter.After(issuer.NotAfter) {
+		notAfter = issuer.NotAfter
+	}
+	t, err := spec.Render(csr, profile.Subject{CommonName: kc.CommonName, Organization: kc.Organization},
+		profile.Params{Serial: sn, NotBefore: notBefore, NotAfter: notAfter, CAIssuersURL: baseURL + "/ca/" + issuerName + ".crt"})
+	if err != nil {
+		return nil, err
+	}
+	return r.sign(t, issuer, issuerKey)
+}
+
+// plannedLabels lists every HSM label Init creates.
+func plannedLabels(cfg Config) []string {
+	labels := []string{ca.LabelRoot, ca.IssuingLabel(ca.RoleCitizenCA, 1), ca.IssuingLabel(ca.RoleAgencyCA, 1),
+		ca.LabelOCSP, ca.LabelTSA, ca.LabelIdentity, ca.LabelServiceSeal}
+	if len(cfg.TLS.Hosts) > 0 {
+		labels = append(labels, ca.LabelTLS)
+	}
+	for _, a := range cfg.Agencies {
+		labels = append(labels, ca.SealLabel(a.Code, 1))
+	}
+	return labels
+}
+
+// Init runs the initial key ceremony described by cfg.
+func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writer) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	baseURL := strings.TrimRight(cfg.BaseURL, "/")
+	if err := ca.Migrate(ctx, db); err != nil {
+		return err
+	}
+	existing, err := ca.ListAuthorities(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(existing) > 0 {
+		return fmt.Errorf("%w: the store already holds %d CA certificates (first: %s)", ErrAlreadyInitialized, len(existing), existing[0].Name)
+	}
+	var taken []string
+	for _, l := range plannedLabels(cfg) {
+		_, err := h.FindKey(ctx, l)
+		switch {
+		case err == nil:
+			taken = append(taken, l)
+		case !errors.Is(err, hsm.ErrKeyNotFound):
+			return fmt.Errorf("ceremony: look up %s: %w", l, err)
+		}
+	}
+	if len(taken) > 0 {
+		return fmt.Errorf("%w: the HSM already has keys %s", ErrAlreadyInitialized, strings.Join(taken, ", "))
+	}
+	r, err := newRun(ctx, h, db, out, cfg.OutputDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			r.rollback()
+		}
+	}()
+	fmt.Fprintf(r.out, "Kyso key ceremony, %s\n", time.Now().UTC().Format(time.RFC3339))
+	now := time.Now().UTC().Add(-time.Minute)
+
+	// Root.
+	rootKey, err := r.generate(ca.LabelRoot, cfg.Root.KeyType)
+	if err != nil {
+		return err
+	}
+	sn, err := serial()
+	if err != nil {
+		return err
+	}
+	rt, err := profile.RootTemplate(profile.CAParams{
+		Subject:   pkix.Name{Country: []string{"VN"}, Organization: orgs(cfg.Root.Organization), CommonName: cfg.Root.CommonName},
+		PublicKey: rootKey.Public(), Serial: sn, NotBefore: now, NotAfter: now.Add(days(cfg.Root.ValidityDays)),
+	})
+	if err != nil {
+		return err
+	}
+	root, err := r.sign(rt, nil, rootKey)
+	if err != nil {
+		return err
+	}
+	if err := ca.StoreAuthority(ctx, db, ca.AuthorityRecord{Name: "root", Role: ca.RoleRoot, KeyLabel: ca.LabelRoot, Cert: root, ActivateAt: now}); err != nil {
+		return err
+	}
+	r.emit("root", ca.LabelRoot, root)
+
+	// Issuing CAs and their delegated OCSP responders.
+	ocspKey, err := r.generate(ca.LabelOCSP, cfg.OCSP.KeyType)
+	if err != nil {
+		return err
+	}
+	rootResp, err := r.signResponder(root, rootKey, "root", cfg.OCSP, ocspKey, baseURL, now)
+	if err != nil {
+		return err
+	}
+	if err := r.storeResponder(rootResp, "root"); err != nil {
+		return err
+	}
+	for _, ic := range []struct {
+		role string
+		kc   KeyConfig
+	}{{ca.RoleCitizenCA, cfg.CitizenCA}, {ca.RoleAgencyCA, cfg.AgencyCA}} {
+		label := ca.IssuingLabel(ic.role, 1)
+		key, err := r.generate(label, ic.kc.KeyType)
+		if err != nil {
+			return err
+		}
+		cert, err := r.signCA(root, rootKey, ic.kc, key.Public(), baseURL, now)
+		if err != nil {
+			return err
+		}
+		name := ic.role + "-1"
+		if err := ca.StoreAuthority(ctx, db, ca.AuthorityRecord{Name: name, Role: ic.role, KeyLabel: label, Issuer: "root", Cert: cert, ActivateAt: now}); err != nil {
+			return err
+		}
+		if err := ca.RecordIssued(ctx, db, cert, "root", "ca", ""); err != nil {
+			return err
+		}
+		r.emit(name, label, cert)
+		resp, err := r.signResponder(cert, key, name, cfg.OCSP, ocspKey, baseURL, now)
+		if err != nil {
+			return err
+		}
+		if err := r.storeResponder(resp, name); err != nil {
+			return err
+		}
+	}
+
+	// From here on certificates go through the CA itself.
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		return fmt.Errorf("ceremony: audit log: %w", err)
+	}
+	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: baseURL, CRLShards: cfg.CRLShards, Audit: alog,
+		Validity: map[profile.Name]time.Duration{
+			profile.TimeStamping: days(cfg.TSA.ValidityDays),
+			profile.Seal:         days(cfg.ServiceSeal.ValidityDays),
+			profile.TLSServer:    days(cfg.TLS.ValidityDays),
+		}})
+	if err != nil {
+		return err
+	}
+	issueService := func(name, role, label, keyType string, p profile.Name, sub profile.Subject) error {
+		key, err := r.generate(label, keyType)
+		if err != nil {
+			return err
+		}
+		csr, err := csrFor(key)
+		if err != nil {
+			return err
+		}
+		iss, err := c.Issue(ctx, ca.IssueRequest{Profile: p, Subject: sub, CSR: csr, SubjectID: "kyso-" + role})
+		if err != nil {
+			return fmt.Errorf("ceremony: %s: %w", name, err)
+		}
+		if err := ca.StoreAuthority(ctx, db, ca.AuthorityRecord{Name: name, Role: role, KeyLabel: label, Issuer: iss.Issuer, Cert: iss.Certificate, ActivateAt: now}); err != nil {
+			return err
+		}
+		r.emit(name, label, iss.Certificate)
+		return nil
+	}
+	if err := issueService("tsa-1", ca.RoleTSA, ca.LabelTSA, cfg.TSA.KeyType, profile.TimeStamping,
+		profile.Subject{CommonName: cfg.TSA.CommonName, Organization: cfg.TSA.Organization}); err != nil {
+		return err
+	}
+	if err := issueService("service-seal-1", ca.RoleServiceSeal, ca.LabelServiceSeal, cfg.ServiceSeal.KeyType, profile.Seal,
+		profile.Subject{CommonName: cfg.ServiceSeal.CommonName, Organization: cfg.ServiceSeal.Organization, UID: profile.AgencyUID(cfg.ServiceSeal.MNS, cfg.ServiceSeal.MST)}); err != nil {
+		return err
+	}
+	if len(cfg.TLS.Hosts) > 0 {
+		sub := profile.Subject{CommonName: cfg.TLS.Hosts[0], Organization: cfg.TLS.Organization}
+		for _, host := range cfg.TLS.Hosts {
+			if ip := net.ParseIP(host); ip != nil {
+				sub.IPAddresses = append(sub.IPAddresses, ip)
+			} else {
+				sub.DNSNames = append(sub.DNSNames, host)
+			}
+		}
+		if err := issueService("tls-1", ca.RoleTLS, ca.LabelTLS, cfg.TLS.KeyType, profile.TLSServer, sub); err != nil {
+			return err
+		}
+	}
+
+	// Identity-assertion key: a bare key, published through JWKS.
+	idKey, err := r.generate(ca.LabelIdentity, cfg.Identity.KeyType)
+	if err != nil {
+		return err
+	}
+	if err := r.emitKey("identity", ca.LabelIdentity, idKey.Public()); err != nil {
+		return err
+	}
+
+	// Agency seals.
+	for _, a := range cfg.Agencies {
+		if err := r.issueSeal(c, a); err != nil {
+			return err
+		}
+	}
+	if err := r.writePEMs(); err != nil {
+		return err
+	}
+	fps := map[string]any{}
+	for _, rec := range mustList(ctx, db) {
+		fps[rec.Name] = ca.Fingerprint(rec.Cert.Raw)
+	}
+	if err := alog.Append(ctx, audit.Event{Actor: "ceremony", Role: "system", Action: "ca.ceremony.init", Object: "ca:root", Details: map[string]any{"fingerprints": fps, "agencies": len(cfg.Agencies)}}); err != nil {
+		return fmt.Errorf("ceremony: audit: %w", err)
+	}
+	fmt.Fprintln(r.out, "ceremony complete")
+	return nil
+}
+
+func mustList(ctx context.Context, db *store.DB) []ca.AuthorityRecord {
+	recs, _ := ca.ListAuthorities(ctx, db)
+	return recs
+}
+
+func (r *run) storeResponder(cert *x509.Certificate, issuer string) error {
+	name := "ocsp-" + issuer
+	if err := ca.StoreAuthority(r.ctx, r.db, ca.AuthorityRecord{Name: name, Role: ca.RoleOCSP, KeyLabel: ca.LabelOCSP, Issuer: issuer, Cert: cert, ActivateAt: cert.NotBefore}); err != nil {
+		return err
+	}
+	if err := ca.RecordIssued(r.ctx, r.db, cert, issuer, string(profile.OCSPResponder), ""); err != nil {
+		return err
+	}
+	r.emit(name, ca.LabelOCSP, cert)
+	return nil
+}
+
+// issueSeal creates an agency's seal key, certificate and credential.
+func (r *run) issueSeal(c *ca.CA, a Agency) error {
+	label := ca.SealLabel(a.Code, 1)
+	kt := a.KeyType
+	if kt == "" {
+		kt = string(hsm.ECP256)
+	}
+	key, err := r.generate(label, kt)
+	if err != nil {
+		return err
+	}
+	csr, err := csrFor(key)
+	if err != nil {
+		return err
+	}
+	id, err := credential.NewID()
+	if err != nil {
+		return err
+	}
+	iss, err := c.Issue(r.ctx, ca.IssueRequest{
+		Profile: profile.Seal, SubjectID: a.Code, CSR: csr, CredentialID: id,
+		Subject: profile.Subject{CommonName: a.Name, Organization: a.Name, UID: profile.AgencyUID(a.MNS, a.MST)},
+	})
+	if err != nil {
+		return fmt.Errorf("ceremony: seal %s: %w", a.Code, err)
+	}
+	chain := make([][]byte, 0, len(iss.Chain))
+	for _, cc := range iss.Chain {
+		chain = append(chain, cc.Raw)
+	}
+	if err := c.Credentials().Create(r.ctx, nil, credential.Credential{
+		ID: id, Kind: credential.KindSeal, Subject: a.Code, AgencyCode: a.Code, Profile: string(profile.Seal),
+		KeyLabel: label, KeyType: kt, CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
+	}, ""); err != nil {
+		return err
+	}
+	r.emit("seal-"+a.Code, label, iss.Certificate)
+	return nil
+}
+
+// Rotate brings in a new issuing CA for a role: a new HSM key, certified
+// by the root, with its own delegated OCSP responder certificate. It is
+// published at once and takes over issuance after the overlap; the old CA
+// keeps serving revocation status for what it issued.
+func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out io.Writer) (err error) {
+	if rc.Role != ca.RoleCitizenCA && rc.Role != ca.RoleAgencyCA {
+		return fmt.Errorf("ceremony: rotate: role must be %q or %q", ca.RoleCitizenCA, ca.RoleAgencyCA)
+	}
+	if rc.Overlap < 0 {
+		return errors.New("ceremony: rotate: overlap must not be negative")
+	}
+	recs, err := ca.ListAuthorities(ctx, db)
+	if err != nil {
+		return err
+	}
+	var root *x509.Certificate
+	n := 1
+	var prev *ca.AuthorityRecord
+	for i, rec := range recs {
+		switch rec.Role {
+		case ca.RoleRoot:
+			root = rec.Cert
+		case rc.Role:
+			n++
+			prev = &recs[i]
+		}
+	}
+	if root == nil || prev == nil {
+		return fmt.Errorf("ceremony: rotate: %w", ca.ErrNotInitialized)
+	}
+	def := DevConfig()
+	kc := rc.CA
+	base := def.CitizenCA
+	if rc.Role == ca.RoleAgencyCA {
+		base = def.AgencyCA
+	}
+	if kc.KeyType == "" {
+		kc.KeyType = base.KeyType
+	}
+	if kc.ValidityDays == 0 {
+		kc.ValidityDays = base.ValidityDays
+	}
+	if kc.Organization == "" {
+		kc.Organization = firstOrg(prev.Cert)
+	}
+	if kc.CommonName == "" {
+		kc.CommonName = strings.TrimSpace(strings.TrimRight(prev.Cert.Subject.CommonName, "0123456789")) + fmt.Sprintf(" %d", n)
+	}
+	baseURL := strings.TrimRight(rc.BaseURL, "/")
+	if baseURL == "" && len(prev.Cert.CRLDistributionPoints) > 0 {
+		baseURL = strings.TrimSuffix(prev.Cert.CRLDistributionPoints[0], "/crl/root/0.crl")
+	}
+	label := ca.IssuingLabel(rc.Role, n)
+	if _, err := h.FindKey(ctx, label); err == nil {
+		return fmt.Errorf("%w: the HSM already has key %s", ErrAlreadyInitialized, label)
+	} else if !errors.Is(err, hsm.ErrKeyNotFound) {
+		return err
+	}
+	rootKey, err := h.FindKey(ctx, ca.LabelRoot)
+	if err != nil {
+		return fmt.Errorf("ceremony: root key: %w", err)
+	}
+	ocspKey, err := h.FindKey(ctx, ca.LabelOCSP)
+	if err != nil {
+		return fmt.Errorf("ceremony: OCSP key: %w", err)
+	}
+	r, err := newRun(ctx, h, db, out, rc.OutputDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			r.rollback()
+		}
+	}()
+	now := time.Now().UTC().Add(-time.Minute)
+	key, err := r.generate(label, kc.KeyType)
+	if err != nil {
+		return err
+	}
+	cert, err := r.signCA(root, rootKey, kc, key.Public(), baseURL, now)
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%d", rc.Role, n)
+	activate := now.Add(rc.Overlap)
+	if err := ca.StoreAuthority(ctx, db, ca.AuthorityRecord{Name: name, Role: rc.Role, KeyLabel: label, Issuer: "root", Cert: cert, ActivateAt: activate}); err != nil {
+		return err
+	}
+	if err := ca.RecordIssued(ctx, db, cert, "root", "ca", ""); err != nil {
+		return err
+	}
+	r.emit(name, label, cert)
+	def.OCSP.ValidityDays = 365
+	resp, err := r.signResponder(cert, key, name, def.OCSP, ocspKey, baseURL, now)
+	if err != nil {
+		return err
+	}
+	if err := r.storeResponder(resp, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "%s takes over issuance from %s at %s\n", name, prev.Name, activate.Format(time.RFC3339))
+	if err := r.writePEMs(); err != nil {
+		return err
+	}
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	return alog.Append(ctx, audit.Event{Actor: "ceremony", Role: "system", Action: "ca.ceremony.rotate", Object: "ca:" + name, Details: map[string]any{
+		"previous": prev.Name, "activate_at": activate.Format(time.RFC3339), "fingerprint": ca.Fingerprint(cert.Raw),
+	}})
+}
+
+func firstOrg(c *x509.Certificate) string {
+	if len(c.Subject.Organization) > 0 {
+		return c.Subject.Organization[0]
+	}
+	return ""
+}

@@ -1,0 +1,373 @@
+package ca
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"kyso/ca/crl"
+	"kyso/ca/ocspresp"
+	"kyso/problem"
+)
+
+func (c *CA) lock(m *sync.Map, key string) func() {
+	v, _ := m.LoadOrStore(key, &sync.Mutex{})
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// CRL returns the current DER CRL of an issuer's shard, regenerating it
+// when none is stored or less than half of its validity is left.
+func (c *CA) CRL(ctx context.Context, issuerName string, shard int) ([]byte, error) {
+	ic, ok := c.issuers[issuerName]
+	if !ok {
+		return nil, ErrUnknownIssuer
+	}
+	if shard < 0 || shard >= ic.shards {
+		return nil, problem.New(http.StatusNotFound, "unknown-shard", "no such CRL shard")
+	}
+	now := c.cfg.Now()
+	var der []byte
+	var next int64
+	err := c.db.QueryRowContext(ctx, `SELECT der, next_update FROM ca_crls WHERE issuer = $1 AND shard = $2`, issuerName, shard).Scan(&der, &next)
+	if err == nil && now.Add(c.cfg.CRLValidity/2).Before(time.UnixMilli(next)) {
+		return der, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("ca: read CRL: %w", err)
+	}
+	return c.RegenerateCRL(ctx, issuerName, shard)
+}
+
+// RegenerateCRL signs a new CRL for an issuer's shard with the next CRL
+// number and stores it.
+func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([]byte, error) {
+	ic, ok := c.issuers[issuerName]
+	if !ok {
+		return nil, ErrUnknownIssuer
+	}
+	unlock := c.lock(&c.crlLocks, fmt.Sprintf("%s/%d", issuerName, shard))
+	defer unlock()
+	now := c.cfg.Now().UTC()
+	var der []byte
+	err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+		var number int64
+		err := tx.QueryRowContext(ctx, `SELECT number FROM ca_crls WHERE issuer = $1 AND shard = $2`, issuerName, shard).Scan(&number)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		number++
+		rows, err := tx.QueryContext(ctx, `SELECT serial, revoked_at, reason FROM ca_certificates
+			WHERE issuer = $1 AND shard = $2 AND status IN ('revoked', 'hold') AND not_after > $3 ORDER BY serial`,
+			issuerName, shard, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		var entries []crl.Entry
+		for rows.Next() {
+			var hx string
+			var at int64
+			var reason int
+			if err := rows.Scan(&hx, &at, &reason); err != nil {
+				rows.Close()
+				return err
+			}
+			n, ok := new(big.Int).SetString(hx, 16)
+			if !ok {
+				rows.Close()
+				return fmt.Errorf("bad stored serial %q", hx)
+			}
+			if reason < 0 {
+				reason = 0
+			}
+			entries = append(entries, crl.Entry{Serial: n, RevokedAt: time.UnixMilli(at), Reason: reason})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		scope := crl.UserCerts
+		if ic.role == RoleRoot {
+			scope = crl.All
+		}
+		next := now.Add(c.cfg.CRLValidity)
+		der, err = crl.Build(ic.cert, ic.signer, crl.Params{
+			Number: big.NewInt(number), ThisUpdate: now, NextUpdate: next,
+			URL: c.CRLURL(issuerName, shard), Scope: scope, Entries: entries,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO ca_crls (issuer, shard, number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (issuer, shard) DO UPDATE SET number = excluded.number, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
+			issuerName, shard, number, now.Truncate(time.Second).UnixMilli(), next.Truncate(time.Second).UnixMilli(), der)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ca: regenerate CRL %s/%d: %w", issuerName, shard, err)
+	}
+	return der, nil
+}
+
+// RefreshCRLs regenerates every shard's CRL that is missing or past half
+// its validity. It returns how many it signed.
+func (c *CA) RefreshCRLs(ctx context.Context) (int, error) {
+	n := 0
+	for name, ic := range c.issuers {
+		for shard := 0; shard < ic.shards; shard++ {
+			var next int64
+			err := c.db.QueryRowContext(ctx, `SELECT next_update FROM ca_crls WHERE issuer = $1 AND shard = $2`, name, shard).Scan(&next)
+			if err == nil && c.cfg.Now().Add(c.cfg.CRLValidity/2).Before(time.UnixMilli(next)) {
+				continue
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return n, fmt.Errorf("ca: refresh CRLs: %w", err)
+			}
+			if _, err := c.RegenerateCRL(ctx, name, shard); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// issuerForRequest finds the CA a CertID names.
+func (c *CA) issuerForRequest(req *ocspresp.Request) *issuerCA {
+	for _, ic := range c.issuers {
+		if bytes.Equal(ic.nameHash[req.HashAlgorithm], req.IssuerNameHash) && bytes.Equal(ic.keyHash[req.HashAlgorithm], req.IssuerKeyHash) {
+			return ic
+		}
+	}
+	return nil
+}
+
+// Respond answers an OCSP request (ocspresp.Source). Without a nonce and
+// with a SHA-1 CertID (what clients send by default) the pre-signed
+// response is served; otherwise a response is signed on demand, echoing
+// the nonce.
+func (c *CA) Respond(ctx context.Context, req *ocspresp.Request) ([]byte, error) {
+	ic := c.issuerForRequest(req)
+	if ic == nil || ic.responder == nil {
+		return ocsp.UnauthorizedErrorResponse, nil
+	}
+	hx := SerialHex(req.Serial)
+	cacheable := req.Nonce == nil && req.HashAlgorithm == crypto.SHA1
+	if cacheable {
+		if der, ok, err := c.cachedOCSP(ctx, hx, ic.name); err != nil {
+			return nil, err
+		} else if ok {
+			return der, nil
+		}
+	}
+	info, err := getCert(ctx, c.db, hx)
+	if errors.Is(err, ErrNotFound) || (err == nil && info.Issuer != ic.name) {
+		return c.signOCSP(ic, req.Serial, nil, req.HashAlgorithm, req.Nonce)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		if err := c.PresignOCSP(ctx, hx); err != nil {
+			return nil, err
+		}
+		if der, ok, err := c.cachedOCSP(ctx, hx, ic.name); err != nil || ok {
+			return der, err
+		}
+	}
+	return c.signOCSP(ic, req.Serial, info, req.HashAlgorithm, req.Nonce)
+}
+
+func (c *CA) cachedOCSP(ctx context.Context, serial, issuer string) ([]byte, bool, error) {
+	var der []byte
+	var iss string
+	var this, next int64
+	err := c.db.QueryRowContext(ctx, `SELECT issuer, this_update, next_update, der FROM ca_ocsp WHERE serial = $1`, serial).Scan(&iss, &this, &next, &der)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("ca: read OCSP response: %w", err)
+	}
+	now := c.cfg.Now()
+	if iss != issuer || now.Before(time.UnixMilli(this).Add(-time.Minute)) || !now.Before(time.UnixMilli(next)) {
+		return nil, false, nil
+	}
+	return der, true, nil
+}
+
+// signOCSP signs a response about serial for ic with its delegated
+// responder; info nil means unknown.
+func (c *CA) signOCSP(ic *issuerCA, serial *big.Int, info *CertInfo, h crypto.Hash, nonce *pkix.Extension) ([]byte, error) {
+	now := c.cfg.Now().UTC().Truncate(time.Second)
+	tmpl := ocsp.Response{
+		SerialNumber: serial,
+		ThisUpdate:   now,
+		NextUpdate:   now.Add(c.cfg.OCSPValidity),
+		Certificate:  ic.responder,
+		IssuerHash:   h,
+		Status:       ocsp.Unknown,
+	}
+	if info != nil {
+		switch info.Status {
+		case StatusValid:
+			tmpl.Status = ocsp.Good
+		default:
+			tmpl.Status = ocsp.Revoked
+			tmpl.RevokedAt = info.RevokedAt.Truncate(time.Second)
+			code, _ := ReasonCode(info.Reason)
+			tmpl.RevocationReason = code
+		}
+	}
+	if nonce != nil {
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, *nonce)
+	}
+	der, err := ocsp.CreateResponse(ic.cert, ic.responder, tmpl, c.ocspKey)
+	if err != nil {
+		return nil, fmt.Errorf("ca: sign OCSP response: %w", err)
+	}
+	return der, nil
+}
+
+// PresignOCSP signs and stores the SHA-1 CertID response for a
+// certificate, replacing the stored one.
+func (c *CA) PresignOCSP(ctx context.Context, serial string) error {
+	unlock := c.lock(&c.ocspLocks, serial)
+	defer func() {
+		unlock()
+		c.ocspLocks.Delete(serial)
+	}()
+	info, err := getCert(ctx, c.db, serial)
+	if err != nil {
+		return err
+	}
+	ic, ok := c.issuers[info.Issuer]
+	if !ok || ic.responder == nil {
+		return fmt.Errorf("ca: no responder for issuer %s", info.Issuer)
+	}
+	n, _ := new(big.Int).SetString(info.Serial, 16)
+	der, err := c.signOCSP(ic, n, info, crypto.SHA1, nil)
+	if err != nil {
+		return err
+	}
+	now := c.cfg.Now().UTC().Truncate(time.Second)
+	_, err = c.db.ExecContext(ctx, `INSERT INTO ca_ocsp (serial, issuer, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
+		info.Serial, info.Issuer, now.UnixMilli(), now.Add(c.cfg.OCSPValidity).UnixMilli(), der)
+	if err != nil {
+		return fmt.Errorf("ca: store OCSP response: %w", err)
+	}
+	return nil
+}
+
+// RefreshOCSP re-signs up to limit pre-signed responses that have less
+// than half of their validity left, and signs responses for unexpired
+// certificates that have none. It returns how many it signed.
+func (c *CA) RefreshOCSP(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	now := c.cfg.Now()
+	rows, err := c.db.QueryContext(ctx, `SELECT o.serial FROM ca_ocsp o JOIN ca_certificates c ON c.serial = o.serial
+		WHERE o.next_update < $1 AND c.not_after > $2 ORDER BY o.next_update LIMIT $3`,
+		now.Add(c.cfg.OCSPValidity/2).UnixMilli(), now.UnixMilli(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("ca: refresh OCSP: %w", err)
+	}
+	serials, err := collect(rows)
+	if err != nil {
+		return 0, err
+	}
+	if len(serials) < limit {
+		rows, err := c.db.QueryContext(ctx, `SELECT c.serial FROM ca_certificates c LEFT JOIN ca_ocsp o ON o.serial = c.serial
+			WHERE o.serial IS NULL AND c.not_after > $1 LIMIT $2`, now.UnixMilli(), limit-len(serials))
+		if err != nil {
+			return 0, fmt.Errorf("ca: refresh OCSP: %w", err)
+		}
+		more, err := collect(rows)
+		if err != nil {
+			return 0, err
+		}
+		serials = append(serials, more...)
+	}
+	for i, s := range serials {
+		if err := c.PresignOCSP(ctx, s); err != nil {
+			return i, err
+		}
+	}
+	return len(serials), nil
+}
+
+func collect(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// OCSPResponse returns a current DER OCSP response for a certificate the
+// CA issued (for embedding in signatures' revocation data).
+func (c *CA) OCSPResponse(ctx context.Context, cert *x509.Certificate) ([]byte, error) {
+	hx := SerialHex(cert.SerialNumber)
+	info, err := getCert(ctx, c.db, hx)
+	if err != nil {
+		return nil, err
+	}
+	if der, ok, err := c.cachedOCSP(ctx, hx, info.Issuer); err != nil || ok {
+		return der, err
+	}
+	if err := c.PresignOCSP(ctx, hx); err != nil {
+		return nil, err
+	}
+	der, _, err := c.cachedOCSP(ctx, hx, info.Issuer)
+	return der, err
+}
+
+// Run refreshes CRLs and pre-signed OCSP responses every interval until
+// ctx ends.
+func (c *CA) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := c.RefreshCRLs(ctx); err != nil {
+			c.cfg.Log.ErrorContext(ctx, "ca: refresh CRLs", "err", err)
+		} else if n > 0 {
+			c.cfg.Log.InfoContext(ctx, "ca: CRLs regenerated", "count", n)
+		}
+		for {
+			n, err := c.RefreshOCSP(ctx, 1000)
+			if err != nil {
+				c.cfg.Log.ErrorContext(ctx, "ca: refresh OCSP", "err", err)
+			}
+			if err != nil || n < 1000 || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package ca
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"kyso/audit"
+	"kyso/auth"
+	"kyso/credential"
+)
+
+// reasonCodes are the RFC 5280 CRLReason names and codes a revocation may
+// give (removeFromCRL is expressed by Release).
+func reasonCodes() map[string]int {
+	return map[string]int{
+		"unspecified":          ocsp.Unspecified,
+		"keyCompromise":        ocsp.KeyCompromise,
+		"cACompromise":         ocsp.CACompromise,
+		"affiliationChanged":   ocsp.AffiliationChanged,
+		"superseded":           ocsp.Superseded,
+		"cessationOfOperation": ocsp.CessationOfOperation,
+		"certificateHold":      ocsp.CertificateHold,
+		"privilegeWithdrawn":   ocsp.PrivilegeWithdrawn,
+		"aACompromise":         ocsp.AACompromise,
+	}
+}
+
+// ReasonCode returns the code of an RFC 5280 reason name.
+func ReasonCode(name string) (int, bool) {
+	c, ok := reasonCodes()[name]
+	return c, ok
+}
+
+// ReasonName returns the RFC 5280 name of a reason code ("" for none).
+func ReasonName(code int) string {
+	for n, c := range reasonCodes() {
+		if c == code {
+			return n
+		}
+	}
+	return ""
+}
+
+// mayManage reports whether p may revoke, hold or release a certificate
+// whose subject ID is subjectID: officers and admins always, a citizen for
+// their own certificates.
+func mayManage(p *auth.Principal, subjectID string) bool {
+	if p == nil {
+		return false
+	}
+	switch p.Role {
+	case auth.RoleOfficer, auth.RoleAdmin:
+		return true
+	case auth.RoleCitizen:
+		return p.Assertion != nil && p.Subject != "" && p.Subject == subjectID
+	}
+	return false
+}
+
+// Revoke revokes a certificate, or puts it on hold when reason is
+// "certificateHold". The new status is in the OCSP responses at once (the
+// pre-signed response is replaced before Revoke returns) and in the
+// shard's CRL, which is regenerated.
+func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principal) (*CertInfo, error) {
+	code, ok := ReasonCode(reason)
+	if !ok {
+		return nil, ErrBadReason
+	}
+	if (code == ocsp.CACompromise || code == ocsp.AACompromise) && (p == nil || p.Role == auth.RoleCitizen) {
+		return nil, ErrBadReason.With("detail", "only officers may give this reason")
+	}
+	var info *CertInfo
+	now := c.cfg.Now().UTC()
+	err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		info, err = getCert(ctx, tx, serial)
+		if err != nil {
+			return err
+		}
+		if !mayManage(p, info.SubjectID) {
+			return ErrForbidden
+		}
+		switch {
+		case info.Status == StatusRevoked:
+			return ErrAlreadyRevoked
+		case info.Status == StatusHold && code == ocsp.CertificateHold:
+			return ErrAlreadyRevoked.With("detail", "the certificate is already on hold")
+		}
+		status := StatusRevoked
+		if code == ocsp.CertificateHold {
+			status = StatusHold
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3 WHERE serial = $4`,
+			status, code, now.UnixMilli(), info.Serial); err != nil {
+			return fmt.Errorf("ca: revoke: %w", err)
+		}
+		if info.CredentialID != "" {
+			cs := credential.StatusRevoked
+			if status == StatusHold {
+				cs = credential.StatusSuspended
+			}
+			if err := c.creds.SetStatusTx(ctx, tx, info.CredentialID, cs); err != nil && !errors.Is(err, credential.ErrNotFound) {
+				return err
+			}
+		}
+		info.Status, info.Reason, info.RevokedAt = status, reason, &now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.afterStatusChange(ctx, info)
+	name, role := actor(p)
+	action := "ca.certificate.revoke"
+	if code == ocsp.CertificateHold {
+		action = "ca.certificate.hold"
+	}
+	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
+		"reason": reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject, "credential_id": info.CredentialID,
+	}})
+	return info, nil
+}
+
+// Release takes a certificate off hold.
+func (c *CA) Release(ctx context.Context, serial string, p *auth.Principal) (*CertInfo, error) {
+	var info *CertInfo
+	err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		info, err = getCert(ctx, tx, serial)
+		if err != nil {
+			return err
+		}
+		if !mayManage(p, info.SubjectID) {
+			return ErrForbidden
+		}
+		if info.Status != StatusHold {
+			return ErrNotOnHold
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = -1, revoked_at = 0 WHERE serial = $2`, StatusValid, info.Serial); err != nil {
+			return fmt.Errorf("ca: release: %w", err)
+		}
+		if info.CredentialID != "" {
+			if err := c.creds.SetStatusTx(ctx, tx, info.CredentialID, credential.StatusActive); err != nil && !errors.Is(err, credential.ErrNotFound) {
+				return err
+			}
+		}
+		info.Status, info.Reason, info.RevokedAt = StatusValid, "", nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.afterStatusChange(ctx, info)
+	name, role := actor(p)
+	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.release", Object: "certificate:" + info.Serial, Details: map[string]any{
+		"issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject,
+	}})
+	return info, nil
+}
+
+// afterStatusChange re-signs the certificate's OCSP response and its
+// shard's CRL. Failures are logged: the store already holds the new
+// status, on-demand signing and the refresh loop catch up.
+func (c *CA) afterStatusChange(ctx context.Context, info *CertInfo) {
+	if err := c.PresignOCSP(ctx, info.Serial); err != nil {
+		c.cfg.Log.ErrorContext(ctx, "ca: re-sign OCSP after status change", "serial", info.Serial, "err", err)
+	}
+	if _, err := c.RegenerateCRL(ctx, info.Issuer, info.Shard); err != nil {
+		c.cfg.Log.ErrorContext(ctx, "ca: regenerate CRL after status change", "issuer", info.Issuer, "shard", info.Shard, "err", err)
+	}
+}
+
+// CertInfo is a stored certificate with its status.
+type CertInfo struct {
+	Serial       string
+	Issuer       string
+	Profile      string
+	Subject      string
+	SubjectID    string
+	CredentialID string
+	Shard        int
+	NotBefore    time.Time
+	NotAfter     time.Time
+	Status       string
+	Reason       string
+	RevokedAt    *time.Time
+	CreatedAt    time.Time
+	DER          []byte
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+const certColumns = `serial, issuer, profile, subject, subject_id, credential_id, shard, not_before, not_after, status, reason, revoked_at, created_at, der`
+
+type scanner interface{ Scan(...any) error }
+
+func scanCert(r scanner) (*CertInfo, error) {
+	var ci CertInfo
+	var nb, na, ra, ca int64
+	var reason int
+	if err := r.Scan(&ci.Serial, &ci.Issuer, &ci.Profile, &ci.Subject, &ci.SubjectID, &ci.CredentialID, &ci.Shard, &nb, &na, &ci.Status, &reason, &ra, &ca, &ci.DER); err != nil {
+		return nil, err
+	}
+	ci.NotBefore, ci.NotAfter, ci.CreatedAt = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC(), time.UnixMilli(ca).UTC()
+	if ci.Status != StatusValid {
+		t := time.UnixMilli(ra).UTC()
+		ci.RevokedAt = &t
+		ci.Reason = ReasonName(reason)
+	}
+	return &ci, nil
+}
+
+func getCert(ctx context.Context, q rowQuerier, serial string) (*CertInfo, error) {
+	ci, err := scanCert(q.QueryRowContext(ctx, `SELECT `+certColumns+` FROM ca_certificates WHERE serial = $1`, normalizeSerial(serial)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ca: get certificate: %w", err)
+	}
+	return ci, nil
+}
+
+// Get returns a stored certificate by serial (hex, any case, colons and
+// leading zeros allowed).
+func (c *CA) Get(ctx context.Context, serial string) (*CertInfo, error) {
+	return getCert(ctx, c.db, serial)
+}
