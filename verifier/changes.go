@@ -297,6 +297,8 @@ func (c *revCtx) changed(n int, old, nw pdfscan.Object) (bool, string, string) {
 			return false, "page changed", fmt.Sprintf("page object %d: %s", n, strings.Join(keys, ", "))
 		}
 		return c.annotsChange(n, old.Dict, nw.Dict)
+	case ot == "Pages" || nt == "Pages":
+		return false, "pages changed", fmt.Sprintf("page tree node %d: %s", n, strings.Join(keys, ", "))
 	case ot == "Metadata" && nt == "Metadata":
 		return true, "metadata updated", fmt.Sprintf("object %d (XMP, not displayed)", n)
 	case isField(old.Dict) && nt == ot && old.Kind == pdfscan.Dictionary:
