@@ -17,6 +17,9 @@ import (
 	"kyso/verifier/revocation"
 )
 
+// oidSignedDataDER is the DER encoding of 1.2.840.113549.1.7.2.
+var oidSignedDataDER = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}
+
 // ErrUnreadable marks input that is not a PDF, CMS or JWS document at all.
 var ErrUnreadable = errors.New("unreadable input")
 
@@ -114,8 +117,15 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error)
 	case FormatCMS:
 		rep.Document.Format = FormatCMS
 		der := in.Data
-		if b, _ := pem.Decode(bytes.TrimLeft(in.Data, "\t\n\r ")); b != nil {
+		if bytes.HasPrefix(bytes.TrimLeft(in.Data, "\t\n\r "), []byte("-----BEGIN")) {
+			b, _ := pem.Decode(bytes.TrimLeft(in.Data, "\t\n\r "))
+			if b == nil || (b.Type != "PKCS7" && b.Type != "CMS") {
+				return nil, fmt.Errorf("%w: PEM input is not a PKCS7 or CMS block", ErrUnreadable)
+			}
 			der = b.Bytes
+		}
+		if !bytes.Contains(der[:min(len(der), 24)], oidSignedDataDER) {
+			return nil, fmt.Errorf("%w: not a CMS SignedData", ErrUnreadable)
 		}
 		if err := v.verifyCMS(ctx, der, in.Detached, rep); err != nil {
 			return nil, err
