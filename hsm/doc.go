@@ -18,10 +18,10 @@
 //
 // GenerateKey makes a key pair (RSA-2048, RSA-3072, ECDSA P-256 or P-384) of
 // token objects: the private key is private, sensitive, never extractable
-// and may only sign. Labels are unique: GenerateKey refuses a label in use
-// with ErrKeyExists (the check and the generation are one step within a
-// process; processes sharing a token must not generate the same label at
-// once). FindKey, ListKeys and DestroyKey find keys by label. A *Key reads
+// and may only sign; the public key may only verify. Labels are unique:
+// GenerateKey refuses a label in use with ErrKeyExists (the check and the
+// generation are one step within a process; processes sharing a token must
+// not generate the same label at once). FindKey, ListKeys and DestroyKey find keys by label. A *Key reads
 // its public key from the token and implements crypto.Signer:
 //
 //   - RSA PKCS#1 v1.5 with CKM_RSA_PKCS over the DigestInfo, which this

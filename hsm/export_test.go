@@ -32,3 +32,11 @@ func Reinitialize(h *HSM) error {
 	h.mu.RUnlock()
 	return h.recover(gen, pkcs11.Error(pkcs11.CKR_DEVICE_ERROR), true)
 }
+
+// PooledSessions returns the number of idle sessions in the pool: all the
+// pool's sessions when no operation is under way.
+func PooledSessions(h *HSM) int {
+	h.idleMu.Lock()
+	defer h.idleMu.Unlock()
+	return len(h.idle)
+}

@@ -215,6 +215,9 @@ func TestPrivateKeyIsSensitive(t *testing.T) {
 				{"CKA_EXTRACTABLE", pkcs11.CKA_EXTRACTABLE, false},
 				{"CKA_NEVER_EXTRACTABLE", pkcs11.CKA_NEVER_EXTRACTABLE, true},
 				{"CKA_SIGN", pkcs11.CKA_SIGN, true},
+				{"CKA_DECRYPT", pkcs11.CKA_DECRYPT, false},
+				{"CKA_UNWRAP", pkcs11.CKA_UNWRAP, false},
+				{"CKA_DERIVE", pkcs11.CKA_DERIVE, false},
 			} {
 				v, err := hsm.PrivateKeyAttribute(h, label, a.attr)
 				if err != nil {
@@ -252,6 +255,7 @@ func TestPKCS11ToolSeesKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
 	}
+	t.Logf("pkcs11-tool -O:\n%s", out)
 	objects := strings.Split(string(out), "\n\n")
 	for _, typ := range []hsm.KeyType{hsm.RSA2048, hsm.ECP256} {
 		label := "tool-" + string(typ)
@@ -264,7 +268,10 @@ func TestPKCS11ToolSeesKey(t *testing.T) {
 		if priv == "" {
 			t.Fatalf("pkcs11-tool does not list private key %s:\n%s", label, out)
 		}
-		for _, want := range []string{"sign", "sensitive", "always sensitive", "never extractable", "local", "ID:         cafe"} {
+		if !strings.Contains(priv, "Usage:      sign\n") {
+			t.Errorf("private key %s may do more than sign:\n%s", label, priv)
+		}
+		for _, want := range []string{"sensitive", "always sensitive", "never extractable", "local", "ID:         cafe"} {
 			if !strings.Contains(priv, want) {
 				t.Errorf("private key %s: %q missing in\n%s", label, want, priv)
 			}
@@ -580,6 +587,9 @@ func TestConcurrentSigning(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if n := hsm.PooledSessions(h); n < 1 || n > cfg.PoolSize {
+		t.Errorf("%d sessions in the pool, want 1 to %d", n, cfg.PoolSize)
 	}
 }
 

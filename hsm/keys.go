@@ -90,7 +90,7 @@ func curveFromParams(params []byte) (elliptic.Curve, error) {
 }
 
 // keyGenParams returns the mechanism and the templates of the public and the
-// private key object for spec.
+// private key object for spec. Both keys serve signatures only.
 func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribute, []*pkcs11.Attribute, error) {
 	common := func(class uint, keyType uint) []*pkcs11.Attribute {
 		return []*pkcs11.Attribute{
@@ -117,7 +117,6 @@ func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribu
 		pubOnly = []*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, bits),
 			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}),
-			pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
 		}
 	case ECP256, ECP384:
 		oid := oidP256
@@ -137,6 +136,8 @@ func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribu
 	pub := append(common(pkcs11.CKO_PUBLIC_KEY, keyType),
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
 	)
 	pub = append(pub, pubOnly...)
 	priv := append(common(pkcs11.CKO_PRIVATE_KEY, keyType),
@@ -144,10 +145,10 @@ func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribu
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
 	)
-	if keyType == pkcs11.CKK_RSA {
-		priv = append(priv, pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false))
-	}
 	return mech, pub, priv, nil
 }
 
