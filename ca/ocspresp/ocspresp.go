@@ -62,8 +62,8 @@ type singleRequest struct {
 }
 
 type tbsRequest struct {
-	Version       int              `asn1:"explicit,tag:0,default:0,optional"`
-	RequestorName asn1.RawValue    `asn1:"explicit,tag:1,optional"`
+	Version       int           `asn1:"explicit,tag:0,default:0,optional"`
+	RequestorName asn1.RawValue `asn1:"explicit,tag:1,optional"`
 	RequestList   []singleRequest
 	Extensions    []pkix.Extension `asn1:"explicit,tag:2,optional"`
 }

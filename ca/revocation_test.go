@@ -1,0 +1,288 @@
+package ca_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ocsp"
+
+	"kyso/auth"
+	"kyso/ca"
+	"kyso/ca/crl"
+	"kyso/ca/ocspresp"
+	"kyso/ca/profile"
+)
+
+// serve starts a loopback server for the CA's OCSP responder and CRLs and
+// returns the environment whose certificates point at it.
+func serve(t *testing.T) (*env, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	var e *env
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ocsp", func(w http.ResponseWriter, r *http.Request) {
+		(&ocspresp.Handler{Source: e.ca, Prefix: "/ocsp"}).ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/ocsp/", func(w http.ResponseWriter, r *http.Request) {
+		(&ocspresp.Handler{Source: e.ca, Prefix: "/ocsp"}).ServeHTTP(w, r)
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	e = sqliteEnv(t, base)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return e, base
+}
+
+func citizenCert(t *testing.T, e *env, id string) *ca.Issued {
+	t.Helper()
+	csr, _ := newCSR(t)
+	iss, err := e.ca.Issue(context.Background(), ca.IssueRequest{
+		Profile: profile.Citizen, SubjectID: id, CSR: csr,
+		Subject: profile.Subject{CommonName: "Lê Thị Hoa", Province: "Đà Nẵng", UID: profile.CitizenUID(id)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func TestOCSPAndCRLWithOpenSSL(t *testing.T) {
+	openssl := requireTool(t, "openssl")
+	e, base := serve(t)
+	ctx := context.Background()
+	iss := citizenCert(t, e, "001099012345")
+	dir := t.TempDir()
+	root := writePEM(t, dir, "root.pem", e.ca.Root())
+	issuing := writePEM(t, dir, "issuing.pem", iss.Chain...)
+	leaf := writePEM(t, dir, "leaf.pem", iss.Certificate)
+
+	out := run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root)
+	if !strings.Contains(out, "Response verify OK") || !strings.Contains(out, leaf+": good") {
+		t.Fatalf("ocsp before revocation:\n%s", out)
+	}
+	// A GET request without nonce gets the pre-signed response.
+	out = run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root, "-no_nonce", "-reqout", filepath.Join(dir, "req.der"))
+	if !strings.Contains(out, ": good") {
+		t.Fatalf("ocsp without nonce:\n%s", out)
+	}
+
+	officer := &auth.Principal{Role: auth.RoleOfficer, Subject: "officer-1"}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "keyCompromise", officer); err != nil {
+		t.Fatal(err)
+	}
+	out = run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root)
+	if !strings.Contains(out, leaf+": revoked") || !strings.Contains(out, "Reason: keyCompromise") || !strings.Contains(out, "Response verify OK") {
+		t.Fatalf("ocsp after revocation:\n%s", out)
+	}
+	out = run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root, "-no_nonce")
+	if !strings.Contains(out, ": revoked") {
+		t.Fatalf("pre-signed ocsp after revocation:\n%s", out)
+	}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "keyCompromise", officer); !errors.Is(err, ca.ErrAlreadyRevoked) {
+		t.Fatalf("second revocation: %v", err)
+	}
+
+	// Every shard's CRL verifies; the serial is in exactly its own shard.
+	found := 0
+	for shard := 0; shard < e.cfg.CRLShards; shard++ {
+		der, err := e.ca.CRL(ctx, "citizen-1", shard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "shard"+strconv.Itoa(shard)+".crl")
+		if err := os.WriteFile(p, der, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := run(t, openssl, "crl", "-inform", "DER", "-in", p, "-CAfile", issuing, "-noout", "-text")
+		if !strings.Contains(out, "verify OK") {
+			t.Fatalf("shard %d: %s", shard, out)
+		}
+		rl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rl.CheckSignatureFrom(iss.Chain[0]); err != nil {
+			t.Fatal(err)
+		}
+		var idp *crl.IDP
+		for _, ext := range rl.Extensions {
+			if ext.Id.Equal(crl.OIDIssuingDistributionPoint) {
+				if !ext.Critical {
+					t.Errorf("IDP not critical")
+				}
+				v, err := crl.ParseIDP(ext.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				idp = &v
+			}
+		}
+		wantURL := base + "/crl/citizen-1/" + strconv.Itoa(shard) + ".crl"
+		if idp == nil || len(idp.URLs) != 1 || idp.URLs[0] != wantURL || !idp.OnlyUser {
+			t.Fatalf("shard %d IDP %+v", shard, idp)
+		}
+		if !rl.NextUpdate.After(rl.ThisUpdate) {
+			t.Errorf("nextUpdate")
+		}
+		for _, ent := range rl.RevokedCertificateEntries {
+			if ent.SerialNumber.Cmp(iss.Certificate.SerialNumber) == 0 {
+				found++
+				if shard != iss.Shard {
+					t.Errorf("serial in shard %d, issued in %d", shard, iss.Shard)
+				}
+				if ent.ReasonCode != ocsp.KeyCompromise {
+					t.Errorf("reason %d", ent.ReasonCode)
+				}
+			}
+		}
+	}
+	if found != 1 {
+		t.Fatalf("serial found in %d shards", found)
+	}
+	if iss.Certificate.CRLDistributionPoints[0] != base+"/crl/citizen-1/"+strconv.Itoa(iss.Shard)+".crl" {
+		t.Fatalf("CRLDP %v", iss.Certificate.CRLDistributionPoints)
+	}
+	// The root's CRL verifies against the root.
+	der, err := e.ca.CRL(ctx, "root", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "root.crl")
+	_ = os.WriteFile(p, der, 0o644)
+	if out := run(t, openssl, "crl", "-inform", "DER", "-in", p, "-CAfile", root, "-noout"); !strings.Contains(out, "verify OK") {
+		t.Fatalf("root CRL: %s", out)
+	}
+}
+
+func TestHoldAndRelease(t *testing.T) {
+	e := sqliteEnv(t, "")
+	ctx := context.Background()
+	iss := citizenCert(t, e, "001099012345")
+	owner := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099012345", Assertion: &auth.Assertion{Subject: "001099012345"}}
+	stranger := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099099999", Assertion: &auth.Assertion{Subject: "001099099999"}}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "certificateHold", stranger); !errors.Is(err, ca.ErrForbidden) {
+		t.Fatalf("stranger: %v", err)
+	}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "removeFromCRL", owner); !errors.Is(err, ca.ErrBadReason) {
+		t.Fatalf("bad reason: %v", err)
+	}
+	if _, err := e.ca.Release(ctx, iss.Serial, owner); !errors.Is(err, ca.ErrNotOnHold) {
+		t.Fatalf("release of valid: %v", err)
+	}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "certificateHold", owner); err != nil {
+		t.Fatal(err)
+	}
+	status := func() int {
+		der, err := e.ca.OCSPResponse(ctx, iss.Certificate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ocsp.ParseResponseForCert(der, iss.Certificate, iss.Chain[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == ocsp.Revoked && r.RevocationReason != ocsp.CertificateHold {
+			t.Fatalf("reason %d", r.RevocationReason)
+		}
+		return r.Status
+	}
+	if s := status(); s != ocsp.Revoked {
+		t.Fatalf("on hold: status %d", s)
+	}
+	inCRL := func() bool {
+		der, err := e.ca.CRL(ctx, iss.Issuer, iss.Shard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl, _ := x509.ParseRevocationList(der)
+		for _, ent := range rl.RevokedCertificateEntries {
+			if ent.SerialNumber.Cmp(iss.Certificate.SerialNumber) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if !inCRL() {
+		t.Fatal("held certificate not in CRL")
+	}
+	if _, err := e.ca.Release(ctx, iss.Serial, owner); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s != ocsp.Good {
+		t.Fatalf("released: status %d", s)
+	}
+	if inCRL() {
+		t.Fatal("released certificate still in CRL")
+	}
+}
+
+func TestOCSPUnknownAndUnauthorized(t *testing.T) {
+	e := sqliteEnv(t, "")
+	ctx := context.Background()
+	iss := citizenCert(t, e, "001099012345")
+	issuer := iss.Chain[0]
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256} {
+		fake := *iss.Certificate
+		fake.SerialNumber = big.NewInt(12345)
+		der, err := ocsp.CreateRequest(&fake, issuer, &ocsp.RequestOptions{Hash: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := ocspresp.ParseRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.ca.Respond(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ocsp.ParseResponse(resp, issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != ocsp.Unknown {
+			t.Fatalf("unknown serial: status %d", r.Status)
+		}
+		// The agency CA's certificates: the citizen serial is unknown there.
+		agency, _ := e.ca.AgencyIssuer()
+		der, _ = ocsp.CreateRequest(iss.Certificate, agency, &ocsp.RequestOptions{Hash: h})
+		req, _ = ocspresp.ParseRequest(der)
+		resp, _ = e.ca.Respond(ctx, req)
+		if r, err := ocsp.ParseResponse(resp, agency); err != nil || r.Status != ocsp.Unknown {
+			t.Fatalf("cross-issuer: %v %v", r, err)
+		}
+		// A foreign issuer is refused.
+		fakeIssuer := *issuer
+		fakeIssuer.RawSubject = []byte{0x30, 0}
+		der, _ = ocsp.CreateRequest(iss.Certificate, &fakeIssuer, &ocsp.RequestOptions{Hash: h})
+		req, _ = ocspresp.ParseRequest(der)
+		resp, _ = e.ca.Respond(ctx, req)
+		if _, err := ocsp.ParseResponse(resp, nil); !errors.As(err, new(ocsp.ResponseError)) {
+			t.Fatalf("foreign issuer: %v", err)
+		}
+		// A good certificate with SHA-256 CertID is signed on demand.
+		der, _ = ocsp.CreateRequest(iss.Certificate, issuer, &ocsp.RequestOptions{Hash: h})
+		req, _ = ocspresp.ParseRequest(der)
+		resp, _ = e.ca.Respond(ctx, req)
+		if r, err := ocsp.ParseResponseForCert(resp, iss.Certificate, issuer); err != nil || r.Status != ocsp.Good {
+			t.Fatalf("good: %v %v", r, err)
+		}
+	}
+}
