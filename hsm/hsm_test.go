@@ -762,3 +762,18 @@ func TestReinitialize(t *testing.T) {
 		t.Fatalf("kyso_hsm_recoveries_total = %v, want 1", got)
 	}
 }
+
+func TestInitTokenRefusesExistingLabel(t *testing.T) {
+	cfg := hsmtest.NewToken(t)
+	if err := hsm.InitToken(cfg.Module, cfg.TokenLabel, "so-pin-2", "user-pin-2"); !errors.Is(err, hsm.ErrTokenExists) {
+		t.Fatalf("InitToken over an existing token: %v", err)
+	}
+	// The existing token keeps its PIN.
+	h := hsmtest.Open(t, cfg, nil)
+	if err := h.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := hsm.InitToken(cfg.Module, "", "so", "user"); err == nil {
+		t.Fatal("InitToken without a label succeeded")
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/miekg/pkcs11"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kyso/hsm"
@@ -133,60 +132,7 @@ func initToken(dir, module, label string) error {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 
-	p := pkcs11.New(module)
-	if p == nil {
-		return fmt.Errorf("cannot load %s", module)
-	}
-	// The library stays initialised: hsm.Open shares it.
-	if err := p.Initialize(); err != nil {
-		if e, ok := err.(pkcs11.Error); !ok || e != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
-			return fmt.Errorf("C_Initialize: %w", err)
-		}
-	}
-	slots, err := p.GetSlotList(true)
-	if err != nil {
-		return fmt.Errorf("C_GetSlotList: %w", err)
-	}
-	free, found := uint(0), false
-	for _, s := range slots {
-		ti, err := p.GetTokenInfo(s)
-		if err == nil && ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED == 0 {
-			free, found = s, true
-			break
-		}
-	}
-	if !found {
-		return fmt.Errorf("no free slot")
-	}
-	if err := p.InitToken(free, SOPIN, label); err != nil {
-		return fmt.Errorf("C_InitToken: %w", err)
-	}
-	// SoftHSM2 moves an initialised token to a slot numbered after its
-	// serial: look it up again by label.
-	slots, err = p.GetSlotList(true)
-	if err != nil {
-		return fmt.Errorf("C_GetSlotList: %w", err)
-	}
-	for _, s := range slots {
-		ti, err := p.GetTokenInfo(s)
-		if err != nil || strings.TrimRight(ti.Label, " \x00") != label {
-			continue
-		}
-		sh, err := p.OpenSession(s, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
-		if err != nil {
-			return fmt.Errorf("C_OpenSession: %w", err)
-		}
-		defer p.CloseSession(sh) //nolint:errcheck
-		if err := p.Login(sh, pkcs11.CKU_SO, SOPIN); err != nil {
-			return fmt.Errorf("C_Login(SO): %w", err)
-		}
-		defer p.Logout(sh) //nolint:errcheck
-		if err := p.InitPIN(sh, PIN); err != nil {
-			return fmt.Errorf("C_InitPIN: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("token %s not found after C_InitToken", label)
+	return hsm.InitToken(module, label, SOPIN, PIN)
 }
 
 // New returns an HSM open on a fresh token, closed when the test ends. Its
