@@ -836,3 +836,6 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.clock() }
