@@ -12,7 +12,9 @@
 // variable (LoadPIN), never from the command line, and Config redacts it
 // when logged or printed. Close closes the sessions; it does not call
 // C_Finalize, because PKCS#11 initialisation belongs to the whole process
-// and other HSM values may share the module.
+// and other HSM values may share the module. InitToken initialises a new
+// token in the first free slot and sets its PINs through PKCS#11, so that
+// no PIN appears on a command line.
 //
 // # Keys
 //
