@@ -169,13 +169,18 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		if err := c.PresignOCSP(ctx, hx); err != nil {
 			c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", hx, "err", err)
 		}
+		c.auditIssued(ctx, req.Actor, iss, spec.Name, req.CredentialID)
 	}
-	name, role2 := actor(req.Actor)
-	c.audit(ctx, audit.Event{Actor: name, Role: role2, Action: "ca.certificate.issue", Object: "certificate:" + hx, Details: map[string]any{
-		"profile": string(spec.Name), "issuer": ic.name, "subject": leaf.Subject.String(), "shard": shard,
-		"credential_id": req.CredentialID, "not_after": leaf.NotAfter.Format(time.RFC3339),
-	}})
 	return iss, nil
+}
+
+// auditIssued records an issuance (after the certificate is committed).
+func (c *CA) auditIssued(ctx context.Context, p *auth.Principal, iss *Issued, pn profile.Name, credentialID string) {
+	name, role := actor(p)
+	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.issue", Object: "certificate:" + iss.Serial, Details: map[string]any{
+		"profile": string(pn), "issuer": iss.Issuer, "subject": iss.Certificate.Subject.String(), "shard": iss.Shard,
+		"credential_id": credentialID, "not_after": iss.Certificate.NotAfter.Format(time.RFC3339),
+	}})
 }
 
 // templateOptions adapts x509util options to a smallstep sign option.

@@ -117,14 +117,28 @@ func ValidPIN(pin string) bool { return len(pin) >= 6 && len(pin) <= 64 }
 func (s *Store) Create(ctx context.Context, tx *sql.Tx, c Credential, pin string) error {
 	var hash []byte
 	if c.Kind == KindCitizen {
-		if !ValidPIN(pin) {
-			return ErrBadPIN
-		}
-		h, err := hashPIN(pin)
+		h, err := HashPIN(pin)
 		if err != nil {
 			return err
 		}
 		hash = h
+	}
+	return s.CreateHashed(ctx, tx, c, hash)
+}
+
+// HashPIN checks a PIN and returns its encoded Argon2id hash, for
+// CreateHashed (so that the slow hash runs outside a transaction).
+func HashPIN(pin string) ([]byte, error) {
+	if !ValidPIN(pin) {
+		return nil, ErrBadPIN
+	}
+	return hashPIN(pin)
+}
+
+// CreateHashed is Create with the PIN hash from HashPIN (nil for seals).
+func (s *Store) CreateHashed(ctx context.Context, tx *sql.Tx, c Credential, hash []byte) error {
+	if c.Kind == KindCitizen && len(hash) == 0 {
+		return ErrBadPIN
 	}
 	if hash == nil {
 		hash = []byte{}

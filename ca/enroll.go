@@ -1,0 +1,309 @@
+package ca
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"database/sql"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"kyso/audit"
+	"kyso/auth"
+	"kyso/ca/profile"
+	"kyso/credential"
+	"kyso/hsm"
+	"kyso/problem"
+)
+
+// ReplayPurpose is the purpose under which an identity assertion is
+// consumed for certificate issuance.
+const ReplayPurpose = "certificate-issuance"
+
+// MaxCSRSize bounds an encoded CSR.
+const MaxCSRSize = 64 << 10
+
+// EnrollRequest is a citizen's request for a certificate: either a key
+// generated in the HSM for remote signing (Key "remote" with a PIN) or a
+// CSR from the citizen's own device.
+type EnrollRequest struct {
+	Key      string `json:"key,omitempty"`
+	PIN      string `json:"pin,omitempty"`
+	CSR      string `json:"csr,omitempty"`
+	Profile  string `json:"profile,omitempty"`
+	Province string `json:"province,omitempty"`
+}
+
+// Enrollment is the result of Enroll.
+type Enrollment struct {
+	*Issued
+	CredentialID string
+}
+
+// ParseCSR reads a PKCS#10 request given as PEM or as base64 DER (standard
+// or URL alphabet) and checks its signature and key.
+func ParseCSR(s string) (*x509.CertificateRequest, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > MaxCSRSize {
+		return nil, ErrBadCSR.With("detail", "empty or too large")
+	}
+	var der []byte
+	if strings.HasPrefix(s, "-----BEGIN") {
+		block, _ := pem.Decode([]byte(s))
+		if block == nil || (block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST") {
+			return nil, ErrBadCSR.With("detail", "not a PEM CERTIFICATE REQUEST")
+		}
+		der = block.Bytes
+	} else {
+		compact := strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, s)
+		var err error
+		if der, err = base64.StdEncoding.DecodeString(compact); err != nil {
+			if der, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(compact, "=")); err != nil {
+				return nil, ErrBadCSR.With("detail", "neither PEM nor base64 DER")
+			}
+		}
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, problem.Wrap(http.StatusBadRequest, "bad-csr", fmt.Errorf("parse CSR: %w", err))
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, problem.Wrap(http.StatusBadRequest, "bad-csr", fmt.Errorf("CSR signature: %w", err))
+	}
+	if err := checkKey(csr.PublicKey); err != nil {
+		return nil, problem.Wrap(http.StatusBadRequest, "bad-csr", err)
+	}
+	return csr, nil
+}
+
+// checkKey accepts ECDSA P-256/P-384 and RSA 2048 to 8192 bits.
+func checkKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
+			return errors.New("ECDSA keys must be on P-256 or P-384")
+		}
+	case *rsa.PublicKey:
+		if n := k.N.BitLen(); n < 2048 || n > 8192 {
+			return errors.New("RSA keys must be 2048 to 8192 bits")
+		}
+		if k.E < 3 || k.E%2 == 0 {
+			return errors.New("bad RSA public exponent")
+		}
+	default:
+		return errors.New("unsupported key type")
+	}
+	return nil
+}
+
+// issuedToday counts the certificates issued to a subject in the last 24
+// hours.
+func (c *CA) issuedToday(ctx context.Context, subjectID string) (int, error) {
+	var n int
+	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = $1 AND created_at > $2`,
+		subjectID, c.cfg.Now().Add(-24*time.Hour).UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("ca: rate limit: %w", err)
+	}
+	return n, nil
+}
+
+// Enroll issues a free signing certificate to the citizen whose identity
+// assertion authenticated the request. The assertion is consumed (a replay
+// is refused), the certificate is stored before Enroll returns, and a
+// remote key is usable only with the PIN set here.
+func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (*Enrollment, error) {
+	if p == nil || p.Role != auth.RoleCitizen || p.Assertion == nil {
+		return nil, problem.New(http.StatusForbidden, "assertion-required", "a citizen identity assertion is required")
+	}
+	a := p.Assertion
+	now := c.cfg.Now()
+	if !a.Expiry.IsZero() && !now.Before(a.Expiry) {
+		return nil, auth.ErrUnauthenticated
+	}
+	if p.Subject == "" || a.Subject != p.Subject {
+		return nil, ErrForbidden
+	}
+	name := strings.TrimSpace(a.Name)
+	if name == "" {
+		name = strings.TrimSpace(p.Name)
+	}
+	pn := profile.Name(req.Profile)
+	if pn == "" {
+		pn = profile.Citizen
+	}
+	spec, ok := profile.Lookup(pn)
+	if !ok || !spec.Public {
+		return nil, ErrUnknownProfile
+	}
+	sub := profile.Subject{CommonName: name, Province: strings.TrimSpace(req.Province), UID: profile.CitizenUID(p.Subject)}
+	if err := spec.Validate(sub); err != nil {
+		return nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
+	}
+	remote := req.Key == "remote"
+	switch {
+	case remote && req.CSR != "":
+		return nil, ErrBadRequest.With("detail", `give either "key":"remote" or "csr", not both`)
+	case !remote && req.Key != "":
+		return nil, ErrBadRequest.With("detail", `"key" must be "remote"`)
+	case !remote && req.CSR == "":
+		return nil, ErrBadRequest.With("detail", `give "key":"remote" with a "pin", or a "csr"`)
+	}
+	var csr *x509.CertificateRequest
+	var pinHash []byte
+	if remote {
+		var err error
+		if pinHash, err = credential.HashPIN(req.PIN); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if csr, err = ParseCSR(req.CSR); err != nil {
+			return nil, err
+		}
+	}
+	if n, err := c.issuedToday(ctx, p.Subject); err != nil {
+		return nil, err
+	} else if n >= c.cfg.MaxIssuancePerDay {
+		return nil, ErrRateLimited
+	}
+	if remote {
+		creds, err := c.creds.ListBySubject(ctx, credential.KindCitizen, p.Subject)
+		if err != nil {
+			return nil, err
+		}
+		for _, cr := range creds {
+			if cr.Profile == string(pn) && cr.Status != credential.StatusRevoked {
+				return nil, ErrCredentialTaken.With("credential_id", cr.ID)
+			}
+		}
+	}
+	if c.cfg.Replay != nil {
+		exp := a.Expiry
+		if exp.IsZero() {
+			exp = now.Add(time.Hour)
+		}
+		if err := c.cfg.Replay.Consume(ctx, a.JTI, ReplayPurpose, exp); err != nil {
+			return nil, err
+		}
+	}
+	if !remote {
+		iss, err := c.Issue(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, Actor: p})
+		if err != nil {
+			return nil, err
+		}
+		return &Enrollment{Issued: iss}, nil
+	}
+	return c.enrollRemote(ctx, p, pn, sub, pinHash)
+}
+
+func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Name, sub profile.Subject, pinHash []byte) (*Enrollment, error) {
+	id, err := credential.NewID()
+	if err != nil {
+		return nil, err
+	}
+	label := credential.KeyLabel(id)
+	key, err := c.h.GenerateKey(ctx, hsm.KeySpec{Label: label, Type: c.cfg.RemoteKeyType})
+	if err != nil {
+		return nil, fmt.Errorf("ca: generate remote key: %w", err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			if err := c.h.DestroyKey(context.WithoutCancel(ctx), label); err != nil {
+				c.cfg.Log.ErrorContext(ctx, "ca: destroy unused remote key", "label", label, "err", err)
+			}
+		}
+	}()
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		return nil, fmt.Errorf("ca: CSR for remote key: %w", err)
+	}
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, fmt.Errorf("ca: CSR for remote key: %w", err)
+	}
+	var iss *Issued
+	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		iss, err = c.Issue(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, CredentialID: id, Actor: p, Tx: tx})
+		if err != nil {
+			return err
+		}
+		chain := make([][]byte, 0, len(iss.Chain))
+		for _, cc := range iss.Chain {
+			chain = append(chain, cc.Raw)
+		}
+		return c.creds.CreateHashed(ctx, tx, credential.Credential{
+			ID: id, Kind: credential.KindCitizen, Subject: p.Subject, Profile: string(pn), KeyLabel: label,
+			KeyType: string(c.cfg.RemoteKeyType), CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
+		}, pinHash)
+	})
+	if err != nil {
+		if errors.Is(err, credential.ErrExists) {
+			return nil, ErrCredentialTaken
+		}
+		return nil, err
+	}
+	keep = true
+	if err := c.PresignOCSP(ctx, iss.Serial); err != nil {
+		c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", iss.Serial, "err", err)
+	}
+	c.auditIssued(ctx, p, iss, pn, id)
+	name, role := actor(p)
+	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "credential.create", Object: "credential:" + id, Details: map[string]any{
+		"serial": iss.Serial, "profile": string(pn), "key_label": label, "key_type": string(c.cfg.RemoteKeyType),
+	}})
+	return &Enrollment{Issued: iss, CredentialID: id}, nil
+}
+
+// Seal returns an agency's active seal credential and its HSM key.
+func (c *CA) Seal(ctx context.Context, agencyCode string) (*credential.Credential, crypto.Signer, error) {
+	creds, err := c.creds.ListBySubject(ctx, credential.KindSeal, agencyCode)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := len(creds) - 1; i >= 0; i-- {
+		cr := creds[i]
+		if cr.Status != credential.StatusActive {
+			continue
+		}
+		key, err := c.h.FindKey(ctx, cr.KeyLabel)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ca: seal key %s: %w", cr.KeyLabel, err)
+		}
+		return &cr, key, nil
+	}
+	return nil, nil, credential.ErrNotFound
+}
+
+// RemoteKey returns the HSM key of a citizen's remote credential after
+// checking the signing PIN (credential.ErrWrongPIN, ErrLocked, …).
+func (c *CA) RemoteKey(ctx context.Context, credentialID, pin string) (*credential.Credential, crypto.Signer, error) {
+	if err := c.creds.CheckPIN(ctx, credentialID, pin, c.cfg.MaxPINFailures); err != nil {
+		return nil, nil, err
+	}
+	cr, err := c.creds.Get(ctx, credentialID)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := c.h.FindKey(ctx, cr.KeyLabel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: remote key %s: %w", cr.KeyLabel, err)
+	}
+	return cr, key, nil
+}

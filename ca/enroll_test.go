@@ -1,0 +1,138 @@
+package ca_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"testing"
+	"time"
+
+	"kyso/auth"
+	"kyso/ca"
+	"kyso/credential"
+	"kyso/hsm"
+	"kyso/store"
+	"kyso/store/storetest"
+)
+
+func citizen(id, jti string) *auth.Principal {
+	return &auth.Principal{Role: auth.RoleCitizen, Subject: id, Name: "Phạm Minh Châu", Assertion: &auth.Assertion{
+		JTI: jti, Subject: id, Name: "Phạm Minh Châu", IssuedAt: time.Now(), Expiry: time.Now().Add(5 * time.Minute),
+	}}
+}
+
+func enrollEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	e := setup(t, db, "")
+	ctx := context.Background()
+	if _, err := auth.NewPrincipals(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Audit: e.audit, Replay: auth.NewReplayGuard(db), MaxIssuancePerDay: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ca = c
+	return e
+}
+
+func TestEnrollRemoteAndCSR(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := enrollEnv(t, db)
+		ctx := context.Background()
+		p := citizen("001099012345", "jti-1")
+		en, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810", Province: "Hà Nội"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.CredentialID == "" || en.Certificate.Subject.CommonName != "Phạm Minh Châu" {
+			t.Fatalf("enrollment %+v", en)
+		}
+		// The same assertion cannot be used twice.
+		if _, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810"}); !errors.Is(err, auth.ErrReplayed) && !errors.Is(err, ca.ErrCredentialTaken) {
+			t.Fatalf("replay: %v", err)
+		}
+		// One active remote credential per citizen and profile.
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-2"), ca.EnrollRequest{Key: "remote", PIN: "246810"}); !errors.Is(err, ca.ErrCredentialTaken) {
+			t.Fatalf("second remote: %v", err)
+		}
+		cr, key, err := e.ca.RemoteKey(ctx, en.CredentialID, "246810")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cr.CertSerial != en.Serial || key.Public() == nil {
+			t.Fatalf("credential %+v", cr)
+		}
+		if _, _, err := e.ca.RemoteKey(ctx, en.CredentialID, "000000"); !errors.Is(err, credential.ErrWrongPIN) {
+			t.Fatalf("wrong pin: %v", err)
+		}
+		// The certificate certifies the HSM key.
+		pub, _ := x509.MarshalPKIXPublicKey(key.Public())
+		if string(pub) != string(en.Certificate.RawSubjectPublicKeyInfo) {
+			t.Fatal("certificate does not certify the HSM key")
+		}
+		if _, err := e.h.FindKey(ctx, credential.KeyLabel(en.CredentialID)); err != nil {
+			t.Fatal(err)
+		}
+		// A CSR from the citizen's own device, PEM and base64 DER.
+		csr, _ := newCSR(t)
+		pemCSR := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+		en2, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-3"), ca.EnrollRequest{CSR: pemCSR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en2.CredentialID != "" {
+			t.Fatal("CSR issuance made a credential")
+		}
+		// Rate limit: 3 per day.
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-4"), ca.EnrollRequest{CSR: base64.StdEncoding.EncodeToString(csr.Raw)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-5"), ca.EnrollRequest{CSR: pemCSR}); !errors.Is(err, ca.ErrRateLimited) {
+			t.Fatalf("rate limit: %v", err)
+		}
+		// Revoking the certificate revokes the credential; a new one may follow.
+		if _, err := e.ca.Revoke(ctx, en.Serial, "superseded", citizen("001099012345", "")); err != nil {
+			t.Fatal(err)
+		}
+		if cr, _ := e.ca.Credentials().Get(ctx, en.CredentialID); cr.Status != credential.StatusRevoked {
+			t.Fatalf("credential status %s", cr.Status)
+		}
+	})
+}
+
+func TestEnrollRejects(t *testing.T) {
+	e := enrollEnv(t, storetest.SQLite(t))
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		p    *auth.Principal
+		req  ca.EnrollRequest
+	}{
+		{"no assertion", &auth.Principal{Role: auth.RoleCitizen, Subject: "001099012345"}, ca.EnrollRequest{Key: "remote", PIN: "246810"}},
+		{"officer", &auth.Principal{Role: auth.RoleOfficer, Subject: "o"}, ca.EnrollRequest{Key: "remote", PIN: "246810"}},
+		{"short pin", citizen("001099012345", "a"), ca.EnrollRequest{Key: "remote", PIN: "12"}},
+		{"both", citizen("001099012345", "b"), ca.EnrollRequest{Key: "remote", PIN: "246810", CSR: "x"}},
+		{"neither", citizen("001099012345", "c"), ca.EnrollRequest{}},
+		{"bad csr", citizen("001099012345", "d"), ca.EnrollRequest{CSR: "not a csr"}},
+		{"private profile", citizen("001099012345", "e"), ca.EnrollRequest{Key: "remote", PIN: "246810", Profile: "seal"}},
+	}
+	for _, tc := range cases {
+		if _, err := e.ca.Enroll(ctx, tc.p, tc.req); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+	// Nothing was left in the HSM by refused requests.
+	keys, err := e.h.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if len(k.Label) > 5 && k.Label[:5] == "cred-" {
+			t.Errorf("left-over key %s", k.Label)
+		}
+	}
+	_ = hsm.ECP256
+}
