@@ -1,0 +1,298 @@
+package csc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kyso/audit"
+	"kyso/auth"
+	"kyso/credential"
+	"kyso/problem"
+	"kyso/signer/csc"
+	"kyso/signer/signertest"
+	"kyso/store"
+	"kyso/store/storetest"
+)
+
+const pin = "246810"
+
+type countingSigner struct {
+	crypto.Signer
+	n *atomic.Int64
+}
+
+func (c countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	c.n.Add(1)
+	return c.Signer.Sign(r, d, o)
+}
+
+type fixture struct {
+	svc     *csc.Service
+	creds   *credential.Store
+	log     *audit.Log
+	pki     *signertest.PKI
+	signs   atomic.Int64
+	now     time.Time
+	citizen *auth.Principal
+	other   *auth.Principal
+	credID  string
+	sealID  string
+	agency  *auth.Principal
+}
+
+func newFixture(t *testing.T, db *store.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{pki: signertest.New(t, signertest.P256, nil), now: time.Now()}
+	f.creds = credential.NewStore(db)
+	if err := f.creds.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := csc.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.log, err = audit.New(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	seal := f.pki.NewSigner(t, signertest.RSA2048, nil, "UBND Phường Hàng Bạc")
+	keys := map[string]crypto.Signer{"cred-c1": f.pki.Leaf.Key, "seal-HB-1": seal.Key}
+	f.credID, f.sealID = "c1", "s1"
+	if err := f.creds.Create(ctx, nil, credential.Credential{ID: f.credID, Kind: credential.KindCitizen, Subject: "001099000123", Profile: "citizen-remote",
+		KeyLabel: "cred-c1", KeyType: "ECP256", CertSerial: f.pki.Leaf.Cert.SerialNumber.Text(16), CertDER: f.pki.Leaf.Cert.Raw,
+		ChainDER: [][]byte{f.pki.Issuing.Cert.Raw}}, pin); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.creds.Create(ctx, nil, credential.Credential{ID: f.sealID, Kind: credential.KindSeal, Subject: "HB", AgencyCode: "HB", Profile: "agency-seal",
+		KeyLabel: "seal-HB-1", KeyType: "RSA2048", CertSerial: seal.Cert.SerialNumber.Text(16), CertDER: seal.Cert.Raw,
+		ChainDER: [][]byte{f.pki.Issuing.Cert.Raw}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	keyFunc := func(ctx context.Context, label string) (crypto.Signer, error) {
+		k, ok := keys[label]
+		if !ok {
+			return nil, errors.New("no such key")
+		}
+		return countingSigner{Signer: k, n: &f.signs}, nil
+	}
+	f.svc = csc.New(db, f.creds, keyFunc, f.log, signerDeps(t, f.pki), csc.Config{MaxPINFailures: 3, Now: func() time.Time { return f.now }})
+	f.citizen = citizen("001099000123", f.now)
+	f.other = citizen("001099000999", f.now)
+	f.agency = &auth.Principal{Role: auth.RoleAgency, Subject: "portal-hb", AgencyCode: "HB"}
+	return f
+}
+
+func citizen(id string, now time.Time) *auth.Principal {
+	return &auth.Principal{Role: auth.RoleCitizen, Subject: id, Assertion: &auth.Assertion{
+		JTI: "j-" + id, Subject: id, IssuedAt: now.Add(-time.Minute), Expiry: now.Add(4 * time.Minute)}}
+}
+
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+const sha256OID = "2.16.840.1.101.3.4.2.1"
+
+func (f *fixture) authorize(t *testing.T, p *auth.Principal, hashes ...string) string {
+	t.Helper()
+	resp, err := f.svc.Authorize(context.Background(), p, csc.AuthorizeRequest{
+		CredentialID: f.credID, NumSignatures: len(hashes), Hashes: hashes, HashAlgorithmOID: sha256OID, PIN: pin}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.SAD
+}
+
+func (f *fixture) signHash(p *auth.Principal, sad string, hashes ...string) (*csc.SignHashResponse, error) {
+	return f.svc.SignHash(context.Background(), p, csc.SignHashRequest{CredentialID: f.credID, SAD: sad, Hashes: hashes,
+		HashAlgorithmOID: sha256OID, SignAlgo: "1.2.840.10045.4.3.2"}, "test")
+}
+
+// refused asserts err is a problem carrying CSC's error members and that
+// nothing was signed.
+func (f *fixture) refused(t *testing.T, err error, before int64, code string) {
+	t.Helper()
+	p, ok := problem.As(err)
+	if !ok {
+		t.Fatalf("not a problem: %v", err)
+	}
+	if code != "" && p.Code != code {
+		t.Fatalf("code %q, want %q (%v)", p.Code, code, err)
+	}
+	if p.Extra["error"] == nil || p.Extra["error_description"] == nil {
+		t.Fatalf("problem lacks CSC error members: %+v", p.Extra)
+	}
+	if f.signs.Load() != before {
+		t.Fatal("the key signed")
+	}
+}
+
+func TestSoleControl(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		h1, h2 := hashOf("one"), hashOf("two")
+
+		// The happy path: two hashes, two signatures, audited.
+		sad := f.authorize(t, f.citizen, h1, h2)
+		resp, err := f.signHash(f.citizen, sad, h2, h1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := f.pki.Leaf.Cert.PublicKey.(*ecdsa.PublicKey)
+		for i, h := range []string{h2, h1} {
+			d, _ := base64.StdEncoding.DecodeString(h)
+			sig, _ := base64.StdEncoding.DecodeString(resp.Signatures[i])
+			if !ecdsa.VerifyASN1(pub, d, sig) {
+				t.Fatalf("signature %d does not verify", i)
+			}
+		}
+		entries, err := f.log.List(ctx, audit.Filter{Object: "credential:" + f.credID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed := 0
+		for _, e := range entries {
+			if e.Action == "signature.create" {
+				signed++
+			}
+		}
+		if signed != 2 {
+			t.Fatalf("%d signatures audited, want 2", signed)
+		}
+
+		cases := []struct {
+			name string
+			run  func() error
+			code string
+		}{
+			{"replayed SAD", func() error { _, err := f.signHash(f.citizen, sad, h1, h2); return err }, "invalid-sad"},
+			{"SAD for another hash", func() error {
+				s := f.authorize(t, f.citizen, h1)
+				_, err := f.signHash(f.citizen, s, hashOf("other"))
+				return err
+			}, "invalid-sad"},
+			{"SAD for fewer hashes", func() error {
+				s := f.authorize(t, f.citizen, h1, h2)
+				_, err := f.signHash(f.citizen, s, h1)
+				return err
+			}, "invalid-sad"},
+			{"SAD used by another citizen", func() error {
+				s := f.authorize(t, f.citizen, h1)
+				_, err := f.signHash(f.other, s, h1)
+				return err
+			}, ""},
+			{"another citizen's credential", func() error {
+				_, err := f.svc.Authorize(ctx, f.other, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}, PIN: pin}, "t")
+				return err
+			}, "credential-forbidden"},
+			{"expired SAD", func() error {
+				s := f.authorize(t, f.citizen, h1)
+				f.now = f.now.Add(6 * time.Minute)
+				defer func() { f.now = f.now.Add(-6 * time.Minute) }()
+				f.citizen.Assertion.IssuedAt, f.citizen.Assertion.Expiry = f.now, f.now.Add(time.Minute)
+				defer func() { f.citizen = citizen(f.citizen.Subject, f.now.Add(-6*time.Minute)) }()
+				_, err := f.signHash(f.citizen, s, h1)
+				return err
+			}, "invalid-sad"},
+			{"expired assertion", func() error {
+				p := citizen(f.citizen.Subject, f.now)
+				p.Assertion.Expiry = f.now.Add(-time.Second)
+				_, err := f.svc.Authorize(ctx, p, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}, PIN: pin}, "t")
+				return err
+			}, "assertion-expired"},
+			{"stale assertion", func() error {
+				p := citizen(f.citizen.Subject, f.now)
+				p.Assertion.IssuedAt = f.now.Add(-time.Hour)
+				p.Assertion.Expiry = f.now.Add(time.Hour)
+				_, err := f.svc.Authorize(ctx, p, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}, PIN: pin}, "t")
+				return err
+			}, "assertion-stale"},
+			{"missing PIN", func() error {
+				_, err := f.svc.Authorize(ctx, f.citizen, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}}, "t")
+				return err
+			}, "pin-required"},
+			{"numSignatures mismatch", func() error {
+				_, err := f.svc.Authorize(ctx, f.citizen, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 2, Hashes: []string{h1}, PIN: pin}, "t")
+				return err
+			}, "bad-request"},
+			{"agency using a citizen credential", func() error {
+				_, err := f.svc.Activate(ctx, f.agency, f.credID, "", "t")
+				return err
+			}, "credential-forbidden"},
+			{"other agency's seal", func() error {
+				_, err := f.svc.Activate(ctx, &auth.Principal{Role: auth.RoleAgency, Subject: "portal-x", AgencyCode: "XX"}, f.sealID, "", "t")
+				return err
+			}, "credential-forbidden"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				before := f.signs.Load()
+				f.refused(t, tc.run(), before, tc.code)
+			})
+		}
+
+		// Wrong PINs are counted; the third locks the credential, after
+		// which even the right PIN is refused.
+		before := f.signs.Load()
+		for i := 0; i < 3; i++ {
+			_, err := f.svc.Authorize(ctx, f.citizen, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}, PIN: "000000"}, "t")
+			want := "wrong-pin"
+			if i == 2 {
+				want = "credential-locked"
+			}
+			f.refused(t, err, before, want)
+			if p, _ := problem.As(err); p.Status != http.StatusForbidden {
+				t.Fatalf("status %d", p.Status)
+			}
+		}
+		_, err = f.svc.Authorize(ctx, f.citizen, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1}, PIN: pin}, "t")
+		f.refused(t, err, before, "credential-locked")
+
+		// The agency's own seal works without PIN.
+		act, err := f.svc.Activate(ctx, f.agency, f.sealID, "", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte("e-result"))
+		if _, err := act.Key.Signer.Sign(nil, sum[:], crypto.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestSignDocPAdES(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db)
+	pdf := signertest.PDF(t, signertest.PDFOptions{})
+	sum := sha256.Sum256(pdf)
+	h := base64.StdEncoding.EncodeToString(sum[:])
+	sad := f.authorize(t, f.citizen, h)
+	resp, err := f.svc.SignDoc(context.Background(), f.citizen, csc.SignDocRequest{CredentialID: f.credID, SAD: sad,
+		Documents: []csc.Document{{Document: base64.StdEncoding.EncodeToString(pdf), SignatureFormat: "P", ConformanceLevel: "Ades-B-LT"}}}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := base64.StdEncoding.DecodeString(resp.DocumentWithSignature[0])
+	if !bytes.HasPrefix(out, pdf) || !bytes.Contains(out, []byte("/DSS ")) {
+		t.Fatal("not a B-LT signed PDF")
+	}
+	// A SAD for another document is refused.
+	sad = f.authorize(t, f.citizen, h)
+	before := f.signs.Load()
+	other := signertest.PDF(t, signertest.PDFOptions{Pages: 2})
+	_, err = f.svc.SignDoc(context.Background(), f.citizen, csc.SignDocRequest{CredentialID: f.credID, SAD: sad,
+		Documents: []csc.Document{{Document: base64.StdEncoding.EncodeToString(other), SignatureFormat: "P"}}}, "t")
+	f.refused(t, err, before, "invalid-sad")
+}

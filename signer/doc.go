@@ -1,0 +1,15 @@
+// Package signer is Kyso's signing domain: PAdES signatures on PDF
+// documents (B-B to B-LTA), CAdES detached signatures on any file and
+// JAdES-style JWS on form data, all made with keys that stay in the HSM
+// (any crypto.Signer).
+//
+// The functions here (SignPDF, SealPDF, SignCMS, SignJWS) are what the rest
+// of the service calls; they map input problems to *problem.Error values.
+// Sole control over citizens' keys (identity assertion, signing PIN,
+// signature activation data) lives in kyso/signer/csc, the RFC 3161
+// authority in kyso/tsa, and the command line in RunCLI.
+//
+// Subpackages: pdfincr (incremental PDF updates; why we wrote our own is in
+// its package comment), pades, cades (CMS built over precomputed digests so
+// large inputs are hashed as streams), jws, csc, and signertest (test PKI).
+package signer
