@@ -105,7 +105,9 @@ func pad(s string, n int) string {
 	return s + strings.Repeat("<", n-len(s))
 }
 
-func mrzText(s string) string { return strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(s)), " ", "<") }
+func mrzText(s string) string {
+	return strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(s)), " ", "<")
+}
 
 // BuildTD1 lays out a TD1 MRZ (3 × 30) with all check digits.
 func BuildTD1(f TD1Fields) (string, error) {
