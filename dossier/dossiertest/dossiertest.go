@@ -1,0 +1,226 @@
+// Package dossiertest provides fixtures for tests of the dossier process: a
+// throw-away citizen PKI (root and issuing CA with P-256 keys) whose
+// certificates carry UID=CCCD:<id>, JWS forms signed with x5c, a real
+// agency Sealer (PAdES B-LT with a signature time-stamp and a /DSS, over the
+// signer package's test PKI) and a fake one.
+package dossiertest
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"errors"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"kyso/dossier"
+	"kyso/signer/pades"
+	"kyso/signer/signertest"
+	"kyso/store"
+	"kyso/tsa"
+)
+
+// oidUID is the userId attribute.
+var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+
+// Entity is a certificate with its key and issuing chain (root excluded).
+type Entity struct {
+	Cert  *x509.Certificate
+	Key   *ecdsa.PrivateKey
+	Chain []*x509.Certificate
+}
+
+// CitizenPKI is a root and an issuing CA for citizen certificates.
+type CitizenPKI struct {
+	Root, Issuing Entity
+	mu            sync.Mutex
+	serial        int64
+}
+
+// NewCitizenPKI builds the hierarchy.
+func NewCitizenPKI(t testing.TB) *CitizenPKI {
+	t.Helper()
+	p := &CitizenPKI{serial: 100}
+	now := time.Now()
+	p.Root = p.issue(t, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: "Test National Root CA", Organization: []string{"Kyso test"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(10 * 365 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, nil)
+	p.Issuing = p.issue(t, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: "Test Citizen CA", Organization: []string{"Kyso test"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(5 * 365 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, &p.Root)
+	return p
+}
+
+func (p *CitizenPKI) issue(t testing.TB, tmpl *x509.Certificate, parent *Entity) Entity {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.serial++
+	tmpl.SerialNumber = big.NewInt(p.serial)
+	p.mu.Unlock()
+	parentCert, parentKey := tmpl, key
+	var chain []*x509.Certificate
+	if parent != nil {
+		parentCert, parentKey = parent.Cert, parent.Key
+		if parent.Cert.Subject.String() != p.Root.Cert.Subject.String() {
+			chain = append([]*x509.Certificate{parent.Cert}, parent.Chain...)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, key.Public(), parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Entity{Cert: c, Key: key, Chain: chain}
+}
+
+// Citizen issues a signing certificate for a 12-digit ID.
+func (p *CitizenPKI) Citizen(t testing.TB, id, name string) Entity {
+	t.Helper()
+	now := time.Now()
+	return p.issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: name, Country: []string{"VN"},
+			ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidUID, Value: "CCCD:" + id}}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+	}, &p.Issuing)
+}
+
+// SignJWS signs payload as a compact JWS (ES256) with the certificate and
+// its chain in x5c.
+func (e Entity) SignJWS(t testing.TB, payload []byte) string {
+	t.Helper()
+	var x5c []string
+	for _, c := range append([]*x509.Certificate{e.Cert}, e.Chain...) {
+		x5c = append(x5c, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: e.Key}, (&jose.SignerOptions{}).WithHeader("x5c", x5c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Forms returns the FormVerifier trusting p's root (JWS forms only).
+func (p *CitizenPKI) Forms() *dossier.SignatureForms {
+	return dossier.NewSignatureForms(dossier.FormsConfig{Roots: []*x509.Certificate{p.Root.Cert}})
+}
+
+// Sealer seals at PAdES B-LT with a certification signature, a time-stamp
+// from an in-process TSA and a /DSS, using the signer package's test PKI;
+// every agency shares the one seal certificate.
+type Sealer struct {
+	PKI *signertest.PKI
+	TSA *tsa.Server
+}
+
+// NewSealer builds the sealer; db records the TSA's serials.
+func NewSealer(t testing.TB, db *store.DB) *Sealer {
+	t.Helper()
+	pki := signertest.New(t, signertest.P256, nil)
+	if err := tsa.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Chain: pki.Chain(), Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Sealer{PKI: pki, TSA: srv}
+}
+
+// SealPDF implements dossier.Sealer.
+func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error) {
+	var out bytes.Buffer
+	err := pades.Sign(ctx, bytes.NewReader(pdf), int64(len(pdf)), &out, pades.Options{
+		Level: pades.BLT, Signer: s.PKI.Leaf.Key, Cert: s.PKI.Leaf.Cert, Chain: s.PKI.Chain(), Root: s.PKI.Root.Cert,
+		Hash: crypto.SHA256, Name: agency, Reason: "e-result of an administrative procedure", Location: "VN",
+		Certify: true, Stamper: s.TSA, Revocation: s.PKI,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// SealDigest implements dossier.Sealer.
+func (s *Sealer) SealDigest(ctx context.Context, agency string, digest []byte) ([]byte, []byte, error) {
+	sig, err := s.PKI.Leaf.Key.Sign(rand.Reader, digest, crypto.SHA256)
+	return sig, s.PKI.Leaf.Cert.Raw, err
+}
+
+// FakeSealer "seals" without a PKI: SealPDF appends a comment naming the
+// agency, SealDigest signs with a software key. For tests of the process
+// that do not look at the seal.
+type FakeSealer struct {
+	Key  *ecdsa.PrivateKey
+	Fail error
+}
+
+// NewFakeSealer returns a FakeSealer with a fresh key.
+func NewFakeSealer() *FakeSealer {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return &FakeSealer{Key: k}
+}
+
+// SealPDF implements dossier.Sealer.
+func (f *FakeSealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error) {
+	if f.Fail != nil {
+		return nil, f.Fail
+	}
+	return append(append([]byte(nil), pdf...), []byte("\n% sealed by "+agency+"\n")...), nil
+}
+
+// SealDigest implements dossier.Sealer.
+func (f *FakeSealer) SealDigest(ctx context.Context, agency string, digest []byte) ([]byte, []byte, error) {
+	if f.Fail != nil {
+		return nil, nil, f.Fail
+	}
+	if len(digest) != sha256.Size {
+		return nil, nil, errors.New("fake sealer: not a SHA-256 digest")
+	}
+	sig, err := ecdsa.SignASN1(rand.Reader, f.Key, digest)
+	return sig, []byte("fake-cert"), err
+}
+
+// AcceptForms is a FormVerifier that accepts any form as signed by the
+// applicant.
+type AcceptForms struct{}
+
+// VerifyForm implements dossier.FormVerifier.
+func (AcceptForms) VerifyForm(ctx context.Context, applicant string, f dossier.Form) (*dossier.FormCheck, error) {
+	kind := dossier.FormJWS
+	if len(f.PDF) > 0 {
+		kind = dossier.FormPDF
+	}
+	return &dossier.FormCheck{Kind: kind, Signer: "CN=test,UID=CCCD:" + applicant, UID: "CCCD:" + applicant}, nil
+}
