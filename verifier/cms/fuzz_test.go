@@ -1,0 +1,32 @@
+package cms
+
+import (
+	"crypto/x509"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x06, 0x01, 0x00})
+	f.Add([]byte("\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02\xa0\x80\x30\x80\x02\x01\x01\x31\x00\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01\x00\x00\x31\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sd, err := Parse(data)
+		if err != nil {
+			ParseTimeStamp(data)
+			return
+		}
+		for _, si := range sd.Signers {
+			si.MessageDigest()
+			si.ContentType()
+			si.SigningTime()
+			si.SigningCertificate()
+			si.SignatureAlgorithmX509()
+			if len(sd.Certificates) > 0 {
+				si.VerifySignature(sd.Certificates[0], sd.EContent)
+				si.FindSigner(sd.Certificates)
+			} else {
+				si.VerifySignature(&x509.Certificate{}, sd.EContent)
+			}
+		}
+		ParseTimeStamp(data)
+	})
+}
