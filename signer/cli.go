@@ -1,0 +1,373 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"kyso/tsa"
+)
+
+// CLIDeps is what the command line needs from its caller.
+type CLIDeps struct {
+	// OpenKey opens an HSM key by label for local signing and returns a
+	// function releasing it; nil disables --key-label.
+	OpenKey func(ctx context.Context, label string) (crypto.Signer, func(), error)
+	// Deps supplies time-stamps and revocation data for local signatures
+	// (--tsa-url overrides the time-stamp source).
+	Deps
+	// Getenv reads the environment (KYSO_SIGNING_PIN, KYSO_TOKEN); os.Getenv
+	// when nil.
+	Getenv func(string) string
+	// HTTP is the client for --server and --tsa-url; a client with a
+	// 5-minute timeout when nil.
+	HTTP *http.Client
+}
+
+const cliUsage = `usage: kyso sign pdf|cms|jws [flags] INPUT
+
+Signs INPUT (a PDF, any file, or a JSON document) and writes the result
+to --out (default: standard output).
+
+Local signing with a key in the HSM:
+  --key-label LABEL --cert CERT.pem [--chain CHAIN.pem] [--tsa-url URL]
+Remote signing against a Kyso server:
+  --server URL (--credential-id ID | --seal-id ID) [--token-file FILE]
+  The citizen's signing PIN is read from --pin-file or $KYSO_SIGNING_PIN,
+  never from the command line; the bearer (identity assertion or API
+  token) from --token-file or $KYSO_TOKEN.
+`
+
+type cliOpts struct {
+	out, level, reason, location, serialization    string
+	keyLabel, certPath, chainPath, tsaURL          string
+	server, credentialID, sealID, pinFile, tokFile string
+	visible, certify                               bool
+	page                                           int
+	x, y, width, height                            float64
+}
+
+// RunCLI runs "kyso sign" with args (after "sign") and returns the exit
+// code: 0 done, 1 failed, 2 usage.
+func RunCLI(ctx context.Context, args []string, deps CLIDeps, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "pdf" && args[0] != "cms" && args[0] != "jws") {
+		fmt.Fprint(stderr, cliUsage)
+		return 2
+	}
+	kind := args[0]
+	fs := flag.NewFlagSet("kyso sign "+kind, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o cliOpts
+	fs.StringVar(&o.out, "out", "-", "output file (- for standard output)")
+	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (CMS and JWS: B-B or B-T)")
+	fs.StringVar(&o.reason, "reason", "", "reason for signing (PDF)")
+	fs.StringVar(&o.location, "location", "", "location of signing (PDF)")
+	fs.BoolVar(&o.visible, "visible", false, "visible signature (PDF)")
+	fs.BoolVar(&o.certify, "certify", false, "certification (DocMDP) signature (PDF)")
+	fs.IntVar(&o.page, "page", 1, "page of the visible signature")
+	fs.Float64Var(&o.x, "x", 36, "left of the visible signature, points")
+	fs.Float64Var(&o.y, "y", 36, "bottom of the visible signature, points")
+	fs.Float64Var(&o.width, "width", 220, "width of the visible signature, points")
+	fs.Float64Var(&o.height, "height", 64, "height of the visible signature, points")
+	fs.StringVar(&o.serialization, "serialization", "compact", "compact or json (JWS)")
+	fs.StringVar(&o.keyLabel, "key-label", "", "HSM key label (local signing)")
+	fs.StringVar(&o.certPath, "cert", "", "signer certificate, PEM (local signing)")
+	fs.StringVar(&o.chainPath, "chain", "", "issuing CA certificates, PEM (local signing)")
+	fs.StringVar(&o.tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local B-T and above)")
+	fs.StringVar(&o.server, "server", "", "Kyso server URL (remote signing)")
+	fs.StringVar(&o.credentialID, "credential-id", "", "citizen signing credential (remote)")
+	fs.StringVar(&o.sealID, "seal-id", "", "agency seal (remote)")
+	fs.StringVar(&o.pinFile, "pin-file", "", "file holding the signing PIN (remote, citizens)")
+	fs.StringVar(&o.tokFile, "token-file", "", "file holding the bearer token (remote)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, cliUsage)
+		return 2
+	}
+	if (o.keyLabel == "") == (o.server == "") {
+		fmt.Fprintln(stderr, "kyso sign: give either --key-label (local) or --server (remote)")
+		return 2
+	}
+	if deps.Getenv == nil {
+		deps.Getenv = os.Getenv
+	}
+	if deps.HTTP == nil {
+		deps.HTTP = &http.Client{Timeout: 5 * time.Minute}
+	}
+	out, commit, err := openOutput(o.out, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso sign: %v\n", err)
+		return 1
+	}
+	if o.server != "" {
+		err = remoteSign(ctx, kind, fs.Arg(0), o, deps, out)
+	} else {
+		err = localSign(ctx, kind, fs.Arg(0), o, deps, out)
+	}
+	if cerr := commit(err == nil); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso sign %s: %v\n", kind, err)
+		return 1
+	}
+	return 0
+}
+
+// openOutput returns the writer and a function that finishes it: renaming
+// a temporary file into place on success, removing it on failure.
+func openOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
+	if path == "-" || path == "" {
+		return stdout, func(bool) error { return nil }, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".kyso-sign-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func(ok bool) error {
+		cerr := f.Close()
+		if !ok || cerr != nil {
+			os.Remove(f.Name())
+			return cerr
+		}
+		return os.Rename(f.Name(), path)
+	}, nil
+}
+
+func readPEMCerts(path string) ([]*x509.Certificate, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return out, nil
+}
+
+func (o cliOpts) pdfOptions(level Level) PDFOptions {
+	p := PDFOptions{Level: level, Reason: o.reason, Location: o.location, Certify: o.certify}
+	if o.visible {
+		p.Appearance = &Appearance{Page: o.page, X: o.x, Y: o.y, Width: o.width, Height: o.height}
+	}
+	return p
+}
+
+func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps, out io.Writer) error {
+	if deps.OpenKey == nil {
+		return errors.New("local signing is not available")
+	}
+	if o.certPath == "" {
+		return errors.New("--cert is required with --key-label")
+	}
+	certs, err := readPEMCerts(o.certPath)
+	if err != nil {
+		return err
+	}
+	chain, err := readPEMCerts(o.chainPath)
+	if err != nil {
+		return err
+	}
+	level, err := ParseLevel(o.level)
+	if err != nil {
+		return err
+	}
+	key, release, err := deps.OpenKey(ctx, o.keyLabel)
+	if err != nil {
+		return fmt.Errorf("key %q: %w", o.keyLabel, err)
+	}
+	defer release()
+	k := Key{Signer: key, Cert: certs[0], Chain: append(certs[1:], chain...)}
+	d := deps.Deps
+	if o.tsaURL != "" {
+		d.Stamper = &tsa.Client{URL: o.tsaURL, HTTP: deps.HTTP}
+	}
+	in, err := os.Open(input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	switch kind {
+	case "pdf":
+		st, err := in.Stat()
+		if err != nil {
+			return err
+		}
+		po := o.pdfOptions(level)
+		po.Deps = d
+		return SignPDF(ctx, k, in, st.Size(), out, po)
+	case "cms":
+		p7s, err := SignCMS(ctx, k, in, CMSOptions{Level: level, Deps: d})
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(p7s)
+		return err
+	default:
+		payload, err := io.ReadAll(io.LimitReader(in, 8<<20))
+		if err != nil {
+			return err
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, payload); err != nil {
+			return fmt.Errorf("%s is not JSON: %w", input, err)
+		}
+		sig, _, err := SignJWS(ctx, k, compact.Bytes(), JWSOptions{Serialization: o.serialization, Level: level, Deps: d})
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(sig)
+		return err
+	}
+}
+
+func readSecret(file, env string, getenv func(string) string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return getenv(env), nil
+}
+
+func remoteSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps, out io.Writer) error {
+	token, err := readSecret(o.tokFile, "KYSO_TOKEN", deps.Getenv)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	if token == "" {
+		return errors.New("a bearer token is needed: --token-file or $KYSO_TOKEN")
+	}
+	pin := ""
+	if o.sealID == "" {
+		if o.credentialID == "" {
+			return errors.New("--credential-id or --seal-id is required with --server")
+		}
+		if pin, err = readSecret(o.pinFile, "KYSO_SIGNING_PIN", deps.Getenv); err != nil {
+			return fmt.Errorf("PIN: %w", err)
+		}
+		if pin == "" {
+			return errors.New("the signing PIN is needed: --pin-file or $KYSO_SIGNING_PIN")
+		}
+	}
+	base := strings.TrimRight(o.server, "/")
+	var req *http.Request
+	if kind == "jws" {
+		payload, err := os.ReadFile(input)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(map[string]any{"payload": json.RawMessage(payload), "credential_id": o.credentialID, "pin": pin,
+			"seal_id": o.sealID, "serialization": o.serialization, "level": o.level})
+		if err != nil {
+			return fmt.Errorf("%s is not JSON: %w", input, err)
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/sign/jws", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		f, err := os.Open(input)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fields := map[string]string{"level": o.level, "credential_id": o.credentialID, "pin": pin, "seal_id": o.sealID}
+		if kind == "pdf" {
+			fields["reason"], fields["location"] = o.reason, o.location
+			fields["certify"] = strconv.FormatBool(o.certify)
+			if o.visible {
+				fields["visible"] = "true"
+				fields["page"] = strconv.Itoa(o.page)
+				for k, v := range map[string]float64{"x": o.x, "y": o.y, "width": o.width, "height": o.height} {
+					fields[k] = strconv.FormatFloat(v, 'f', -1, 64)
+				}
+			}
+		}
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			err := func() error {
+				for k, v := range fields {
+					if v == "" {
+						continue
+					}
+					if err := mw.WriteField(k, v); err != nil {
+						return err
+					}
+				}
+				fw, err := mw.CreateFormFile("file", filepath.Base(input))
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(fw, f); err != nil {
+					return err
+				}
+				return mw.Close()
+			}()
+			pw.CloseWithError(err)
+		}()
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/sign/"+kind, pr)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := deps.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var prob struct {
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(b, &prob) == nil && prob.Code != "" {
+			return fmt.Errorf("server refused (%d %s): %s", resp.StatusCode, prob.Code, prob.Detail)
+		}
+		return fmt.Errorf("server answered %s", resp.Status)
+	}
+	_, err = io.Copy(out, resp.Body)
+	return err
+}
