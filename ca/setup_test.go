@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -32,7 +33,7 @@ type env struct {
 	cfg   ceremony.Config
 }
 
-func setup(t *testing.T, db *store.DB, baseURL string) *env {
+func setup(t testing.TB, db *store.DB, baseURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	h := hsmtest.New(t)
@@ -112,3 +113,5 @@ func run(t *testing.T, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
