@@ -262,3 +262,16 @@ func post(t *testing.T, url, bearer string, body any, v any) (int, string) {
 	}
 	return resp.StatusCode, string(rb)
 }
+
+func newStamper(t testing.TB, pki *signertest.PKI) *tsa.Server {
+	t.Helper()
+	db := storetest.SQLite(t)
+	if err := tsa.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}

@@ -343,7 +343,9 @@ func sigUpdate(doc *pdfincr.Doc, u *pdfincr.Update, sigRef pdfincr.Ref, name str
 	return nil
 }
 
-func num(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") }
+func num(f float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
 
 // contentsRoom estimates the DER size of the CMS for opts.
 func contentsRoom(opts Options) int {

@@ -23,10 +23,10 @@ import (
 )
 
 type env struct {
-	pki   *signertest.PKI
-	tsa   *tsa.Server
-	nss   string
-	dir   string
+	pki    *signertest.PKI
+	tsa    *tsa.Server
+	nss    string
+	dir    string
 	pdfsig string
 }
 
