@@ -16,6 +16,7 @@ import (
 	"go.step.sm/crypto/x509util"
 
 	"kyso/audit"
+	"kyso/ca/crl"
 	"kyso/auth"
 	"kyso/ca/lint"
 	"kyso/ca/profile"
@@ -118,10 +119,7 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	shard := 0
-	if ic.shards > 1 {
-		shard = int(new(big.Int).Mod(serial, big.NewInt(int64(ic.shards))).Int64())
-	}
+	shard := crl.Shard(serial, ic.shards)
 	now := c.cfg.Now().UTC()
 	notBefore := now.Add(-time.Minute)
 	notAfter := now.Add(c.validity(spec))

@@ -1,0 +1,141 @@
+package ocspresp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"kyso/ca/ocspresp"
+)
+
+func testCerts(t testing.TB) (*x509.Certificate, *x509.Certificate) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	issuer, _ := x509.ParseCertificate(der)
+	leafT := &x509.Certificate{SerialNumber: big.NewInt(0xabcdef), Subject: pkix.Name{CommonName: "leaf"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, _ = x509.CreateCertificate(rand.Reader, leafT, issuer, k.Public(), k)
+	leaf, _ := x509.ParseCertificate(der)
+	return issuer, leaf
+}
+
+// withNonce re-encodes a request with a nonce extension, as openssl sends.
+func withNonce(t testing.TB, req []byte, nonce []byte) []byte {
+	var raw struct {
+		TBS struct {
+			RequestList asn1.RawValue
+		}
+	}
+	if _, err := asn1.Unmarshal(req, &raw); err != nil {
+		t.Fatal(err)
+	}
+	val, _ := asn1.Marshal(nonce)
+	type tbs struct {
+		RequestList asn1.RawValue
+		Extensions  []pkix.Extension `asn1:"explicit,tag:2"`
+	}
+	out, err := asn1.Marshal(struct{ TBS tbs }{tbs{RequestList: raw.TBS.RequestList, Extensions: []pkix.Extension{{Id: ocspresp.OIDNonce, Value: val}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestParseRequestMatchesXCrypto(t *testing.T) {
+	issuer, leaf := testCerts(t)
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		der, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := ocsp.ParseRequest(der)
+		got, err := ocspresp.ParseRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.HashAlgorithm != want.HashAlgorithm || !bytes.Equal(got.IssuerKeyHash, want.IssuerKeyHash) || !bytes.Equal(got.IssuerNameHash, want.IssuerNameHash) || got.Serial.Cmp(want.SerialNumber) != 0 || got.Nonce != nil {
+			t.Fatalf("%v: got %+v want %+v", h, got, want)
+		}
+		nd := withNonce(t, der, []byte("0123456789abcdef"))
+		got, err = ocspresp.ParseRequest(nd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Nonce == nil || !bytes.Contains(got.Nonce.Value, []byte("0123456789abcdef")) {
+			t.Fatalf("nonce %+v", got.Nonce)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30, 0}, []byte("garbage")} {
+		if _, err := ocspresp.ParseRequest(bad); err == nil {
+			t.Errorf("accepted %x", bad)
+		}
+	}
+}
+
+type echo struct{ last *ocspresp.Request }
+
+func (e *echo) Respond(_ context.Context, r *ocspresp.Request) ([]byte, error) {
+	e.last = r
+	return []byte("resp:" + r.Serial.Text(16)), nil
+}
+
+func TestHandler(t *testing.T) {
+	issuer, leaf := testCerts(t)
+	der, _ := ocsp.CreateRequest(leaf, issuer, nil)
+	src := &echo{}
+	srv := httptest.NewServer(&ocspresp.Handler{Source: src, Prefix: "/ocsp", MaxAge: time.Hour})
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/ocsp", "application/ocsp-request", bytes.NewReader(der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "resp:abcdef" || resp.Header.Get("Content-Type") != "application/ocsp-response" {
+		t.Fatalf("POST: %s", b)
+	}
+	resp, err = http.Get(srv.URL + "/ocsp/" + base64.StdEncoding.EncodeToString(der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "resp:abcdef" || resp.Header.Get("Cache-Control") == "no-store" {
+		t.Fatalf("GET: %s %v", b, resp.Header)
+	}
+	resp, _ = http.Post(srv.URL+"/ocsp", "application/ocsp-request", bytes.NewReader([]byte("junk")))
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(b, ocsp.MalformedRequestErrorResponse) {
+		t.Fatalf("malformed: %x", b)
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	issuer, leaf := testCerts(f)
+	der, _ := ocsp.CreateRequest(leaf, issuer, nil)
+	f.Add(der)
+	f.Add(withNonce(f, der, []byte("nonce")))
+	f.Add([]byte{0x30, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ocspresp.ParseRequest(b)
+		if err == nil && (r.Serial == nil || len(r.IssuerKeyHash) != r.HashAlgorithm.Size()) {
+			t.Fatal("inconsistent request accepted")
+		}
+	})
+}
