@@ -16,8 +16,8 @@ import (
 	"go.step.sm/crypto/x509util"
 
 	"kyso/audit"
-	"kyso/ca/crl"
 	"kyso/auth"
+	"kyso/ca/crl"
 	"kyso/ca/lint"
 	"kyso/ca/profile"
 	"kyso/problem"
