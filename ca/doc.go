@@ -1,0 +1,28 @@
+// Package ca is Kyso's certificate authority.
+//
+// Issuance runs on github.com/smallstep/certificates' authority, embedded
+// in-process: one authority.NewEmbedded per issuing CA, with the CA's HSM
+// key as signer (authority.WithX509SignerChain), our store as its database
+// (authority.WithDatabase with an implementation of smallstep's db.AuthDB
+// over the ca_* tables: certificates, revocations, used tokens) and the
+// lint-before-sign check as an authority-wide enforcer. Certificate
+// contents come from the go.step.sm/crypto/x509util templates of package
+// profile; the CA decides serial (random 127 bits), validity (never past
+// the issuer) and CRL shard (serial modulo the shard count, fixed at
+// issuance and named in the certificate's CRL distribution point).
+//
+// What smallstep does not do is ours: revocation with RFC 5280 reasons and
+// certificateHold/release (smallstep's Revoke is token-bound and has no
+// hold), partitioned CRLs with an issuing-distribution-point extension
+// (package crl; smallstep builds one CRL per authority) and an RFC 6960
+// responder with delegated responder certificates, nonces and pre-signed
+// responses per serial (package ocspresp and revocation.go).
+//
+// Key ceremonies (package ceremony) create the keys in the HSM and store
+// the resulting certificates in ca_authorities; Load reads them back.
+// Certificates are stored durably before Issue returns, and every issuance,
+// revocation, hold and release is appended to the audit log.
+//
+// The certificate-policies arc is documented in package profile; the
+// applied and excluded lints in package lint.
+package ca
