@@ -1,0 +1,13 @@
+// Package web embeds the few pages people use in a browser (agency
+// verification, officer console, citizen signing) into the binary.
+package web
+
+import "embed"
+
+// Verify holds the templates of the agency verification page at /verify:
+// verify/page.html defines "verify-page", which expects the report
+// templates of kyso/verifier/report ("style", "report-body") to be parsed
+// into the same template set.
+//
+//go:embed verify/*.html
+var Verify embed.FS
