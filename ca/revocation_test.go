@@ -22,6 +22,8 @@ import (
 	"kyso/ca/crl"
 	"kyso/ca/ocspresp"
 	"kyso/ca/profile"
+	"kyso/store"
+	"kyso/store/storetest"
 )
 
 // serve starts a loopback server for the CA's OCSP responder and CRLs and
@@ -172,7 +174,11 @@ func TestOCSPAndCRLWithOpenSSL(t *testing.T) {
 }
 
 func TestHoldAndRelease(t *testing.T) {
-	e := sqliteEnv(t, "")
+	storetest.Each(t, testHoldAndRelease)
+}
+
+func testHoldAndRelease(t *testing.T, db *store.DB) {
+	e := setup(t, db, "")
 	ctx := context.Background()
 	iss := citizenCert(t, e, "001099012345")
 	owner := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099012345", Assertion: &auth.Assertion{Subject: "001099012345"}}
