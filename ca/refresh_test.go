@@ -1,0 +1,73 @@
+package ca_test
+
+import (
+	"context"
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"kyso/ca"
+	"kyso/store/storetest"
+)
+
+// CRLs and pre-signed OCSP responses are refreshed before their
+// nextUpdate, and never served past it.
+func TestRefreshHonoursNextUpdate(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := setup(t, db, "")
+	ctx := context.Background()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Now: func() time.Time { return clock() },
+		CRLValidity: 24 * time.Hour, OCSPValidity: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ca = c
+	iss := citizenCert(t, e, "001099012345")
+	n, err := c.RefreshCRLs(ctx)
+	if err != nil || n != 1+2*e.cfg.CRLShards {
+		t.Fatalf("first refresh signed %d: %v", n, err)
+	}
+	if n, _ := c.RefreshCRLs(ctx); n != 0 {
+		t.Fatalf("fresh CRLs re-signed: %d", n)
+	}
+	first, _ := c.CRL(ctx, iss.Issuer, iss.Shard)
+	// 13 hours later less than half the validity is left: everything is
+	// signed again, with a higher CRL number.
+	later := now.Add(13 * time.Hour)
+	clock = func() time.Time { return later }
+	if n, err := c.RefreshCRLs(ctx); err != nil || n != 1+2*e.cfg.CRLShards {
+		t.Fatalf("second refresh signed %d: %v", n, err)
+	}
+	second, _ := c.CRL(ctx, iss.Issuer, iss.Shard)
+	r1, _ := x509.ParseRevocationList(first)
+	r2, _ := x509.ParseRevocationList(second)
+	if r2.Number.Cmp(r1.Number) <= 0 || !r2.ThisUpdate.After(r1.ThisUpdate) {
+		t.Fatalf("CRL number %v -> %v", r1.Number, r2.Number)
+	}
+	if n, err := c.RefreshOCSP(ctx, 100); err != nil || n == 0 {
+		t.Fatalf("OCSP refresh signed %d: %v", n, err)
+	}
+	der, err := c.OCSPResponse(ctx, iss.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ocsp.ParseResponse(der, iss.Chain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.NextUpdate.After(later) || r.ThisUpdate.Before(later.Add(-time.Second)) {
+		t.Fatalf("OCSP thisUpdate %v nextUpdate %v at %v", r.ThisUpdate, r.NextUpdate, later)
+	}
+	// Past nextUpdate a stored response is not served: CRL() signs anew.
+	way := now.Add(100 * time.Hour)
+	clock = func() time.Time { return way }
+	third, _ := c.CRL(ctx, iss.Issuer, iss.Shard)
+	r3, _ := x509.ParseRevocationList(third)
+	if !r3.NextUpdate.After(way) {
+		t.Fatal("stale CRL served")
+	}
+}
