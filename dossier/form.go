@@ -27,6 +27,7 @@ type PDFVerifier interface {
 // applicant).
 type SignatureForms struct {
 	roots, inter *x509.CertPool
+	hasInter     bool
 	pdf          PDFVerifier
 	checkStatus  func(ctx context.Context, leaf *x509.Certificate) error
 	now          func() time.Time
@@ -53,6 +54,7 @@ func NewSignatureForms(cfg FormsConfig) *SignatureForms {
 	}
 	for _, c := range cfg.Intermediates {
 		f.inter.AddCert(c)
+		f.hasInter = true
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -124,9 +126,14 @@ func (f *SignatureForms) verifyJWS(ctx context.Context, applicant, raw string) (
 	if err != nil {
 		return nil, err
 	}
-	chains, err := obj.Signatures[0].Protected.Certificates(x509.VerifyOptions{
-		Roots: f.roots, Intermediates: f.inter, CurrentTime: f.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
+	// go-jose uses the x5c intermediates only when no pool is given, so the
+	// configured intermediates are a second attempt.
+	opts := x509.VerifyOptions{Roots: f.roots, CurrentTime: f.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	chains, err := obj.Signatures[0].Protected.Certificates(opts)
+	if err != nil && f.hasInter {
+		opts.Intermediates = f.inter
+		chains, err = obj.Signatures[0].Protected.Certificates(opts)
+	}
 	if err != nil || len(chains) == 0 || len(chains[0]) == 0 {
 		return nil, formFailure("the x5c certificate does not chain to a trusted CA: %v", err)
 	}

@@ -151,7 +151,7 @@ func NewSealer(t testing.TB, db *store.DB) *Sealer {
 	if err := tsa.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Chain: pki.Chain(), Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}}, db)
+	srv, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
