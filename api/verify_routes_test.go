@@ -160,10 +160,14 @@ func TestVerifyPageInBrowser(t *testing.T) {
 		{"lta.pdf", "Valid", "verify-passed.png"},
 		{"page-added.pdf", "Invalid", "verify-failed.png"},
 	} {
-		err := chromedp.Do(ctx,
+		upload, err := filepath.Abs(filepath.Join(verifyFixtures, tc.file)) // the browser needs an absolute path
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(ctx,
 			chromedp.Navigate(srv.URL+"/verify"),
 			chromedp.WaitVisible(chromedp.ID("file")),
-			chromedp.SetUploadFiles(chromedp.ID("file"), []string{filepath.Join(verifyFixtures, tc.file)}),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{upload}),
 			chromedp.Click(chromedp.ID("submit")),
 			chromedp.WaitVisible(chromedp.ID("report")),
 		)
@@ -178,7 +182,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: report: %v", tc.file, err)
 		}
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("%s: screenshot: %v", tc.file, err)
 		}
