@@ -32,8 +32,11 @@ type ChipOptions struct {
 	Expiry    string // YYYY-MM-DD (default: five years after Now)
 	Alg       string // rsa, rsa-pss, p256, p384, brainpool (default p256)
 	Tamper    string // "" or one of Tampers()
-	Seed      string // determinism: same seed and Now give the same card
-	Now       time.Time
+	// Passport makes DG1 a TD3 passport MRZ (document code P, the ID as
+	// personal number) instead of the TD1 citizen card.
+	Passport bool
+	Seed     string // determinism: same seed and Now give the same card
+	Now      time.Time
 }
 
 // Tampers maps each tamper case to the reason code a verifier must answer.
@@ -332,17 +335,30 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	if opts.Tamper == "dg1-dg13-mismatch" {
 		mrzBirth = birth.AddDate(0, 0, 1)
 	}
-	mrz, err := lds.BuildTD1(lds.TD1Fields{
-		DocumentCode: "ID", IssuingState: state, DocumentNumber: opts.ID[3:], Optional1: opts.ID,
-		DateOfBirth: yymmdd(mrzBirth), Sex: opts.Sex, DateOfExpiry: yymmdd(expiry), Nationality: "VNM",
-		Primary: primary, Secondary: secondary,
-	})
+	var mrz string
+	if opts.Passport {
+		mrz, err = lds.BuildTD3(lds.TD3Fields{
+			DocumentCode: "P", IssuingState: state, Primary: primary, Secondary: secondary,
+			DocumentNumber: "C" + opts.ID[5:], Nationality: "VNM", DateOfBirth: yymmdd(mrzBirth), Sex: opts.Sex,
+			DateOfExpiry: yymmdd(expiry), PersonalNumber: opts.ID,
+		})
+	} else {
+		mrz, err = lds.BuildTD1(lds.TD1Fields{
+			DocumentCode: "ID", IssuingState: state, DocumentNumber: opts.ID[3:], Optional1: opts.ID,
+			DateOfBirth: yymmdd(mrzBirth), Sex: opts.Sex, DateOfExpiry: yymmdd(expiry), Nationality: "VNM",
+			Primary: primary, Secondary: secondary,
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	if opts.Tamper == "mrz-check-digit" {
 		b := []byte(mrz)
-		b[59] = '0' + (b[59]-'0'+1)%10 // composite check digit
+		i := 59 // TD1 composite check digit
+		if opts.Passport {
+			i = 87
+		}
+		b[i] = '0' + (b[i]-'0'+1)%10
 		mrz = string(b)
 	}
 	dg1 := lds.EncodeDG1(mrz)

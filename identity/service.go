@@ -15,7 +15,9 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"kyso/audit"
 	"kyso/identity/pa"
+	"kyso/problem"
 	"kyso/store"
 )
 
@@ -104,6 +106,13 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// Audit, when set, records every issued assertion and every refusal.
+	Audit Auditor
+}
+
+// Auditor appends to the audit trail (*audit.Log implements it).
+type Auditor interface {
+	Append(ctx context.Context, ev audit.Event) error
 }
 
 // Service verifies chip cards and issues and checks identity assertions.
@@ -115,6 +124,7 @@ type Service struct {
 	keys     []*keySigner
 	now      func() time.Time
 	log      *slog.Logger
+	audit    Auditor
 }
 
 // New applies the identity migrations and returns the service.
@@ -132,7 +142,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, cfg: cfg, trust: o.Trust, registry: o.Registry, now: o.Now, log: o.Log}
+	s := &Service{db: db, cfg: cfg, trust: o.Trust, registry: o.Registry, now: o.Now, log: o.Log, audit: o.Audit}
 	if s.registry == nil {
 		s.registry = NewStoreRegistry(db)
 	}
@@ -168,6 +178,19 @@ type Verification struct {
 // Verify consumes the challenge, verifies the card and the registry, and
 // issues an assertion. Refusals are *problem.Error with a Code* code.
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
+	v, err := s.verify(ctx, req)
+	if err != nil && s.audit != nil {
+		if p, ok := problem.As(err); ok {
+			if aerr := s.audit.Append(ctx, audit.Event{Actor: "anonymous", Action: "identity.refused", Object: "challenge:" + req.ChallengeID,
+				Details: map[string]any{"code": p.Code}}); aerr != nil {
+				s.log.ErrorContext(ctx, "auditing a refused verification failed", "err", aerr)
+			}
+		}
+	}
+	return v, err
+}
+
+func (s *Service) verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	nonce, err := s.consumeChallenge(ctx, req.ChallengeID)
 	if err != nil {
 		return nil, err
@@ -211,6 +234,13 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	if err != nil {
 		return nil, err
 	}
+	if s.audit != nil {
+		if err := s.audit.Append(ctx, audit.Event{Actor: card.IDNumber, Role: "citizen", Action: "identity.verified", Object: "assertion:" + c.ID,
+			Details: map[string]any{"loa": loa, "amr": amr, "doc_type": card.DocumentType, "sod_sha256": card.SODHash,
+				"dsc_sha256": card.DSCFingerprint, "csca": card.CSCASubject}}); err != nil {
+			return nil, fmt.Errorf("identity: audit: %w", err)
+		}
+	}
 	s.log.InfoContext(ctx, "identity assertion issued", "jti", c.ID, "loa", loa, "doc", card.DocumentType,
 		"sod_sha256", card.SODHash, "dsc_sha256", card.DSCFingerprint, "csca", card.CSCASubject)
 	return &Verification{Assertion: raw, Claims: c}, nil
@@ -220,3 +250,20 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 // 2.23.136.1.1.1 was settled (id-data, 1.2.840.113549.1.7.1); they are
 // accepted only when listed in CardPolicy.ContentTypes.
 var OIDNationalSODVariant = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+
+// LoadTrust loads the CSCA trust anchors from dir (DefaultTrustDir when
+// empty): PEM or DER certificates and ICAO master lists. It fails when no
+// anchor could be loaded.
+func LoadTrust(dir string, log *slog.Logger) (*pa.TrustStore, []pa.SourceReport, error) {
+	if dir == "" {
+		dir = DefaultTrustDir
+	}
+	ts, reports, err := pa.LoadDir(dir, pa.LoadOptions{Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if ts.Len() == 0 {
+		return nil, reports, fmt.Errorf("identity: no CSCA certificate in %s", dir)
+	}
+	return ts, reports, nil
+}

@@ -138,3 +138,40 @@ func BuildTD1(f TD1Fields) (string, error) {
 	}
 	return s, nil
 }
+
+// TD3Fields are the inputs of a passport (TD3) MRZ.
+type TD3Fields struct {
+	DocumentCode   string // "P"
+	IssuingState   string
+	Primary        string
+	Secondary      string
+	DocumentNumber string // up to 9 characters
+	Nationality    string
+	DateOfBirth    string // YYMMDD
+	Sex            string
+	DateOfExpiry   string // YYMMDD
+	PersonalNumber string // up to 14 characters
+}
+
+// BuildTD3 lays out a TD3 MRZ (2 × 44) with all check digits.
+func BuildTD3(f TD3Fields) (string, error) {
+	l1 := pad(pad(f.DocumentCode, 2)+pad(f.IssuingState, 3)+mrzText(f.Primary)+"<<"+mrzText(f.Secondary), 44)
+	parts := []string{pad(f.DocumentNumber, 9), "", pad(f.Nationality, 3), pad(f.DateOfBirth, 6), "", pad(f.Sex, 1), pad(f.DateOfExpiry, 6), "", pad(f.PersonalNumber, 14), ""}
+	for _, i := range []int{1, 4, 7, 9} {
+		d, err := CheckDigit(parts[i-1])
+		if err != nil {
+			return "", err
+		}
+		parts[i] = string(d)
+	}
+	l2 := strings.Join(parts, "")
+	comp, err := CheckDigit(l2[0:10] + l2[13:20] + l2[21:43])
+	if err != nil {
+		return "", err
+	}
+	s := l1 + l2 + string(comp)
+	if len(s) != 88 || !validMRZChars(s) {
+		return "", fmt.Errorf("lds: TD3 fields produce an invalid MRZ %q", s)
+	}
+	return s, nil
+}
