@@ -116,10 +116,8 @@ func (d *DG13) parseSet(b []byte) error {
 			}
 			values = append(values, vals...)
 		}
-		if _, dup := d.Fields[num]; dup {
-			return malformed(fmt.Sprintf("DG13 field %d appears twice", num), nil)
-		}
-		d.Fields[num] = values
+		// A repeated number adds values (some cards split parents in two).
+		d.Fields[num] = append(d.Fields[num], values...)
 	}
 	return nil
 }

@@ -117,3 +117,41 @@ func TestTamperedSOD(t *testing.T) {
 		t.Fatalf("got %v, want ErrSignature", err)
 	}
 }
+
+func TestMasterListTamperedOrUntrustedSigner(t *testing.T) {
+	dir := t.TempDir()
+	ml := append([]byte(nil), vec(t, "csca", "NL_ML_2026-07-22.ml")...)
+	// Flip a byte inside the listed certificates (well inside the content).
+	ml[len(ml)/2] ^= 0x01
+	if err := os.WriteFile(filepath.Join(dir, "nl.ml"), ml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "de.ml"), vec(t, "csca", "DE_ML_2026-05-28-08-28-45.ml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, reports, err := LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFile := map[string]SourceReport{}
+	for _, r := range reports {
+		byFile[r.File] = r
+	}
+	if byFile["nl.ml"].Err == nil || byFile["nl.ml"].Certificates != 0 {
+		t.Errorf("tampered list loaded: %+v", byFile["nl.ml"])
+	}
+	if byFile["de.ml"].Err != nil || byFile["de.ml"].SignerTrust != "list-member" || ts.Len() != byFile["de.ml"].Certificates {
+		t.Errorf("DE list: %+v", byFile["de.ml"])
+	}
+	// Requiring a configured anchor for list signers refuses the DE list
+	// when no German CSCA file is configured.
+	_, reports, err = LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), RequireTrustedListSigner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reports {
+		if r.File == "de.ml" && r.Err == nil {
+			t.Error("DE list loaded without a configured anchor for its signer")
+		}
+	}
+}
