@@ -1,9 +1,11 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"embed"
@@ -516,4 +518,20 @@ func actor(p *auth.Principal) (string, string) {
 // execer is satisfied by *sql.DB and *sql.Tx.
 type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// TLSCertificate returns the service's TLS server certificate with its
+// issuing CA, signing with the HSM key, for tls.Config.Certificates.
+func (c *CA) TLSCertificate() (*tls.Certificate, error) {
+	if c.tlsCert == nil || c.tlsKey == nil {
+		return nil, errors.New("ca: the ceremony made no TLS server certificate")
+	}
+	chain := [][]byte{c.tlsCert.Raw}
+	for _, ic := range c.issuers {
+		if ic.role != RoleRoot && bytes.Equal(ic.cert.RawSubject, c.tlsCert.RawIssuer) {
+			chain = append(chain, ic.cert.Raw)
+			break
+		}
+	}
+	return &tls.Certificate{Certificate: chain, PrivateKey: c.tlsKey, Leaf: c.tlsCert}, nil
 }
