@@ -321,3 +321,27 @@ func (c *Curve) Unmarshal(b []byte) (x, y *big.Int, ok bool) {
 	}
 	return x, y, true
 }
+
+// mulAdd returns u1·G + u2·Q with one shared doubling chain (Shamir's
+// trick), about half the doublings of two separate multiplications.
+func (c *Curve) mulAdd(u1, u2 *big.Int, q jpoint) jpoint {
+	g := c.toJ(c.Gx, c.Gy)
+	gq := c.add(g, q)
+	r := jpoint{new(big.Int), big.NewInt(1), new(big.Int)}
+	n := u1.BitLen()
+	if u2.BitLen() > n {
+		n = u2.BitLen()
+	}
+	for i := n - 1; i >= 0; i-- {
+		r = c.double(r)
+		switch {
+		case u1.Bit(i) == 1 && u2.Bit(i) == 1:
+			r = c.add(r, gq)
+		case u1.Bit(i) == 1:
+			r = c.add(r, g)
+		case u2.Bit(i) == 1:
+			r = c.add(r, q)
+		}
+	}
+	return r
+}

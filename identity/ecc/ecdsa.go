@@ -135,8 +135,7 @@ func Verify(pub *PublicKey, digest []byte, r, s *big.Int) bool {
 	u1.Mod(u1, c.N)
 	u2 := new(big.Int).Mul(r, w)
 	u2.Mod(u2, c.N)
-	p := c.add(c.mul(c.toJ(c.Gx, c.Gy), u1), c.mul(c.toJ(pub.X, pub.Y), u2))
-	x, _ := c.fromJ(p)
+	x, _ := c.fromJ(c.mulAdd(u1, u2, c.toJ(pub.X, pub.Y)))
 	if x == nil {
 		return false
 	}

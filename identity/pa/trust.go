@@ -9,17 +9,24 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"kyso/identity/lds"
 	"kyso/identity/pki"
 )
 
-// TrustStore holds CSCA trust anchors. It is immutable after loading and
-// safe for concurrent use.
+// TrustStore holds CSCA trust anchors. Its anchors do not change after
+// loading; it remembers which (certificate, anchor) signatures verified so
+// that the thousands of cards one Document Signer signs cost one chain
+// signature check. It is safe for concurrent use.
 type TrustStore struct {
 	anchors []*pki.Certificate
 	seen    map[string]bool
+	// verified holds "child fingerprint|anchor fingerprint" keys of
+	// signatures that verified. Only genuine CSCA signatures get in, so
+	// its size is bounded by the number of real Document Signers.
+	verified sync.Map
 }
 
 // NewTrustStore returns a store holding certs.

@@ -122,9 +122,13 @@ func chain(cert *pki.Certificate, ts *TrustStore, now time.Time) (*pki.Certifica
 	}
 	var last error
 	for _, a := range cands {
-		if err := cert.CheckSignatureFrom(a); err != nil {
-			last = err
-			continue
+		key := cert.Fingerprint() + "|" + a.Fingerprint()
+		if _, ok := ts.verified.Load(key); !ok {
+			if err := cert.CheckSignatureFrom(a); err != nil {
+				last = err
+				continue
+			}
+			ts.verified.Store(key, struct{}{})
 		}
 		if !a.ValidAt(now) {
 			last = fmt.Errorf("CSCA %q not valid at %s", a.Subject.String(), now.UTC().Format(time.RFC3339))

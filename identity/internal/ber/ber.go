@@ -22,6 +22,10 @@ var ErrMalformed = errors.New("ber: malformed encoding")
 // ToDER returns the DER form of the single BER element in b. Trailing bytes
 // after the element are an error.
 func ToDER(b []byte) ([]byte, error) {
+	// Most input is already DER: check without copying.
+	if rest, ok := isDER(b, 0); ok && len(rest) == 0 {
+		return b, nil
+	}
 	out, rest, err := convert(b, 0)
 	if err != nil {
 		return nil, err
@@ -211,4 +215,35 @@ func AppendLength(dst []byte, n int) []byte {
 	}
 	dst = append(dst, 0x80|byte(len(tmp)-i))
 	return append(dst, tmp[i:]...)
+}
+
+// isDER reports whether the first element of b uses only minimal definite
+// lengths and primitive strings, and returns what follows it.
+func isDER(b []byte, depth int) ([]byte, bool) {
+	if depth > MaxDepth {
+		return nil, false
+	}
+	h, body, err := parseHeader(b)
+	if err != nil || h.indefinite {
+		return nil, false
+	}
+	// Minimal length encoding: the header must be as short as possible.
+	hdrLen := len(b) - len(body)
+	if hdrLen != len(h.tag)+len(AppendLength(nil, h.length)) {
+		return nil, false
+	}
+	content, rest := body[:h.length], body[h.length:]
+	if !h.constructed {
+		return rest, true
+	}
+	if isString(h) {
+		return nil, false
+	}
+	for len(content) > 0 {
+		var ok bool
+		if content, ok = isDER(content, depth+1); !ok {
+			return nil, false
+		}
+	}
+	return rest, true
 }
