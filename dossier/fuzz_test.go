@@ -1,0 +1,54 @@
+package dossier_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"kyso/dossier"
+	"kyso/dossier/resultpdf"
+	"kyso/store/storetest"
+)
+
+func FuzzParseFormJWS(f *testing.F) {
+	f.Add("eyJhbGciOiJFUzI1NiJ9.eyJhIjoxfQ.c2ln")
+	f.Add("a.b.c")
+	f.Add("")
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add(`eyJhbGciOiJFUzI1NiIsIng1YyI6WyJNSUlCIl19.e30.AAAA`)
+	forms := dossier.NewSignatureForms(dossier.FormsConfig{})
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, _ = dossier.ParseFormJWS(raw)
+		if _, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{JWS: raw}); err == nil {
+			t.Fatal("a form verified against an empty trust store")
+		}
+	})
+}
+
+func FuzzListPageToken(f *testing.F) {
+	db := storetest.SQLite(f)
+	e := newEnv(f, db)
+	f.Add("MTc3MjQzODQwMDAwMC5kb3NfMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw")
+	f.Add("")
+	f.Add("!!")
+	f.Fuzz(func(t *testing.T, tok string) {
+		_, _ = e.svc.List(context.Background(), officer, dossier.ListQuery{PageToken: tok, PageSize: 2})
+	})
+}
+
+func FuzzResultPDF(f *testing.F) {
+	f.Add("KẾT QUẢ", "Đơn đề nghị (bản sao) \\ ) (")
+	f.Add("", "\x00\xff")
+	f.Fuzz(func(t *testing.T, title, line string) {
+		pdf := resultpdf.Render(resultpdf.Document{Title: title, Lines: []string{line, line}})
+		if !bytes.HasPrefix(pdf, []byte("%PDF-1.7\n")) || !bytes.HasSuffix(pdf, []byte("%%EOF\n")) {
+			t.Fatal("not a PDF")
+		}
+		body := pdf[15:]
+		for _, b := range body {
+			if b >= 0x80 {
+				t.Fatalf("non-ASCII byte %#x in the body", b)
+			}
+		}
+	})
+}
