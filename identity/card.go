@@ -99,7 +99,7 @@ func VerifyCard(in CardInput, nonce []byte, trust *pa.TrustStore, policy CardPol
 		}
 	}
 	switch {
-	case mrz.Format == "TD1" && strings.ContainsAny(mrz.DocumentCode[:1], "IAC"):
+	case mrz.Format == "TD1" && mrz.DocumentCode != "" && strings.ContainsAny(mrz.DocumentCode[:1], "IAC"):
 		if mrz.IssuingState != "VNM" {
 			return nil, refusef(CodeIssuingStateRefused, "citizen cards are accepted from VNM only, not %s", mrz.IssuingState)
 		}
