@@ -15,11 +15,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
 	"strings"
 	"testing"
 

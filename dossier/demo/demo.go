@@ -1,0 +1,471 @@
+// Package demo walks a synthetic citizen through the whole service over its
+// public HTTP API, printing each step: chip verification (a synthetic CCCD
+// card from kyso/certs-test answering the Active Authentication challenge),
+// a free signing certificate with a remote key, a JWS-signed application
+// form, the submission, the agency's five steps, the sealed e-result and its
+// validation by a third party, which must be TOTAL-PASSED.
+//
+// It uses only net/http against a running server, so it exercises exactly
+// what a citizen's app, an agency portal and a verifier would.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	certstest "kyso/certs-test"
+)
+
+// Options configure Run.
+type Options struct {
+	// BaseURL of the server; "" takes base_url from the credentials file.
+	BaseURL string
+	// CredentialsFile is var/dev-credentials.json written by `kyso dev
+	// setup`: {"base_url", "agency": {"id", "agency", "token"}, "officer",
+	// "admin"}.
+	CredentialsFile string
+	// ChipDir holds the synthetic card (certstest.WriteChip's files); when
+	// it has no card.json a card is generated there. The server must trust
+	// its csca.pem.
+	ChipDir string
+	Out     io.Writer
+
+	// Client is the HTTP client (default: 60 s timeout).
+	Client *http.Client
+	// PIN protects the demo citizen's signing key (default "246810").
+	PIN string
+	// ProcedureCode of the demo application (default "1.001612",
+	// birth registration).
+	ProcedureCode string
+}
+
+// Credentials is the dev credentials file.
+type Credentials struct {
+	BaseURL string    `json:"base_url"`
+	Agency  Principal `json:"agency"`
+	Officer Principal `json:"officer"`
+	Admin   Principal `json:"admin"`
+}
+
+// Principal is one demo principal's token.
+type Principal struct {
+	ID     string `json:"id"`
+	Agency string `json:"agency,omitempty"`
+	Token  string `json:"token"`
+}
+
+// DemoCitizen is the card generated when ChipDir has none.
+var DemoCitizen = certstest.ChipOptions{ID: "001099008888", Name: "Nguyễn Thị Mai", BirthDate: "1990-02-15", Sex: "F", Seed: "kyso-demo"}
+
+// Run performs the walk-through. It fails on the first step that does not
+// go as expected.
+func Run(ctx context.Context, o Options) error {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 60 * time.Second}
+	}
+	if o.PIN == "" {
+		o.PIN = "246810"
+	}
+	if o.ProcedureCode == "" {
+		o.ProcedureCode = "1.001612"
+	}
+	creds, err := loadCredentials(o.CredentialsFile)
+	if err != nil {
+		return err
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = creds.BaseURL
+	}
+	if o.BaseURL == "" {
+		return errors.New("demo: no base URL (set it or base_url in the credentials file)")
+	}
+	if creds.Agency.Token == "" || creds.Agency.Agency == "" {
+		return fmt.Errorf("demo: %s has no agency token or code", o.CredentialsFile)
+	}
+	r := &run{o: o, c: &client{base: strings.TrimRight(o.BaseURL, "/"), http: o.Client}, creds: creds}
+	return r.walk(ctx)
+}
+
+func loadCredentials(path string) (*Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("demo: credentials (run kyso dev setup): %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("demo: %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+type run struct {
+	o         Options
+	c         *client
+	creds     *Credentials
+	card      certstest.Card
+	assertion string
+	step      int
+}
+
+const totalSteps = 13
+
+func (r *run) say(format string, args ...any) {
+	r.step++
+	fmt.Fprintf(r.o.Out, "[%2d/%d] %s\n", r.step, totalSteps, fmt.Sprintf(format, args...))
+}
+
+func (r *run) detail(format string, args ...any) {
+	fmt.Fprintf(r.o.Out, "        %s\n", fmt.Sprintf(format, args...))
+}
+
+func (r *run) walk(ctx context.Context) error {
+	if err := r.loadCard(); err != nil {
+		return err
+	}
+	r.say("synthetic chip card of %s, CCCD %s (%s)", r.card.Name, r.card.ID, r.card.Alg)
+	if err := r.verifyChip(ctx); err != nil {
+		return err
+	}
+
+	var enrolled struct {
+		Serial       string `json:"serial"`
+		CredentialID string `json:"credential_id"`
+		Issuer       string `json:"issuer"`
+		NotAfter     string `json:"not_after"`
+	}
+	if err := r.asCitizen(ctx, func() error {
+		return r.c.do(ctx, "POST", "/v1/certificates", r.assertion, jsonBody(map[string]string{"key": "remote", "pin": r.o.PIN}), 201, &enrolled)
+	}); err != nil {
+		return fmt.Errorf("demo: certificate: %w", err)
+	}
+	r.say("free signing certificate %s issued by %s (remote key, credential %s, valid until %s)", enrolled.Serial, enrolled.Issuer, enrolled.CredentialID, enrolled.NotAfter)
+
+	form := map[string]any{
+		"procedure_code": r.o.ProcedureCode, "agency_code": r.creds.Agency.Agency, "applicant": r.card.ID,
+		"applicant_name": r.card.Name, "request": "birth registration for a newborn child",
+		"submitted_at": time.Now().UTC().Format(time.RFC3339),
+	}
+	var jws []byte
+	if err := r.asCitizen(ctx, func() error {
+		var err error
+		jws, err = r.c.raw(ctx, "POST", "/v1/sign/jws", r.assertion, jsonBody(map[string]any{"payload": form, "credential_id": enrolled.CredentialID, "pin": r.o.PIN}), 200)
+		return err
+	}); err != nil {
+		return fmt.Errorf("demo: sign the form: %w", err)
+	}
+	compact := strings.TrimSpace(string(jws))
+	if strings.HasPrefix(compact, "{") {
+		return errors.New("demo: the server returned a JSON-serialized JWS; a compact one was expected")
+	}
+	r.say("application form signed remotely as a JWS (%d bytes)", len(compact))
+
+	var d dossierView
+	if err := r.asCitizen(ctx, func() error {
+		return r.c.do(ctx, "POST", "/v1/dossiers", r.assertion, jsonBody(map[string]any{
+			"procedure_code": r.o.ProcedureCode, "agency_code": r.creds.Agency.Agency, "form": map[string]string{"jws": compact},
+			"attachments": []map[string]any{{"name": "giay-chung-sinh.txt", "content_type": "text/plain",
+				"data": []byte("Birth certificate issued by the maternity hospital (demo)\n")}},
+		}), 201, &d)
+	}); err != nil {
+		return fmt.Errorf("demo: submit: %w", err)
+	}
+	r.say("step 1 submitted: dossier %s to %s, form signed by %s", d.ID, d.AgencyCode, d.Form.Signer)
+
+	agency := r.creds.Agency.Token
+	path := "/v1/dossiers/" + d.ID
+	if err := r.c.do(ctx, "POST", path+"/receive", agency, jsonBody(map[string]any{
+		"note":      "paper household registration scanned at the one-stop desk",
+		"digitized": []map[string]any{{"name": "so-ho-khau.pdf", "content_type": "application/pdf", "data": demoScan()}},
+	}), 200, &d); err != nil {
+		return fmt.Errorf("demo: receive: %w", err)
+	}
+	var full dossierView
+	if err := r.c.do(ctx, "GET", path, agency, nil, 200, &full); err != nil {
+		return fmt.Errorf("demo: read dossier: %w", err)
+	}
+	r.say("step 2 received by %s with %d digitized input(s), hashed and sealed", r.creds.Agency.Agency, countDigitized(full))
+
+	if err := r.c.do(ctx, "POST", path+"/decisions", agency, jsonBody(map[string]string{"decision": "approve", "note": "all conditions of the procedure are met"}), 200, &d); err != nil {
+		return fmt.Errorf("demo: decide: %w", err)
+	}
+	r.say("step 3 processed: decision %s by %s", d.Decision.Decision, d.Decision.DecidedBy)
+
+	if err := r.c.do(ctx, "POST", path+"/result", agency, nil, 200, &d); err != nil {
+		return fmt.Errorf("demo: result: %w", err)
+	}
+	r.say("step 4 result signed: e-result sealed by the agency (sha256 %s)", short(d.Result.SHA256))
+
+	if err := r.c.do(ctx, "POST", path+"/return", agency, nil, 200, &d); err != nil {
+		return fmt.Errorf("demo: return: %w", err)
+	}
+	r.say("step 5 returned to the citizen")
+
+	var pdf []byte
+	if err := r.asCitizen(ctx, func() error {
+		var err error
+		pdf, err = r.c.raw(ctx, "GET", path+"/result", r.assertion, nil, 200)
+		return err
+	}); err != nil {
+		return fmt.Errorf("demo: download: %w", err)
+	}
+	if err := r.asCitizen(ctx, func() error {
+		return r.c.do(ctx, "POST", path+"/acknowledge", r.assertion, nil, 200, &d)
+	}); err != nil {
+		return fmt.Errorf("demo: acknowledge: %w", err)
+	}
+	r.say("citizen downloaded the e-result (%d bytes) and acknowledged receipt: dossier %s", len(pdf), d.State)
+
+	var rep struct {
+		Status struct {
+			MainIndication string `json:"MainIndication"`
+			SubIndication  string `json:"SubIndication"`
+		} `json:"ValidationStatus"`
+		Signatures []struct {
+			Level  string `json:"SignatureLevel"`
+			Signer *struct {
+				Name string `json:"Name"`
+			} `json:"SignerInformation"`
+		} `json:"SignatureValidationReport"`
+	}
+	if err := r.c.do(ctx, "POST", "/v1/verify", "", &body{ctype: "application/pdf", data: pdf}, 200, &rep); err != nil {
+		return fmt.Errorf("demo: verify: %w", err)
+	}
+	level, signer := "", ""
+	if len(rep.Signatures) > 0 {
+		level = rep.Signatures[0].Level
+		if rep.Signatures[0].Signer != nil {
+			signer = rep.Signatures[0].Signer.Name
+		}
+	}
+	r.say("third-party verification: %s %s (%s, sealed by %s)", rep.Status.MainIndication, rep.Status.SubIndication, level, signer)
+	if rep.Status.MainIndication != "TOTAL-PASSED" {
+		return fmt.Errorf("demo: the e-result validates as %s %s, not TOTAL-PASSED", rep.Status.MainIndication, rep.Status.SubIndication)
+	}
+	fmt.Fprintln(r.o.Out, "demo complete")
+	return nil
+}
+
+func (r *run) loadCard() error {
+	if r.o.ChipDir == "" {
+		return errors.New("demo: no chip directory")
+	}
+	b, err := os.ReadFile(filepath.Join(r.o.ChipDir, "card.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		if err := certstest.WriteChip(r.o.ChipDir, DemoCitizen); err != nil {
+			return fmt.Errorf("demo: make a chip card: %w", err)
+		}
+		b, err = os.ReadFile(filepath.Join(r.o.ChipDir, "card.json"))
+	}
+	if err != nil {
+		return fmt.Errorf("demo: chip card: %w", err)
+	}
+	if err := json.Unmarshal(b, &r.card); err != nil {
+		return fmt.Errorf("demo: card.json: %w", err)
+	}
+	return nil
+}
+
+// verifyChip runs challenge → Active Authentication → verification and
+// keeps the identity assertion.
+func (r *run) verifyChip(ctx context.Context) error {
+	var ch struct {
+		ChallengeID string `json:"challenge_id"`
+		Nonce       string `json:"nonce"`
+	}
+	if err := r.c.do(ctx, "POST", "/v1/identity/challenges", "", nil, 201, &ch); err != nil {
+		return fmt.Errorf("demo: challenge: %w", err)
+	}
+	nonce, err := base64.StdEncoding.DecodeString(ch.Nonce)
+	if err != nil {
+		if nonce, err = base64.RawURLEncoding.DecodeString(ch.Nonce); err != nil {
+			return fmt.Errorf("demo: challenge nonce: %w", err)
+		}
+	}
+	sig, err := certstest.AnswerChallenge(r.o.ChipDir, nonce)
+	if err != nil {
+		return fmt.Errorf("demo: chip answer: %w", err)
+	}
+	req := map[string]string{"challenge_id": ch.ChallengeID, "aa_signature": base64.StdEncoding.EncodeToString(sig)}
+	for _, f := range []struct{ field, file string }{{"sod", "sod.bin"}, {"dg1", "dg1.bin"}, {"dg13", "dg13.bin"}, {"dg15", "dg15.bin"}, {"dg14", "dg14.bin"}} {
+		b, err := os.ReadFile(filepath.Join(r.o.ChipDir, f.file))
+		if errors.Is(err, os.ErrNotExist) && f.field == "dg14" {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo: chip file: %w", err)
+		}
+		req[f.field] = base64.StdEncoding.EncodeToString(b)
+	}
+	var v struct {
+		Assertion string         `json:"assertion"`
+		Claims    map[string]any `json:"claims"`
+	}
+	if err := r.c.do(ctx, "POST", "/v1/identity/verifications", "", jsonBody(req), 201, &v); err != nil {
+		var pe *ProblemError
+		if errors.As(err, &pe) && strings.Contains(pe.Code, "csca") {
+			return fmt.Errorf("demo: chip verification: %w (does the server trust %s?)", err, filepath.Join(r.o.ChipDir, "csca.pem"))
+		}
+		return fmt.Errorf("demo: chip verification: %w", err)
+	}
+	if v.Assertion == "" {
+		return errors.New("demo: the verification returned no assertion")
+	}
+	r.assertion = v.Assertion
+	loa, _ := v.Claims["loa"].(string)
+	r.say("chip verified (passive + active authentication): identity assertion issued %s", loa)
+	return nil
+}
+
+// asCitizen runs fn with the current assertion; when the server refuses it
+// as used or expired, the chip is verified again and fn retried once.
+func (r *run) asCitizen(ctx context.Context, fn func() error) error {
+	err := fn()
+	var pe *ProblemError
+	if errors.As(err, &pe) && pe.Status == http.StatusUnauthorized {
+		r.detail("assertion refused (%s); verifying the chip again", pe.Code)
+		r.step--
+		if err := r.verifyChip(ctx); err != nil {
+			return err
+		}
+		return fn()
+	}
+	return err
+}
+
+type dossierView struct {
+	ID         string `json:"id"`
+	AgencyCode string `json:"agency_code"`
+	State      string `json:"state"`
+	Form       struct {
+		Signer string `json:"signer"`
+	} `json:"form"`
+	Decision *struct {
+		Decision  string `json:"decision"`
+		DecidedBy string `json:"decided_by"`
+	} `json:"decision"`
+	Result *struct {
+		SHA256 string `json:"sha256"`
+	} `json:"result"`
+	Files []struct {
+		Kind string `json:"kind"`
+		Seal []byte `json:"seal"`
+	} `json:"files"`
+}
+
+func countDigitized(d dossierView) int {
+	n := 0
+	for _, f := range d.Files {
+		if f.Kind == "digitized" && len(f.Seal) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+// demoScan is a tiny PDF standing in for a scanned paper input.
+func demoScan() []byte {
+	return []byte("%PDF-1.4\n% scanned household registration book (demo)\n%%EOF\n")
+}
+
+type body struct {
+	ctype string
+	data  []byte
+}
+
+func jsonBody(v any) *body {
+	b, _ := json.Marshal(v)
+	return &body{ctype: "application/json", data: b}
+}
+
+// ProblemError is a problem+json answer.
+type ProblemError struct {
+	Status int
+	Code   string
+	Detail string
+}
+
+func (e *ProblemError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Detail)
+}
+
+type client struct {
+	base string
+	http *http.Client
+}
+
+// raw sends a request and returns the body of a reply with status want.
+func (c *client) raw(ctx context.Context, method, path, token string, b *body, want int) ([]byte, error) {
+	var rd io.Reader
+	if b != nil {
+		rd = bytes.NewReader(b.data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		req.Header.Set("Content-Type", b.ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode != want {
+		var p struct {
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+		}
+		_ = json.Unmarshal(data, &p)
+		if p.Code == "" {
+			p.Detail = strings.TrimSpace(string(data))
+			if len(p.Detail) > 200 {
+				p.Detail = p.Detail[:200]
+			}
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, path, &ProblemError{Status: resp.StatusCode, Code: p.Code, Detail: p.Detail})
+	}
+	return data, nil
+}
+
+// do is raw with a JSON reply decoded into out.
+func (c *client) do(ctx context.Context, method, path, token string, b *body, want int, out any) error {
+	data, err := c.raw(ctx, method, path, token, b, want)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: reply: %w", method, path, err)
+	}
+	return nil
+}
