@@ -120,7 +120,7 @@ type run struct {
 	step      int
 }
 
-const totalSteps = 13
+const totalSteps = 11
 
 func (r *run) say(format string, args ...any) {
 	r.step++
@@ -325,7 +325,7 @@ func (r *run) verifyChip(ctx context.Context) error {
 	}
 	r.assertion = v.Assertion
 	loa, _ := v.Claims["loa"].(string)
-	r.say("chip verified (passive + active authentication): identity assertion issued %s", loa)
+	r.say("chip verified (passive + active authentication): identity assertion issued (LoA %s)", loa)
 	return nil
 }
 

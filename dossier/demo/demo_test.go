@@ -1,0 +1,195 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"kyso/api"
+	"kyso/audit"
+	"kyso/auth"
+	certstest "kyso/certs-test"
+	"kyso/dossier"
+	"kyso/dossier/demo"
+	"kyso/dossier/dossiertest"
+	"kyso/store/storetest"
+	"kyso/verifier"
+)
+
+type assertions map[string]string
+
+func (a assertions) VerifyAssertion(ctx context.Context, raw string) (*auth.Assertion, error) {
+	if id, ok := a[raw]; ok {
+		return &auth.Assertion{Subject: id, JTI: raw}, nil
+	}
+	return nil, errors.New("unknown assertion")
+}
+
+// stubs stands in for the identity, CA, signer and verifier endpoints
+// (their own tests cover them) around the real dossier area, following
+// their documented request and response shapes.
+type stubs struct {
+	t         *testing.T
+	mu        sync.Mutex
+	nonces    map[string][]byte
+	citizen   dossiertest.Entity
+	verifier  *verifier.Verifier
+	dossiers  http.Handler
+	refuseJWS bool
+	calls     []string
+}
+
+func (s *stubs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.calls = append(s.calls, r.Method+" "+r.URL.Path)
+	s.mu.Unlock()
+	write := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	switch r.URL.Path {
+	case "/v1/identity/challenges":
+		nonce := make([]byte, 8)
+		_, _ = rand.Read(nonce)
+		s.mu.Lock()
+		s.nonces["c1"] = nonce
+		s.mu.Unlock()
+		write(201, map[string]any{"challenge_id": "c1", "nonce": base64.StdEncoding.EncodeToString(nonce)})
+	case "/v1/identity/verifications":
+		var req map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		for _, f := range []string{"challenge_id", "sod", "dg1", "dg13", "dg15", "aa_signature"} {
+			if req[f] == "" {
+				write(400, map[string]any{"code": "malformed-input", "detail": f + " missing"})
+				return
+			}
+		}
+		write(201, map[string]any{"assertion": "citizen.jwt", "claims": map[string]any{"loa": "high"}})
+	case "/v1/certificates":
+		var req map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		if r.Header.Get("Authorization") != "Bearer citizen.jwt" || req["key"] != "remote" || req["pin"] == "" {
+			write(400, map[string]any{"code": "bad-request"})
+			return
+		}
+		write(201, map[string]any{"serial": "01AB", "credential_id": "cred-1", "issuer": "Test Citizen CA", "not_after": "2029-01-01T00:00:00Z"})
+	case "/v1/sign/jws":
+		s.mu.Lock()
+		refuse := s.refuseJWS
+		s.refuseJWS = false
+		s.mu.Unlock()
+		if refuse {
+			write(401, map[string]any{"code": "assertion-replayed"})
+			return
+		}
+		var req struct {
+			Payload      json.RawMessage `json:"payload"`
+			CredentialID string          `json:"credential_id"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		if req.CredentialID != "cred-1" {
+			write(404, map[string]any{"code": "not-found"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/jose")
+		_, _ = io.WriteString(w, s.citizen.SignJWS(s.t, req.Payload))
+	case "/v1/verify":
+		b, _ := io.ReadAll(r.Body)
+		rep, err := s.verifier.Verify(r.Context(), verifier.Input{Data: b})
+		if err != nil {
+			write(422, map[string]any{"code": "unreadable-document"})
+			return
+		}
+		write(200, rep)
+	default:
+		s.dossiers.ServeHTTP(w, r)
+	}
+}
+
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	chipDir := filepath.Join(t.TempDir(), "chip")
+	if err := certstest.WriteChip(chipDir, demo.DemoCitizen); err != nil {
+		t.Fatal(err)
+	}
+	pki := dossiertest.NewCitizenPKI(t)
+	sealer := dossiertest.NewSealer(t, db)
+	log, err := audit.New(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	svc, err := dossier.New(ctx, dossier.Config{DB: db, Audit: log, EventKey: key, Sealer: sealer, Forms: pki.Forms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dossier.SeedDemoAgencies(ctx, svc.Agencies()); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := auth.NewPrincipals(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, token, err := ps.Add(ctx, auth.AddRequest{Role: auth.RoleAgency, AgencyCode: "UBND-HN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stubs{t: t, nonces: map[string][]byte{}, refuseJWS: true,
+		citizen:  pki.Citizen(t, demo.DemoCitizen.ID, "NGUYEN THI MAI"),
+		verifier: verifier.New(verifier.Options{Roots: []*x509.Certificate{sealer.PKI.Root.Cert}}),
+		dossiers: api.New(api.Deps{Principals: ps, Assertions: assertions{"citizen.jwt": demo.DemoCitizen.ID}}, api.NewDossierArea(svc, nil)),
+	}
+	srv := httptest.NewServer(st)
+	defer srv.Close()
+	creds, _ := json.Marshal(demo.Credentials{BaseURL: srv.URL, Agency: demo.Principal{ID: rec.ID, Agency: "UBND-HN", Token: token}})
+	credsFile := filepath.Join(t.TempDir(), "dev-credentials.json")
+	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: chipDir, Out: &out}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Logf("\n%s", out.String())
+	for _, want := range []string{"chip verified", "free signing certificate", "step 1 submitted", "step 2 received by UBND-HN with 1 digitized",
+		"step 3 processed: decision approve", "step 4 result signed", "step 5 returned", "acknowledged receipt: dossier acknowledged",
+		"third-party verification: TOTAL-PASSED", "assertion refused (assertion-replayed)", "demo complete"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	page, err := svc.List(ctx, &auth.Principal{Role: auth.RoleOfficer}, dossier.ListQuery{State: dossier.StateAcknowledged})
+	if err != nil || len(page.Dossiers) != 1 {
+		t.Fatalf("acknowledged dossiers: %v %d", err, len(page.Dossiers))
+	}
+
+	// A result that does not validate fails the demo.
+	st.verifier = verifier.New(verifier.Options{})
+	out.Reset()
+	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: chipDir, Out: &out}); err == nil || !strings.Contains(err.Error(), "not TOTAL-PASSED") {
+		t.Fatalf("untrusted seal: %v\n%s", err, out.String())
+	}
+}
+
+func TestRunNeedsCredentials(t *testing.T) {
+	err := demo.Run(context.Background(), demo.Options{CredentialsFile: filepath.Join(t.TempDir(), "none.json"), ChipDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "kyso dev setup") {
+		t.Fatalf("missing credentials: %v", err)
+	}
+}
