@@ -116,7 +116,14 @@ type Options struct {
 
 // Sign reads the PDF in src (size bytes) and writes it to dst with a new
 // signature at opts.Level.
-func Sign(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, opts Options) error {
+func Sign(ctx context.Context, src io.ReaderAt, size int64, dst io.Writer, opts Options) (err error) {
+	// The PDF parser may panic on hostile input in places it does not
+	// guard itself; a malformed document is an error, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: malformed PDF: %v", pdfincr.ErrUnsupported, r)
+		}
+	}()
 	if opts.Level == 0 {
 		opts.Level = BB
 	}

@@ -45,6 +45,9 @@ func Open(src io.ReaderAt, size int64) (d *Doc, err error) {
 			d, err = nil, fmt.Errorf("pdfincr: malformed PDF: %v", r)
 		}
 	}()
+	if err := precheck(src, size); err != nil {
+		return nil, err
+	}
 	r, err := pdf.NewReader(src, size)
 	if err != nil {
 		return nil, fmt.Errorf("pdfincr: read PDF: %w", err)
