@@ -2,14 +2,18 @@ package dossier
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"kyso/problem"
 	"kyso/verifier"
@@ -26,11 +30,11 @@ type PDFVerifier interface {
 // (validated by a PDFVerifier, TOTAL-PASSED with a signature by the
 // applicant).
 type SignatureForms struct {
-	roots, inter *x509.CertPool
-	hasInter     bool
-	pdf          PDFVerifier
-	checkStatus  func(ctx context.Context, leaf *x509.Certificate) error
-	now          func() time.Time
+	roots       *x509.CertPool
+	interList   []*x509.Certificate
+	pdf         PDFVerifier
+	checkStatus func(ctx context.Context, leaf *x509.Certificate) error
+	now         func() time.Time
 }
 
 // FormsConfig configures SignatureForms.
@@ -48,22 +52,15 @@ type FormsConfig struct {
 
 // NewSignatureForms returns a FormVerifier.
 func NewSignatureForms(cfg FormsConfig) *SignatureForms {
-	f := &SignatureForms{roots: x509.NewCertPool(), inter: x509.NewCertPool(), pdf: cfg.PDF, checkStatus: cfg.CheckStatus, now: cfg.Now}
+	f := &SignatureForms{roots: x509.NewCertPool(), interList: cfg.Intermediates, pdf: cfg.PDF, checkStatus: cfg.CheckStatus, now: cfg.Now}
 	for _, c := range cfg.Roots {
 		f.roots.AddCert(c)
-	}
-	for _, c := range cfg.Intermediates {
-		f.inter.AddCert(c)
-		f.hasInter = true
 	}
 	if f.now == nil {
 		f.now = time.Now
 	}
 	return f
 }
-
-// jwsAlgorithms are the signature algorithms accepted for forms.
-var jwsAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512}
 
 // MaxJWSBytes bounds a compact JWS form.
 const MaxJWSBytes = 1 << 20
@@ -100,50 +97,154 @@ func formFailure(format string, args ...any) error {
 	return &p
 }
 
-// ParseFormJWS parses a compact JWS form and returns its x5c leaf and
-// payload without checking the signature or the chain (used by
-// VerifyForm and by fuzzing).
-func ParseFormJWS(raw string) (*jose.JSONWebSignature, error) {
+// ParsedJWS is a parsed compact JWS form; its signature and chain are not
+// checked yet.
+type ParsedJWS struct {
+	Alg string
+	// SigningTime is the JAdES sigT header, when present.
+	SigningTime time.Time
+	// Certs is the x5c chain, signer first.
+	Certs     []*x509.Certificate
+	Payload   []byte
+	signed    []byte
+	signature []byte
+}
+
+// ParseFormJWS parses a compact JWS form: the protected header must name
+// an accepted algorithm and carry x5c; the only critical header understood
+// is JAdES's sigT (which go-jose refuses, hence this parser); b64=false is
+// refused.
+func ParseFormJWS(raw string) (*ParsedJWS, error) {
 	if len(raw) > MaxJWSBytes {
 		return nil, formFailure("the JWS is longer than %d bytes", MaxJWSBytes)
 	}
-	raw = strings.TrimSpace(raw)
-	if strings.Count(raw, ".") != 2 {
+	parts := strings.Split(strings.TrimSpace(raw), ".")
+	if len(parts) != 3 {
 		return nil, formFailure("the form is not a compact JWS")
 	}
-	obj, err := jose.ParseSignedCompact(raw, jwsAlgorithms)
+	hdrJSON, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
-		return nil, formFailure("the form is not a JWS with an accepted algorithm: %v", err)
+		return nil, formFailure("the JWS header is not base64url")
 	}
-	if len(obj.Signatures) != 1 {
-		return nil, formFailure("the form must carry one signature")
+	var hdr struct {
+		Alg  string          `json:"alg"`
+		X5C  []string        `json:"x5c"`
+		Crit []string        `json:"crit"`
+		SigT string          `json:"sigT"`
+		B64  json.RawMessage `json:"b64"`
 	}
-	return obj, nil
+	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+		return nil, formFailure("the JWS header is not a JSON object")
+	}
+	if _, ok := jwsHashes[hdr.Alg]; !ok {
+		return nil, formFailure("the JWS algorithm %q is not accepted", hdr.Alg)
+	}
+	if len(hdr.B64) > 0 && string(hdr.B64) != "true" {
+		return nil, formFailure("unencoded JWS payloads are not accepted")
+	}
+	out := &ParsedJWS{Alg: hdr.Alg, signed: []byte(parts[0] + "." + parts[1])}
+	for _, c := range hdr.Crit {
+		if c != "sigT" {
+			return nil, formFailure("the JWS has an unsupported critical header %q", c)
+		}
+	}
+	if hdr.SigT != "" {
+		t, err := time.Parse(time.RFC3339, hdr.SigT)
+		if err != nil {
+			return nil, formFailure("the JWS sigT header is not an RFC 3339 time")
+		}
+		out.SigningTime = t
+	} else if len(hdr.Crit) > 0 {
+		return nil, formFailure("the JWS marks sigT critical but has none")
+	}
+	if len(hdr.X5C) == 0 || len(hdr.X5C) > 8 {
+		return nil, formFailure("the JWS must carry its certificate chain in x5c")
+	}
+	for _, b := range hdr.X5C {
+		der, err := base64.StdEncoding.DecodeString(b)
+		if err != nil {
+			return nil, formFailure("an x5c entry is not base64")
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, formFailure("an x5c entry is not a certificate")
+		}
+		out.Certs = append(out.Certs, c)
+	}
+	if out.Payload, err = base64.RawURLEncoding.DecodeString(parts[1]); err != nil {
+		return nil, formFailure("the JWS payload is not base64url")
+	}
+	if out.signature, err = base64.RawURLEncoding.DecodeString(parts[2]); err != nil {
+		return nil, formFailure("the JWS signature is not base64url")
+	}
+	return out, nil
+}
+
+var jwsHashes = map[string]crypto.Hash{
+	"ES256": crypto.SHA256, "ES384": crypto.SHA384, "ES512": crypto.SHA512,
+	"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512,
+	"PS256": crypto.SHA256, "PS384": crypto.SHA384, "PS512": crypto.SHA512,
+}
+
+// verifySignature checks the JWS signature with the signer's key.
+func (j *ParsedJWS) verifySignature() error {
+	h := jwsHashes[j.Alg]
+	d := h.New()
+	d.Write(j.signed)
+	sum := d.Sum(nil)
+	switch k := j.Certs[0].PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		size := (k.Curve.Params().BitSize + 7) / 8
+		if j.Alg[:2] != "ES" || len(j.signature) != 2*size {
+			return errors.New("signature form does not match the key")
+		}
+		r, s := new(big.Int).SetBytes(j.signature[:size]), new(big.Int).SetBytes(j.signature[size:])
+		if !ecdsa.Verify(k, sum, r, s) {
+			return errors.New("bad signature")
+		}
+	case *rsa.PublicKey:
+		var err error
+		switch j.Alg[:2] {
+		case "RS":
+			err = rsa.VerifyPKCS1v15(k, h, sum, j.signature)
+		case "PS":
+			err = rsa.VerifyPSS(k, h, sum, j.signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		default:
+			err = errors.New("signature form does not match the key")
+		}
+		return err
+	default:
+		return fmt.Errorf("unsupported key %T", k)
+	}
+	return nil
 }
 
 func (f *SignatureForms) verifyJWS(ctx context.Context, applicant, raw string) (*FormCheck, error) {
-	obj, err := ParseFormJWS(raw)
+	j, err := ParseFormJWS(raw)
 	if err != nil {
 		return nil, err
 	}
-	// go-jose uses the x5c intermediates only when no pool is given, so the
-	// configured intermediates are a second attempt.
-	opts := x509.VerifyOptions{Roots: f.roots, CurrentTime: f.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
-	chains, err := obj.Signatures[0].Protected.Certificates(opts)
-	if err != nil && f.hasInter {
-		opts.Intermediates = f.inter
-		chains, err = obj.Signatures[0].Protected.Certificates(opts)
+	leaf := j.Certs[0]
+	inter := x509.NewCertPool()
+	for _, c := range j.Certs[1:] {
+		inter.AddCert(c)
 	}
-	if err != nil || len(chains) == 0 || len(chains[0]) == 0 {
+	for _, c := range f.interList {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: f.roots, Intermediates: inter, CurrentTime: f.now(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil || len(chains) == 0 {
 		return nil, formFailure("the x5c certificate does not chain to a trusted CA: %v", err)
 	}
-	leaf := chains[0][0]
-	payload, err := obj.Verify(leaf.PublicKey)
-	if err != nil {
+	if err := j.verifySignature(); err != nil {
 		return nil, formFailure("the JWS signature does not verify with the x5c certificate")
 	}
+	if !j.SigningTime.IsZero() && j.SigningTime.After(f.now().Add(5*time.Minute)) {
+		return nil, formFailure("the JWS claims a signing time in the future")
+	}
 	var body map[string]any
-	if err := json.Unmarshal(payload, &body); err != nil {
+	if err := json.Unmarshal(j.Payload, &body); err != nil {
 		return nil, formFailure("the signed payload is not a JSON object")
 	}
 	uid := CertUID(leaf)
