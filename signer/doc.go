@@ -13,3 +13,19 @@
 // its package comment), pades, cades (CMS built over precomputed digests so
 // large inputs are hashed as streams), jws, csc, and signertest (test PKI).
 package signer
+
+// Wiring (cmd/kyso):
+//
+//	tsa.Migrate(ctx, db); csc.Migrate(ctx, db)
+//	tsaSrv, _ := tsa.New(tsa.Config{Cert: tsaCert, Signer: tsaKey, Policy: policyOID}, db) // ca.CA.TSA()
+//	deps := signer.Deps{
+//		Stamper:    tsaSrv, // or &tsa.Client{URL: externalTSA}
+//		Revocation: signer.CARevocation{OCSPFunc: ca.OCSPResponse, CRLFunc: ca.CRL},
+//		Root:       ca.Root(),
+//	}
+//	svc := csc.New(db, credentialStore, keyByLabel /* hsm.FindKey */, auditLog, deps, csc.Config{})
+//	api.New(apiDeps, …, api.NewSignArea(svc, tsaSrv, log))
+//
+// and "kyso sign" is signer.RunCLI(ctx, args, signer.CLIDeps{OpenKey: …}, stdout, stderr).
+// openapi-paths.json describes the routes of the signing area for the
+// service's OpenAPI document.
