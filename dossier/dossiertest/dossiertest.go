@@ -112,11 +112,21 @@ func (p *CitizenPKI) Citizen(t testing.TB, id, name string) Entity {
 // its chain in x5c.
 func (e Entity) SignJWS(t testing.TB, payload []byte) string {
 	t.Helper()
+	return e.SignJWSWith(t, payload, nil)
+}
+
+// SignJWSWith is SignJWS with extra protected headers.
+func (e Entity) SignJWSWith(t testing.TB, payload []byte, headers map[string]any) string {
+	t.Helper()
 	var x5c []string
 	for _, c := range append([]*x509.Certificate{e.Cert}, e.Chain...) {
 		x5c = append(x5c, base64.StdEncoding.EncodeToString(c.Raw))
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: e.Key}, (&jose.SignerOptions{}).WithHeader("x5c", x5c))
+	opts := (&jose.SignerOptions{}).WithHeader("x5c", x5c)
+	for k, v := range headers {
+		opts = opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: e.Key}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
