@@ -60,7 +60,9 @@ func TestSignatureFormsJWS(t *testing.T) {
 
 type fakePDF struct{ rep *report.Report }
 
-func (f fakePDF) Verify(ctx context.Context, in verifier.Input) (*report.Report, error) { return f.rep, nil }
+func (f fakePDF) Verify(ctx context.Context, in verifier.Input) (*report.Report, error) {
+	return f.rep, nil
+}
 
 func TestSignatureFormsPDF(t *testing.T) {
 	signed := func(main report.Indication, uid string) *report.Report {
