@@ -45,3 +45,12 @@ func (s *heapSampler) start() (stop func()) {
 		s.sample()
 	}
 }
+
+// startFromNow records the current heap as base and starts sampling.
+func startFromNow(s *heapSampler) (stop func()) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	s.base = m.HeapAlloc
+	return s.start()
+}
