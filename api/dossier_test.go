@@ -316,7 +316,7 @@ func TestDossierJourneyHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		arep, err := e.log.Verify(ctx)
-		if err != nil || arep.Broken != nil || arep.Entries != 9 {
+		if err != nil || arep.Broken != nil || arep.Entries != 10 { // nine steps and the citizen's download
 			t.Fatalf("audit: %v %+v", err, arep)
 		}
 

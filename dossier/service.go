@@ -456,6 +456,13 @@ func (s *Service) Result(ctx context.Context, p *auth.Principal, id string) ([]b
 	if err := s.db.QueryRowContext(ctx, "SELECT result FROM dossiers WHERE id = $1", id).Scan(&pdf); err != nil {
 		return nil, nil, fmt.Errorf("dossier: read result: %w", err)
 	}
+	if p.Role == auth.RoleCitizen {
+		// Delivery evidence: the applicant fetched the e-result.
+		if err := s.audit.Append(ctx, audit.Event{Actor: actorName(p), Role: string(p.Role), Action: "dossier.result-downloaded",
+			Object: "dossier/" + d.ID, Details: map[string]any{"result_sha256": d.ResultSHA256}}); err != nil {
+			return nil, nil, err
+		}
+	}
 	return pdf, d, nil
 }
 
