@@ -48,7 +48,7 @@ func TestSignVerifiesWithOpenSSL(t *testing.T) {
 				t.Fatal(err)
 			}
 			root := signertest.WritePEM(t, dir, "root.pem", pki.Root.Cert)
-			out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", file+".p7s", "-CAfile", root, "-purpose", "any", "-out", os.DevNull).CombinedOutput()
+			out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", file+".p7s", "-CAfile", root, "-out", os.DevNull).CombinedOutput()
 			if err != nil {
 				t.Fatalf("openssl cms -verify: %v\n%s", err, out)
 			}
@@ -56,7 +56,7 @@ func TestSignVerifiesWithOpenSSL(t *testing.T) {
 			if err := os.WriteFile(file, append(content, '!'), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", file+".p7s", "-CAfile", root, "-purpose", "any", "-out", os.DevNull).CombinedOutput(); err == nil {
+			if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", file+".p7s", "-CAfile", root, "-out", os.DevNull).CombinedOutput(); err == nil {
 				t.Fatalf("tampered content verified: %s", out)
 			}
 			info, err := cades.Parse(der)
