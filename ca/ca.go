@@ -310,6 +310,9 @@ func Load(ctx context.Context, db *store.DB, h *hsm.HSM, cfg Config) (*CA, error
 		if ic.role == RoleRoot {
 			continue
 		}
+		if ic.shards, err = shardCount(ctx, db, ic.name, cfg.CRLShards); err != nil {
+			return nil, err
+		}
 		if ic.responder == nil {
 			return nil, fmt.Errorf("ca: issuing CA %s has no OCSP responder certificate", ic.name)
 		}
@@ -321,6 +324,26 @@ func Load(ctx context.Context, db *store.DB, h *hsm.HSM, cfg Config) (*CA, error
 		return nil, errors.New("ca: root has no OCSP responder certificate")
 	}
 	return c, nil
+}
+
+// shardCount returns the number of CRL shards of an issuer: the configured
+// number, or more when an earlier configuration used more (certificates
+// keep the shard they were given, so its CRL must go on being published).
+func shardCount(ctx context.Context, db *store.DB, issuer string, configured int) (int, error) {
+	var stored int
+	err := db.QueryRowContext(ctx, `SELECT shards FROM ca_crl_shards WHERE issuer = $1`, issuer).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("ca: CRL shard count: %w", err)
+	}
+	if stored >= configured {
+		return stored, nil
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO ca_crl_shards (issuer, shards) VALUES ($1, $2)
+		ON CONFLICT (issuer) DO UPDATE SET shards = excluded.shards WHERE ca_crl_shards.shards < excluded.shards`, issuer, configured)
+	if err != nil {
+		return 0, fmt.Errorf("ca: CRL shard count: %w", err)
+	}
+	return configured, nil
 }
 
 func loadAuthorities(ctx context.Context, db *store.DB) ([]authorityRow, error) {

@@ -71,3 +71,21 @@ func TestRefreshHonoursNextUpdate(t *testing.T) {
 		t.Fatal("stale CRL served")
 	}
 }
+
+// Lowering the shard count keeps publishing the shards certificates were
+// given.
+func TestShardCountNeverShrinks(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := setup(t, db, "")
+	ctx := context.Background()
+	small, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.CRL(ctx, "citizen-1", e.cfg.CRLShards-1); err != nil {
+		t.Fatalf("shard of the earlier configuration: %v", err)
+	}
+	if _, err := small.CRL(ctx, "citizen-1", e.cfg.CRLShards); err == nil {
+		t.Fatal("shard beyond every configuration served")
+	}
+}
