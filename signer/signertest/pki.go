@@ -226,6 +226,9 @@ func (p *PKI) NewSigner(t testing.TB, kind KeyKind, key crypto.Signer, commonNam
 		NotAfter:              now.Add(2 * 365 * 24 * time.Hour),
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		// As the CA's citizen profile: e-mail protection and document signing.
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 36}},
 		OCSPServer:            []string{p.srv.URL + "/ocsp"},
 		CRLDistributionPoints: []string{p.srv.URL + "/crl"},
 	}, &p.Issuing, key)
