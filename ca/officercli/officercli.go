@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"kyso/audit"
 	"kyso/auth"
 	"kyso/ca"
 )
@@ -28,13 +29,35 @@ commands:
   release SERIAL
   crl     ISSUER SHARD --out FILE
   issuers
+  history SERIAL      the audit trail of a certificate
 `
+
+// Deps are what the officer CLI works with.
+type Deps struct {
+	CA *ca.CA
+	// Audit is read by "history" (nil: not available).
+	Audit *audit.Log
+	// Actor is the officer or admin the actions are recorded under.
+	Actor          *auth.Principal
+	Stdout, Stderr io.Writer
+}
 
 type usageError struct{ error }
 
-// Run runs `kyso ca <args>` as actor (an officer or admin) and returns the
-// exit code: 0 success, 1 failure, 2 usage error.
-func Run(ctx context.Context, args []string, c *ca.CA, actor *auth.Principal, stdout, stderr io.Writer) int {
+// Run runs `kyso ca <args>` as d.Actor (an officer or admin) and returns
+// the exit code: 0 success, 1 failure, 2 usage error.
+func Run(ctx context.Context, args []string, d Deps) int {
+	c, actor, stdout, stderr := d.CA, d.Actor, d.Stdout, d.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if actor == nil || (actor.Role != auth.RoleOfficer && actor.Role != auth.RoleAdmin) {
+		fmt.Fprintln(stderr, "kyso ca: an officer or admin identity is required")
+		return 1
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -55,6 +78,8 @@ func Run(ctx context.Context, args []string, c *ca.CA, actor *auth.Principal, st
 		for _, is := range c.Issuers() {
 			fmt.Fprintf(stdout, "%-12s %-8s active=%-5v %s\n    SHA256 Fingerprint=%s\n", is.Name, is.Role, is.Active, is.Certificate.Subject, ca.Fingerprint(is.Certificate.Raw))
 		}
+	case "history":
+		err = history(ctx, args[1:], d.Audit, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -195,5 +220,26 @@ func crl(ctx context.Context, args []string, c *ca.CA, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s (%d bytes)\n", *path, len(der))
+	return nil
+}
+
+func history(ctx context.Context, args []string, log *audit.Log, out io.Writer) error {
+	serial, _, err := one(args)
+	if err != nil {
+		return err
+	}
+	if log == nil {
+		return errors.New("the audit log is not available")
+	}
+	entries, err := log.List(ctx, audit.Filter{Object: "certificate:" + serial})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		fmt.Fprintf(out, "%6d  %s  %-24s %s (%s)\n", e.Seq, e.At.UTC().Format(time.RFC3339), e.Action, e.Actor, e.Role)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(out, "no audit entries")
+	}
 	return nil
 }

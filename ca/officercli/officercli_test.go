@@ -47,7 +47,7 @@ func TestOfficerCLI(t *testing.T) {
 	officer := &auth.Principal{Role: auth.RoleOfficer, Subject: "cli:alice"}
 	runCLI := func(args ...string) (int, string) {
 		var out, errb bytes.Buffer
-		code := officercli.Run(ctx, args, c, officer, &out, &errb)
+		code := officercli.Run(ctx, args, officercli.Deps{CA: c, Audit: alog, Actor: officer, Stdout: &out, Stderr: &errb})
 		return code, out.String() + errb.String()
 	}
 	if code, out := runCLI("list", "--subject", "001099012345"); code != 0 || !strings.Contains(out, iss.Serial) {
@@ -68,6 +68,12 @@ func TestOfficerCLI(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "x.crl")
 	if code, out := runCLI("crl", iss.Issuer, "0", "--out", p); code != 0 {
 		t.Fatalf("crl: %d %s", code, out)
+	}
+	if code, out := runCLI("history", iss.Serial); code != 0 || !strings.Contains(out, "ca.certificate.release") || !strings.Contains(out, "cli:alice") {
+		t.Fatalf("history: %d %s", code, out)
+	}
+	if code := officercli.Run(ctx, []string{"list"}, officercli.Deps{CA: c, Actor: &auth.Principal{Role: auth.RoleCitizen}}); code != 1 {
+		t.Fatal("a citizen ran the officer CLI")
 	}
 	if code, _ := runCLI("frobnicate"); code != 2 {
 		t.Fatal("unknown command")
