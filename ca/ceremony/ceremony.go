@@ -579,3 +579,21 @@ func firstOrg(c *x509.Certificate) string {
 	}
 	return ""
 }
+
+// InitIfNeeded runs Init unless the store already holds a CA; it reports
+// whether it ran. It is what `make run` uses for the development ceremony.
+// A store without a CA on an HSM that has the ceremony's keys is still an
+// error (ErrAlreadyInitialized): the keys belong to another store.
+func InitIfNeeded(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writer) (bool, error) {
+	if err := ca.Migrate(ctx, db); err != nil {
+		return false, err
+	}
+	recs, err := ca.ListAuthorities(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	if len(recs) > 0 {
+		return false, nil
+	}
+	return true, Init(ctx, cfg, h, db, out)
+}

@@ -62,6 +62,9 @@ func TestInitRefusesSecondRunAndWritesPEM(t *testing.T) {
 	if err := ceremony.Init(ctx, cfg, h, storetest.SQLite(t), &out); !errors.Is(err, ceremony.ErrAlreadyInitialized) {
 		t.Fatalf("second init on same HSM: %v", err)
 	}
+	if ran, err := ceremony.InitIfNeeded(ctx, cfg, h, db, &out); ran || err != nil {
+		t.Fatalf("InitIfNeeded on an initialised store: %v %v", ran, err)
+	}
 	// The store still loads and the keys are the first run's.
 	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: cfg.BaseURL})
 	if err != nil {
