@@ -99,6 +99,31 @@ func Run(ctx context.Context, o Options) error {
 	return r.walk(ctx)
 }
 
+// PrepareChip writes the demo card (DemoCitizen) into chipDir unless one is
+// there, and copies its test CSCA certificate into trustDir (the server's
+// identity csca_dir) so that the server accepts the card. For `kyso dev
+// setup`, before the server starts.
+func PrepareChip(chipDir, trustDir string) error {
+	if _, err := os.Stat(filepath.Join(chipDir, "card.json")); errors.Is(err, os.ErrNotExist) {
+		if err := certstest.WriteChip(chipDir, DemoCitizen); err != nil {
+			return fmt.Errorf("demo: make a chip card: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("demo: chip card: %w", err)
+	}
+	pem, err := os.ReadFile(filepath.Join(chipDir, "csca.pem"))
+	if err != nil {
+		return fmt.Errorf("demo: chip CSCA: %w", err)
+	}
+	if err := os.MkdirAll(trustDir, 0o755); err != nil {
+		return fmt.Errorf("demo: trust directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(trustDir, "demo-csca.pem"), pem, 0o644); err != nil {
+		return fmt.Errorf("demo: trust the chip CSCA: %w", err)
+	}
+	return nil
+}
+
 func loadCredentials(path string) (*Credentials, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -193,3 +193,21 @@ func TestRunNeedsCredentials(t *testing.T) {
 		t.Fatalf("missing credentials: %v", err)
 	}
 }
+
+func TestPrepareChip(t *testing.T) {
+	dir := t.TempDir()
+	chip, trust := filepath.Join(dir, "chip"), filepath.Join(dir, "trust", "csca")
+	if err := demo.PrepareChip(chip, trust); err != nil {
+		t.Fatal(err)
+	}
+	card, _ := os.ReadFile(filepath.Join(chip, "card.json"))
+	if err := demo.PrepareChip(chip, trust); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(chip, "card.json"))
+	a, _ := os.ReadFile(filepath.Join(chip, "csca.pem"))
+	b, err := os.ReadFile(filepath.Join(trust, "demo-csca.pem"))
+	if err != nil || !bytes.Equal(a, b) || !bytes.Equal(card, again) || !strings.Contains(string(card), demo.DemoCitizen.ID) {
+		t.Fatalf("chip not prepared once and trusted: %v", err)
+	}
+}
