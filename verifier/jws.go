@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"kyso/verifier/report"
+	"kyso/verifier/revocation"
 )
 
 var jwsAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA}
@@ -105,9 +106,9 @@ func (v *Verifier) verifyJWS(ctx context.Context, token, detached []byte, rep *r
 		r := v.opts.Revocation.Check(ctx, chain[i], chain[i+1], now, nil)
 		sig.Revocation = append(sig.Revocation, report.Revocation{Subject: chain[i].Subject.String(), Status: string(r.Status), Source: r.Source, Detail: r.Detail})
 		switch r.Status {
-		case "revoked":
+		case revocation.Revoked:
 			o.fail(report.TotalFailed, report.Revoked, "certificate revoked")
-		case "unknown":
+		case revocation.Unknown:
 			o.fail(report.Indeterminate, report.TryLater, "revocation status not available")
 		}
 	}

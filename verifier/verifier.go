@@ -18,7 +18,7 @@ import (
 )
 
 // oidSignedDataDER is the DER encoding of 1.2.840.113549.1.7.2.
-var oidSignedDataDER = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}
+const oidSignedDataDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
 
 // ErrUnreadable marks input that is not a PDF, CMS or JWS document at all.
 var ErrUnreadable = errors.New("unreadable input")
@@ -124,7 +124,7 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error)
 			}
 			der = b.Bytes
 		}
-		if !bytes.Contains(der[:min(len(der), 24)], oidSignedDataDER) {
+		if !bytes.Contains(der[:min(len(der), 24)], []byte(oidSignedDataDER)) {
 			return nil, fmt.Errorf("%w: not a CMS SignedData", ErrUnreadable)
 		}
 		if err := v.verifyCMS(ctx, der, in.Detached, rep); err != nil {

@@ -253,4 +253,3 @@ func OpenSSLSignedPDF(t testing.TB, in []byte, k Key, dir string) []byte {
 	copy(out[b1+1:], hexSig)
 	return out
 }
-
