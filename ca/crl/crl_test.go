@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	zl "github.com/zmap/zlint/v3/lint"
+
 	"kyso/ca/crl"
 )
 
@@ -81,4 +85,33 @@ func FuzzParseIDP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = crl.ParseIDP(b)
 	})
+}
+
+// The CRLs pass zlint's CRL lints (RFC 5280 and community).
+func TestCRLLintsClean(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "CA", Country: []string{"VN"}}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1, 2, 3, 4}}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	issuer, _ := x509.ParseCertificate(der)
+	now := time.Now()
+	out, err := crl.Build(issuer, k, crl.Params{Number: big.NewInt(3), ThisUpdate: now, NextUpdate: now.Add(24 * time.Hour), URL: "http://kyso.test/crl/citizen-1/0.crl",
+		Entries: []crl.Entry{{Serial: big.NewInt(42), RevokedAt: now, Reason: 1}, {Serial: big.NewInt(43), RevokedAt: now, Reason: 6}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := zx509.ParseRevocationList(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := zl.GlobalRegistry().Filter(zl.FilterOptions{IncludeSources: zl.SourceList{zl.RFC5280, zl.Community}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := zlint.LintRevocationListEx(rl, reg)
+	for name, r := range rs.Results {
+		if r.Status == zl.Warn || r.Status == zl.Error || r.Status == zl.Fatal {
+			t.Errorf("%s: %s %s", name, r.Status, r.Details)
+		}
+	}
 }
