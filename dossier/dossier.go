@@ -68,14 +68,15 @@ type rule struct {
 	to   State
 }
 
-// rules is the state machine. ActDecide goes to processed for approve and
-// deny; a note keeps the state (see Service.Decide).
+// rules is the state machine. A rule without a target state leaves the
+// state to the step: ActDecide goes to processed for approve and deny, a
+// note keeps the state (see Service.Decide).
 var rules = map[Action]rule{
 	ActReceive:           {auth.RoleAgency, []State{StateSubmitted}, StateReceived},
 	ActRequestSupplement: {auth.RoleAgency, []State{StateSubmitted, StateReceived, StateProcessed}, StateSupplementRequested},
 	ActSupplement:        {auth.RoleCitizen, []State{StateSupplementRequested}, StateReceived},
 	ActReject:            {auth.RoleAgency, []State{StateSubmitted, StateReceived, StateSupplementRequested, StateProcessed}, StateRejected},
-	ActDecide:            {auth.RoleAgency, []State{StateReceived, StateProcessed}, StateProcessed},
+	ActDecide:            {auth.RoleAgency, []State{StateReceived, StateProcessed}, ""},
 	ActSignResult:        {auth.RoleAgency, []State{StateProcessed}, StateResultSigned},
 	ActReturn:            {auth.RoleAgency, []State{StateResultSigned}, StateReturned},
 	ActAcknowledge:       {auth.RoleCitizen, []State{StateReturned}, StateAcknowledged},

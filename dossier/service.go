@@ -330,9 +330,9 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, n
 		}
 		details["officer"] = actorName(p)
 		if decision == DecisionNote {
-			d.State = "" // keep the state
 			return nil
 		}
+		d.State = StateProcessed
 		d.Decision, d.DecisionNote, d.DecidedBy = decision, note, actorName(p)
 		if d.ProcessedAt.IsZero() {
 			d.ProcessedAt = now
@@ -586,14 +586,13 @@ func (s *Service) transition(ctx context.Context, p *auth.Principal, id string, 
 			return ErrVersionConflict.With("state", string(d.State))
 		}
 		from := d.State
-		d.State = rules[act].to
+		if to := rules[act].to; to != "" {
+			d.State = to
+		}
 		now := s.clock()
 		details := map[string]any{}
 		if err := apply(tx, d, now, details); err != nil {
 			return err
-		}
-		if d.State == "" {
-			d.State = from
 		}
 		d.UpdatedAt = now
 		res, err := tx.ExecContext(ctx, `UPDATE dossiers SET state = $1, version = version + 1, decision = $2, decision_note = $3,
