@@ -271,6 +271,11 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		case r.Status == revocation.Good && !r.RevokedAt.IsZero() && poe.IsZero():
 			o.check("revocation", fmt.Errorf("%s revoked at %s and nothing proves the signature existed before", chain[i].Subject.CommonName, r.RevokedAt.Format(time.RFC3339)))
 			o.fail(report.Indeterminate, report.RevokedNoPOE, "certificate revoked; no proof the signature was made before")
+		case r.Status == revocation.Unknown && i > 0 && len(chain[i].OCSPServer) == 0 && len(chain[i].CRLDistributionPoints) == 0:
+			// A CA certificate that names no OCSP responder or CRL, with no
+			// revocation data in the document: nothing can be checked, and
+			// the anchor vouches for it.
+			o.note("revocation", "warning", fmt.Sprintf("%s publishes no revocation service; not checked", chain[i].Subject.CommonName))
 		case r.Status == revocation.Unknown:
 			o.check("revocation", fmt.Errorf("%s: %s", chain[i].Subject.CommonName, r.Detail))
 			o.fail(report.Indeterminate, report.TryLater, "revocation status not available")

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"kyso/verifier/cms"
 	"kyso/verifier/pdfscan"
@@ -262,11 +263,11 @@ func (v *Verifier) pdfStructure(f *pdfscan.File, num int) *pdfSig {
 	default:
 		return bad(fmt.Sprintf("unsupported /SubFilter %q", s.subc))
 	}
-	if r, ok := d.Get("Reason").Str, d.Get("Reason").Kind == pdfscan.String; ok {
-		s.sig.Reason = r
+	if r := d.Get("Reason"); r.Kind == pdfscan.String {
+		s.sig.Reason = pdfText(r.Str)
 	}
 	if l := d.Get("Location"); l.Kind == pdfscan.String {
-		s.sig.Location = l.Str
+		s.sig.Location = pdfText(l.Str)
 	}
 	for _, k := range d.Duplicates {
 		if k == "Contents" || k == "ByteRange" || k == "SubFilter" {
@@ -440,6 +441,27 @@ func pdfLevel(s *pdfSig, sigs []*pdfSig, dssRev int) string {
 		}
 	}
 	return level
+}
+
+// pdfText decodes a PDF text string: UTF-16BE or UTF-8 with a byte order
+// mark, else PDFDocEncoding (read as Latin-1, which it matches for text).
+func pdfText(s string) string {
+	b := []byte(s)
+	switch {
+	case len(b) >= 2 && b[0] == 0xfe && b[1] == 0xff:
+		u := make([]uint16, 0, len(b)/2)
+		for i := 2; i+1 < len(b); i += 2 {
+			u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+		}
+		return string(utf16.Decode(u))
+	case len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
+		return strings.ToValidUTF8(string(b[3:]), "\uFFFD")
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
 }
 
 // pdfDate parses a PDF date string (D:YYYYMMDDHHmmSSOHH'mm').

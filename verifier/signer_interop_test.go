@@ -1,0 +1,73 @@
+package verifier_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/asn1"
+	"net/url"
+	"testing"
+
+	"kyso/signer"
+	"kyso/signer/signertest"
+	"kyso/store/storetest"
+	"kyso/tsa"
+	"kyso/verifier"
+	"kyso/verifier/report"
+	"kyso/verifier/revocation"
+)
+
+// TestSignerLevels validates documents made by kyso/signer at every PAdES
+// baseline level (its /DSS writer and document time-stamps included), with
+// a three-level chain (root, issuing CA, signer).
+func TestSignerLevels(t *testing.T) {
+	pki := signertest.New(t, signertest.P256, nil)
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	if err := tsa.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(pki.Leaf.Cert.OCSPServer[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := []*x509.Certificate{pki.Root.Cert}
+	online := verifier.New(verifier.Options{Roots: roots, Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
+	offline := verifier.New(verifier.Options{Roots: roots})
+	doc := signertest.PDF(t, signertest.PDFOptions{Pages: 2})
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	for _, tc := range []struct {
+		level signer.Level
+		want  string
+		v     *verifier.Verifier
+	}{
+		{signer.BB, "PAdES-BASELINE-B", online},
+		{signer.BT, "PAdES-BASELINE-T", online},
+		{signer.BLT, "PAdES-BASELINE-LT", offline},
+		{signer.BLTA, "PAdES-BASELINE-LTA", offline},
+	} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			var out bytes.Buffer
+			err := signer.SignPDF(ctx, key, bytes.NewReader(doc), int64(len(doc)), &out, signer.PDFOptions{
+				Level: tc.level, Name: "Nguyễn Văn An", Reason: "Đồng ý",
+				Deps: signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert},
+			})
+			if err != nil {
+				t.Fatalf("sign: %v", err)
+			}
+			rep, err := tc.v.Verify(ctx, verifier.Input{Data: out.Bytes()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Status.MainIndication != report.TotalPassed || rep.Signatures[0].Level != tc.want {
+				var b bytes.Buffer
+				rep.Text(&b)
+				t.Fatalf("got %s/%s level %q, want TOTAL-PASSED %s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, rep.Signatures[0].Level, tc.want, b.String())
+			}
+		})
+	}
+}
