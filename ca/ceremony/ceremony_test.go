@@ -268,6 +268,13 @@ func TestParseConfigRejects(t *testing.T) {
 	if _, err := ceremony.ParseConfig([]byte("base_url: https://kyso.example.vn\n")); err != nil {
 		t.Fatal(err)
 	}
+	cfg, err := ceremony.LoadConfig(filepath.Join("testdata", "ceremony.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Agencies) != 2 || cfg.Agencies[1].MST != "0100100001" || cfg.CRLShards != 16 || len(cfg.TLS.Hosts) != 1 || cfg.ServiceSeal.MST != "0109999999" {
+		t.Fatalf("example config: %+v", cfg)
+	}
 }
 
 func FuzzParseConfig(f *testing.F) {
