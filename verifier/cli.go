@@ -12,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"kyso/config"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
@@ -33,33 +32,6 @@ type multi []string
 
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
-
-// FileConfig is the verifier section of a configuration file:
-//
-//	verifier:
-//	  trust: [/etc/kyso/neac-root.pem, /etc/kyso/gov-ca.pem]
-//	  revocation_hosts: [ocsp.kyso.vn, crl.kyso.vn]
-//	  revocation_timeout: 5s
-type FileConfig struct {
-	Trust             []string `yaml:"trust"`
-	RevocationHosts   []string `yaml:"revocation_hosts"`
-	RevocationTimeout string   `yaml:"revocation_timeout"`
-}
-
-// LoadFileConfig reads the verifier section of a YAML configuration file.
-func LoadFileConfig(path string) (FileConfig, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return FileConfig{}, fmt.Errorf("read config: %w", err)
-	}
-	var doc struct {
-		Verifier FileConfig `yaml:"verifier"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return FileConfig{}, fmt.Errorf("parse config %s: %w", path, err)
-	}
-	return doc.Verifier, nil
-}
 
 // LoadCertificates reads every certificate from PEM files.
 func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
@@ -159,21 +131,18 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rc := revocation.Config{Offline: *offline, AllowedHosts: hosts}
 	anchors := []string(trust)
 	if *cfgPath != "" {
-		fc, err := LoadFileConfig(*cfgPath)
+		// The file is read as written (no KYSO_* environment overrides):
+		// its verifier section gives the default trust anchors and the
+		// hosts online revocation checks may contact.
+		c, err := config.Load(*cfgPath, nil)
 		if err != nil {
 			return fail(err.Error())
 		}
 		if len(anchors) == 0 {
-			anchors = fc.Trust
+			anchors = c.Verifier.TrustFiles
 		}
-		rc.AllowedHosts = append(rc.AllowedHosts, fc.RevocationHosts...)
-		if fc.RevocationTimeout != "" {
-			d, err := time.ParseDuration(fc.RevocationTimeout)
-			if err != nil {
-				return fail("revocation_timeout: " + err.Error())
-			}
-			rc.Timeout = d
-		}
+		rc.AllowedHosts = append(rc.AllowedHosts, c.Verifier.AllowedHosts...)
+		rc.Offline = rc.Offline || c.Verifier.Offline
 	}
 	roots, err := LoadCertificates(anchors...)
 	if err != nil {

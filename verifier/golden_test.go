@@ -112,6 +112,14 @@ func TestRunCLIUsage(t *testing.T) {
 	if code != ExitPassed || !bytes.Contains(stdout.Bytes(), []byte(`id="verdict"`)) {
 		t.Fatalf("html: exit %d\n%s", code, stderr.String())
 	}
+	// Trust anchors from a configuration file.
+	cfg := filepath.Join(t.TempDir(), "kyso.yaml")
+	if err := os.WriteFile(cfg, []byte("verifier:\n  trust_files: [testdata/root.pem]\n  offline: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := RunCLI(context.Background(), []string{"--config", cfg, "testdata/lta.pdf", "--at", "2026-01-15T08:00:00Z"}, &stdout, &stderr); code != ExitPassed {
+		t.Fatalf("--config: exit %d\n%s", code, stderr.String())
+	}
 	// No trust anchor: the chain cannot be built.
 	code = RunCLI(context.Background(), []string{"testdata/lta.pdf", "--at", "2026-01-15T08:00:00Z", "--offline"}, &stdout, &stderr)
 	if code != ExitIndeterminate {
