@@ -143,8 +143,8 @@ func SignCMS(ctx context.Context, key Key, content io.Reader, o CMSOptions) ([]b
 	if o.Level == 0 {
 		o.Level = BB
 	}
-	if o.Level > BT {
-		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B or B-T, not %s", o.Level)
+	if o.Level > BLT {
+		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
 	}
 	if o.Hash == 0 {
 		o.Hash = crypto.SHA256
@@ -168,13 +168,38 @@ func SignDigestCMS(ctx context.Context, key Key, digest []byte, o CMSOptions) ([
 	if p.SigningTime.IsZero() {
 		p.SigningTime = time.Now()
 	}
+	if o.Level > BLT {
+		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
+	}
 	if o.Level >= BT {
 		if o.Stamper == nil {
 			return nil, problem.New(http.StatusNotImplemented, "level-unavailable", "no time-stamp authority is configured")
 		}
 		p.Stamper = o.Stamper
 	}
-	return cades.Sign(ctx, digest, p)
+	if o.Level >= BLT && o.Revocation == nil {
+		return nil, problem.New(http.StatusNotImplemented, "level-unavailable", "no revocation source is configured")
+	}
+	cms, err := cades.Sign(ctx, digest, p)
+	if err != nil || o.Level < BLT {
+		return cms, err
+	}
+	// B-LT: certificate and revocation values in SignedData.
+	vd, err := cades.CollectValidationData(ctx, o.Revocation, validationCerts(key, o.Root, cades.TokenCertificates(cms)))
+	if err != nil {
+		return nil, err
+	}
+	return cades.AddValidationData(cms, vd)
+}
+
+// validationCerts lists the signer's certificate first, then the chain,
+// the root and the time-stamp certificates.
+func validationCerts(key Key, root *x509.Certificate, extra []*x509.Certificate) []*x509.Certificate {
+	certs := append([]*x509.Certificate{key.Cert}, key.Chain...)
+	if root != nil {
+		certs = append(certs, root)
+	}
+	return append(certs, extra...)
 }
 
 // JWSOptions for SignJWS.
@@ -197,18 +222,24 @@ func SignJWS(ctx context.Context, key Key, payload []byte, o JWSOptions) ([]byte
 	if ser != jws.Compact && ser != jws.JSON {
 		return nil, "", problem.Newf(http.StatusBadRequest, "bad-serialization", "serialization must be compact or json, not %q", o.Serialization)
 	}
-	if o.Level > BT {
-		return nil, "", problem.Newf(http.StatusBadRequest, "unsupported-level", "JWS signatures are made at B-B or B-T, not %s", o.Level)
+	if o.Level > BLT {
+		return nil, "", problem.Newf(http.StatusBadRequest, "unsupported-level", "JWS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
 	}
 	jo := jws.Options{Serialization: ser, Time: o.Time}
-	if o.Level == BT {
+	if o.Level >= BT {
 		if ser != jws.JSON {
-			return nil, "", problem.New(http.StatusBadRequest, "unsupported-level", "B-T needs the JSON serialization")
+			return nil, "", problem.Newf(http.StatusBadRequest, "unsupported-level", "%s needs the JSON serialization", o.Level)
 		}
 		if o.Stamper == nil {
 			return nil, "", problem.New(http.StatusNotImplemented, "level-unavailable", "no time-stamp authority is configured")
 		}
 		jo.Stamper = o.Stamper
+	}
+	if o.Level >= BLT {
+		if o.Revocation == nil {
+			return nil, "", problem.New(http.StatusNotImplemented, "level-unavailable", "no revocation source is configured")
+		}
+		jo.Revocation, jo.Root = o.Revocation, o.Root
 	}
 	out, err := jws.Sign(ctx, key.Signer, key.Cert, key.Chain, payload, jo)
 	if err != nil {

@@ -2,8 +2,10 @@
 // crypto.Signer held in an HSM, through go-jose's OpaqueSigner. Signatures
 // follow JAdES (ETSI TS 119 182-1) baseline B-B: the protected header
 // carries the signer's chain (x5c), its SHA-256 thumbprint (x5t#S256) and
-// the claimed signing time (sigT). B-T adds a signature time-stamp in the
-// unprotected etsiU header, which only the JSON serialization can carry.
+// the claimed signing time (sigT). B-T adds a signature time-stamp (sigTst)
+// in the unprotected etsiU header, which only the JSON serialization can
+// carry; B-LT adds certificate and revocation values (xVals, rVals) there.
+// B-LTA (archive time-stamps) is not made.
 //
 // ECDSA signatures from the HSM are DER encoded; JWS wants the fixed-size
 // r||s form, so the adapter converts them.

@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"kyso/signer/cades"
 )
 
 // Serialization selects the JWS form.
@@ -51,6 +53,11 @@ type Options struct {
 	Stamper Stamper
 	// ContentType is the cty header; "json" when empty.
 	ContentType string
+	// Revocation, with a Stamper, makes the signature B-LT: certificate and
+	// revocation values (xVals, rVals) are added to etsiU.
+	Revocation cades.RevocationSource
+	// Root is added to the certificate values.
+	Root *x509.Certificate
 }
 
 // Errors callers branch on.
@@ -105,6 +112,15 @@ func (o *opaque) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byt
 		return sig, nil
 	}
 	return derToRaw(sig, o.size)
+}
+
+// vals encodes DER items as JAdES value objects.
+func vals(key string, items [][]byte) []any {
+	out := []any{}
+	for _, it := range items {
+		out = append(out, map[string]any{key: base64.StdEncoding.EncodeToString(it)})
+	}
+	return out
 }
 
 // derToRaw converts an ASN.1 ECDSA signature to r||s.
@@ -178,9 +194,25 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 		if err != nil {
 			return nil, fmt.Errorf("jws: signature time-stamp: %w", err)
 		}
-		flat["header"] = map[string]any{"etsiU": []any{map[string]any{
+		etsiU := []any{map[string]any{
 			"sigTst": map[string]any{"tstTokens": []any{map[string]any{"val": base64.StdEncoding.EncodeToString(tok)}}},
-		}}}
+		}}
+		if o.Revocation != nil {
+			certs := append([]*x509.Certificate{cert}, chain...)
+			if o.Root != nil {
+				certs = append(certs, o.Root)
+			}
+			if info, err := cades.Parse(tok); err == nil {
+				certs = append(certs, info.Certificates...)
+			}
+			vd, err := cades.CollectValidationData(ctx, o.Revocation, certs)
+			if err != nil {
+				return nil, fmt.Errorf("jws: validation data: %w", err)
+			}
+			etsiU = append(etsiU, map[string]any{"xVals": vals("x509Cert", vd.Certs)},
+				map[string]any{"rVals": map[string]any{"crlVals": vals("val", vd.CRLs), "ocspVals": vals("val", vd.OCSPs)}})
+		}
+		flat["header"] = map[string]any{"etsiU": etsiU}
 	}
 	return json.Marshal(flat)
 }

@@ -3,7 +3,6 @@ package pades
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 
@@ -14,74 +13,22 @@ import (
 )
 
 // ValidationData is what a DSS revision adds.
-type ValidationData struct {
-	Certs, OCSPs, CRLs [][]byte
-}
-
-func appendUnique(list [][]byte, seen map[[32]byte]bool, items ...[]byte) [][]byte {
-	for _, it := range items {
-		k := sha256.Sum256(it)
-		if len(it) == 0 || seen[k] {
-			continue
-		}
-		seen[k] = true
-		list = append(list, it)
-	}
-	return list
-}
+type ValidationData = cades.ValidationData
 
 // collectValidationData gathers the chain, the time-stamp certificates and
-// revocation information for each certificate. The signer certificate's
-// revocation information is required; the others are best effort.
+// revocation information for each certificate.
 func collectValidationData(ctx context.Context, opts Options, cms []byte) (*ValidationData, error) {
 	certs := []*x509.Certificate{opts.Cert}
 	certs = append(certs, opts.Chain...)
 	if opts.Root != nil {
 		certs = append(certs, opts.Root)
 	}
-	if info, err := cades.Parse(cms); err == nil && len(info.TimeStampToken) > 0 {
-		if tok, err := cades.Parse(info.TimeStampToken); err == nil {
-			certs = append(certs, tok.Certificates...)
-		}
-	}
-	vd := &ValidationData{}
-	seen := map[[32]byte]bool{}
-	for _, c := range certs {
-		vd.Certs = appendUnique(vd.Certs, seen, c.Raw)
-	}
-	for i, c := range certs {
-		if isSelfSigned(c) {
-			continue
-		}
-		var issuer *x509.Certificate
-		for _, cand := range certs {
-			if c.CheckSignatureFrom(cand) == nil {
-				issuer = cand
-				break
-			}
-		}
-		got := false
-		if issuer != nil {
-			if resp, err := opts.Revocation.OCSP(ctx, c, issuer); err == nil && len(resp) > 0 {
-				vd.OCSPs = appendUnique(vd.OCSPs, seen, resp)
-				got = true
-			} else if i == 0 {
-				return nil, fmt.Errorf("pades: OCSP response for the signer certificate: %w", err)
-			}
-		}
-		if crls, err := opts.Revocation.CRLs(ctx, c); err == nil {
-			vd.CRLs = appendUnique(vd.CRLs, seen, crls...)
-			got = got || len(crls) > 0
-		}
-		if i == 0 && !got {
-			return nil, fmt.Errorf("pades: no revocation information for the signer certificate")
-		}
+	certs = append(certs, cades.TokenCertificates(cms)...)
+	vd, err := cades.CollectValidationData(ctx, opts.Revocation, certs)
+	if err != nil {
+		return nil, fmt.Errorf("pades: %w", err)
 	}
 	return vd, nil
-}
-
-func isSelfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
 }
 
 // dssRevision appends (or extends) the Document Security Store.

@@ -1,0 +1,111 @@
+package signer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"kyso/problem"
+	"kyso/signer"
+	"kyso/signer/cades"
+	"kyso/signer/jws"
+	"kyso/signer/signertest"
+)
+
+func TestCMSLevels(t *testing.T) {
+	openssl := signertest.NeedTool(t, "openssl")
+	pki := signertest.New(t, signertest.P256, nil)
+	deps := signer.Deps{Stamper: newStamper(t, pki), Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	dir := t.TempDir()
+	content := []byte("tờ khai\n")
+	file := filepath.Join(dir, "tokhai.txt")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := signertest.WritePEM(t, dir, "root.pem", pki.Root.Cert)
+	for _, level := range []signer.Level{signer.BB, signer.BT, signer.BLT} {
+		t.Run(level.String(), func(t *testing.T) {
+			p7s, err := signer.SignCMS(context.Background(), key, bytes.NewReader(content), signer.CMSOptions{Level: level, Deps: deps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, level.String()+".p7s")
+			if err := os.WriteFile(path, p7s, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", path, "-CAfile", root, "-out", os.DevNull).CombinedOutput(); err != nil {
+				t.Fatalf("openssl cms -verify: %v\n%s", err, out)
+			}
+			info, err := cades.Parse(p7s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (level >= signer.BT) != (len(info.TimeStampToken) > 0) {
+				t.Fatal("signature time-stamp presence does not match the level")
+			}
+			if level == signer.BLT {
+				out, err := exec.Command(openssl, "cms", "-cmsout", "-print", "-inform", "DER", "-in", path).CombinedOutput()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"crls:", "1.3.6.1.5.5.7.16.2", "Kyso Test Root CA", "Kyso Test TSA"} {
+					if !bytes.Contains(out, []byte(want)) {
+						t.Errorf("B-LT CMS lacks %q", want)
+					}
+				}
+			}
+		})
+	}
+	_, err := signer.SignCMS(context.Background(), key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BLTA, Deps: deps})
+	if p, ok := problem.As(err); !ok || p.Code != "unsupported-level" {
+		t.Fatalf("B-LTA CMS: %v", err)
+	}
+}
+
+func TestJWSLevels(t *testing.T) {
+	pki := signertest.New(t, signertest.RSA2048, nil)
+	deps := signer.Deps{Stamper: newStamper(t, pki), Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	payload := []byte(`{"a":1}`)
+	out, ctype, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: "json", Level: signer.BLT, Deps: deps})
+	if err != nil || ctype != jws.JSONType {
+		t.Fatal(err, ctype)
+	}
+	var flat struct {
+		Header struct {
+			EtsiU []map[string]json.RawMessage `json:"etsiU"`
+		} `json:"header"`
+	}
+	if err := json.Unmarshal(out, &flat); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, e := range flat.Header.EtsiU {
+		for k := range e {
+			have[k] = true
+		}
+	}
+	if !have["sigTst"] || !have["xVals"] || !have["rVals"] {
+		t.Fatalf("etsiU has %v", have)
+	}
+	if got, _, err := jws.Verify(out); err != nil || !bytes.Equal(got, payload) {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ser   string
+		level signer.Level
+		code  string
+	}{{"compact", signer.BT, "unsupported-level"}, {"json", signer.BLTA, "unsupported-level"}, {"xml", signer.BB, "bad-serialization"}} {
+		_, _, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: tc.ser, Level: tc.level, Deps: deps})
+		var p *problem.Error
+		if !errors.As(err, &p) || p.Code != tc.code {
+			t.Errorf("%s %s: %v", tc.ser, tc.level, err)
+		}
+	}
+}
