@@ -73,7 +73,7 @@ func RunCLI(ctx context.Context, args []string, deps CLIDeps, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var o cliOpts
 	fs.StringVar(&o.out, "out", "-", "output file (- for standard output)")
-	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (CMS and JWS: B-B or B-T)")
+	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (CMS and JWS: up to B-LT)")
 	fs.StringVar(&o.reason, "reason", "", "reason for signing (PDF)")
 	fs.StringVar(&o.location, "location", "", "location of signing (PDF)")
 	fs.BoolVar(&o.visible, "visible", false, "visible signature (PDF)")
