@@ -24,6 +24,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/ocsp"
 
 	"kyso/dossier"
 	"kyso/signer/pades"
@@ -140,6 +141,25 @@ func (e Entity) SignJWSWith(t testing.TB, payload []byte, headers map[string]any
 	}
 	return out
 }
+
+// OCSP answers "good" for any certificate of the hierarchy, signed by its
+// issuer (with p, pades can add a /DSS for citizen signatures).
+func (p *CitizenPKI) OCSP(ctx context.Context, cert, issuer *x509.Certificate) ([]byte, error) {
+	var key *ecdsa.PrivateKey
+	switch {
+	case issuer.Equal(p.Issuing.Cert):
+		key = p.Issuing.Key
+	case issuer.Equal(p.Root.Cert):
+		key = p.Root.Key
+	default:
+		return nil, errors.New("citizen pki: unknown issuer")
+	}
+	return ocsp.CreateResponse(issuer, issuer, ocsp.Response{Status: ocsp.Good, SerialNumber: cert.SerialNumber,
+		ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour)}, key)
+}
+
+// CRLs returns none (OCSP covers the hierarchy).
+func (p *CitizenPKI) CRLs(ctx context.Context, cert *x509.Certificate) ([][]byte, error) { return nil, nil }
 
 // Forms returns the FormVerifier trusting p's root (JWS forms only).
 func (p *CitizenPKI) Forms() *dossier.SignatureForms {
