@@ -159,7 +159,9 @@ func (p *CitizenPKI) OCSP(ctx context.Context, cert, issuer *x509.Certificate) (
 }
 
 // CRLs returns none (OCSP covers the hierarchy).
-func (p *CitizenPKI) CRLs(ctx context.Context, cert *x509.Certificate) ([][]byte, error) { return nil, nil }
+func (p *CitizenPKI) CRLs(ctx context.Context, cert *x509.Certificate) ([][]byte, error) {
+	return nil, nil
+}
 
 // Forms returns the FormVerifier trusting p's root (JWS forms only).
 func (p *CitizenPKI) Forms() *dossier.SignatureForms {
