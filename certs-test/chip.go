@@ -36,6 +36,9 @@ type ChipOptions struct {
 	// personal number) instead of the TD1 citizen card.
 	Passport bool
 	Seed     string // determinism: same seed and Now give the same card
+	// IssuerSeed derives the CSCA and Document Signer keys (default Seed),
+	// so that many cards can share one trusted test CSCA.
+	IssuerSeed string
 	Now      time.Time
 }
 
@@ -272,12 +275,16 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	}
 	issue := time.Date(now.Year()-1, now.Month(), 1, 0, 0, 0, 0, time.UTC)
 
+	if opts.IssuerSeed == "" {
+		opts.IssuerSeed = opts.Seed
+	}
+
 	// Keys.
-	csca, err := genKey(opts.Seed, "csca", prof.cscaKey)
+	csca, err := genKey(opts.IssuerSeed, "csca", prof.cscaKey)
 	if err != nil {
 		return nil, err
 	}
-	dsc, err := genKey(opts.Seed, "dsc", prof.dscKey)
+	dsc, err := genKey(opts.IssuerSeed, "dsc", prof.dscKey)
 	if err != nil {
 		return nil, err
 	}

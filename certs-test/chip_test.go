@@ -2,6 +2,7 @@ package certstest
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -110,4 +111,35 @@ func TestUnknownOptions(t *testing.T) {
 		}
 	}
 	_ = errors.New
+}
+
+func TestIssuerSeedSharesTheCSCA(t *testing.T) {
+	a, err := NewChip(ChipOptions{ID: "001190000001", Seed: "a", IssuerSeed: "dev", Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewChip(ChipOptions{ID: "001190000002", Seed: "b", IssuerSeed: "dev", Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewChip(ChipOptions{ID: "001190000003", Seed: "c", Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki := func(der []byte) []byte {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert.RawSubjectPublicKeyInfo
+	}
+	if !bytes.Equal(spki(a.CSCA), spki(b.CSCA)) {
+		t.Fatal("cards with one issuer seed have different CSCA keys")
+	}
+	if bytes.Equal(spki(a.CSCA), spki(c.CSCA)) {
+		t.Fatal("cards with different seeds share a CSCA key")
+	}
+	if bytes.Equal(a.DG15, b.DG15) {
+		t.Fatal("cards with one issuer seed share an AA key")
+	}
 }
