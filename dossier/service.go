@@ -329,6 +329,9 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, n
 			details["note"] = note
 		}
 		details["officer"] = actorName(p)
+		if p.Name != "" {
+			details["officer_name"] = p.Name
+		}
 		if decision == DecisionNote {
 			return nil
 		}
