@@ -214,6 +214,9 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps,
 	defer release()
 	k := Key{Signer: key, Cert: certs[0], Chain: append(certs[1:], chain...)}
 	d := deps.Deps
+	if d.Revocation == nil {
+		d.Revocation = NetRevocation{HTTP: deps.HTTP}
+	}
 	if o.tsaURL != "" {
 		d.Stamper = &tsa.Client{URL: o.tsaURL, HTTP: deps.HTTP}
 	}
