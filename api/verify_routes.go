@@ -25,7 +25,13 @@ type VerifyArea struct {
 	page *template.Template
 	// MaxDocument bounds uploaded documents (default verifier.MaxInput).
 	MaxDocument int64
+	// slots bounds concurrent verifications, and so the memory held by
+	// uploaded documents.
+	slots chan struct{}
 }
+
+// verifySlots is the default number of concurrent verifications.
+const verifySlots = 8
 
 // NewVerifyArea returns the verification area.
 func NewVerifyArea(v *verifier.Verifier, log *slog.Logger) (*VerifyArea, error) {
@@ -39,7 +45,7 @@ func NewVerifyArea(v *verifier.Verifier, log *slog.Logger) (*VerifyArea, error) 
 	if t, err = t.ParseFS(web.Verify, "verify/*.html"); err != nil {
 		return nil, fmt.Errorf("verify page: %w", err)
 	}
-	return &VerifyArea{v: v, log: log, page: t, MaxDocument: verifier.MaxInput}, nil
+	return &VerifyArea{v: v, log: log, page: t, MaxDocument: verifier.MaxInput, slots: make(chan struct{}, verifySlots)}, nil
 }
 
 // Routes registers the verification routes.
@@ -112,6 +118,12 @@ func (a *VerifyArea) readAll(rd io.Reader) ([]byte, error) {
 }
 
 func (a *VerifyArea) run(r *http.Request) (*report.Report, error) {
+	select {
+	case a.slots <- struct{}{}:
+		defer func() { <-a.slots }()
+	case <-r.Context().Done():
+		return nil, problem.New(http.StatusServiceUnavailable, "busy", "too many verifications in progress; try again")
+	}
 	in, err := a.readVerifyInput(r)
 	if err != nil {
 		return nil, err

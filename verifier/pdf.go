@@ -34,7 +34,10 @@ type pdfSig struct {
 	docMDP   int
 }
 
-const maxFields = 10000
+const (
+	maxFields     = 10000
+	maxSignatures = 100
+)
 
 // sigFields walks the AcroForm fields of revision rev and returns the
 // object numbers of signature values.
@@ -95,7 +98,12 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 	rep.Document.Revisions = len(f.Revisions)
 	last := len(f.Revisions) - 1
 	var sigs []*pdfSig
-	for _, num := range sigFields(f, last) {
+	nums := sigFields(f, last)
+	if len(nums) > maxSignatures {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d signatures; only the first %d are validated", len(nums), maxSignatures))
+		nums = nums[:maxSignatures]
+	}
+	for _, num := range nums {
 		sigs = append(sigs, v.pdfStructure(f, num))
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].br[1] < sigs[j].br[1] })

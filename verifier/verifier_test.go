@@ -231,11 +231,38 @@ func pdfCases() []pdfCase {
 			d := fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.DoNotAllowAnyChangesPerms})
 			return fx.pki.Sign(t, d, testdoc.SignOptions{Signer: fx.signer, TSA: true})
 		}},
+		{name: "form filled after an approval signature", want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
+			return fillForm(t, fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true}))
+		}},
+		{name: "form filled after certification P=2", want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
+			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.AllowFillingExistingFormFieldsAndSignaturesPerms})
+			return fillForm(t, d)
+		}},
+		{name: "form filled after certification P=1", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.DoNotAllowAnyChangesPerms})
+			return fillForm(t, d)
+		}},
+		{name: "form field moved after signing", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true})
+			return testdoc.Update(t, d, map[int]string{6: "<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /V (A) /Rect [72 100 300 130] /P 3 0 R >>"}, 0)
+		}},
 		{name: "certification P=1 then DSS and document time-stamp", offline: true, want: report.TotalPassed, level: "PAdES-BASELINE-LTA", build: func(t *testing.T, fx *fixture) []byte {
 			d := fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.DoNotAllowAnyChangesPerms})
 			return fx.pki.DocTimeStamp(t, withDSS(t, fx, d))
 		}},
 	}
+}
+
+// fillForm changes the text field's value and appearance in an
+// incremental update.
+func fillForm(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	_, next := testdoc.Object(t, doc, 1)
+	ap := "BT /Helv 12 Tf 2 8 Td (B) Tj ET"
+	return testdoc.Update(t, doc, map[int]string{
+		6:    fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /V (B) /Rect [72 600 300 630] /P 3 0 R /AP << /N %d 0 R >> >>", next),
+		next: fmt.Sprintf("<< /Type /XObject /Subtype /Form /BBox [0 0 228 30] /Length %d >>\nstream\n%s\nendstream", len(ap), ap),
+	}, 0)
 }
 
 // flipSignatureValue changes one byte of the signature value (the last
