@@ -126,6 +126,20 @@ func pdfCases() []pdfCase {
 		{name: "adbe.pkcs7.detached", want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
 			return fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, Legacy: true})
 		}},
+		{name: "adbe revocation info archival, offline", offline: true, want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
+			now := time.Now().UTC().Truncate(time.Second)
+			return fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, Legacy: true, OCSP: [][]byte{fx.pki.OCSP(t, fx.signer.Cert, now)}})
+		}},
+		{name: "adbe revocation info archival says revoked, offline", offline: true, tampered: true, want: report.TotalFailed, sub: report.Revoked, build: func(t *testing.T, fx *fixture) []byte {
+			k := fx.pki.Issue(t, testdoc.Profile{CN: "Revoked Signer"})
+			now := time.Now().UTC().Truncate(time.Second)
+			fx.pki.Revoke(k.Cert, now.Add(-time.Hour))
+			crl, err := fx.pki.CRL(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: k, Legacy: true, CRLs: [][]byte{crl}})
+		}},
 		{name: "openssl cms signature", want: report.TotalPassed, level: "PAdES-BASELINE-B", build: func(t *testing.T, fx *fixture) []byte {
 			requireTool(t, "openssl")
 			return testdoc.OpenSSLSignedPDF(t, fx.plain, fx.signer, t.TempDir())

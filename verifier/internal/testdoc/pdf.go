@@ -72,6 +72,10 @@ type SignOptions struct {
 	DocMDP   sign.DocMDPPerm
 	Date     time.Time
 	Reason   string
+	// OCSP and CRLs are embedded in the legacy profile's Adobe
+	// revocation-info-archival attribute (Legacy only).
+	OCSP [][]byte
+	CRLs [][]byte
 }
 
 // Sign signs in with pdfsign.
@@ -101,6 +105,16 @@ func (p *PKI) Sign(t testing.TB, in []byte, o SignOptions) []byte {
 	}
 	if o.Legacy {
 		sd.SubFilter = sign.SubFilterAdbePKCS7Detached
+		for _, b := range o.OCSP {
+			if err := sd.RevocationData.AddOCSP(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range o.CRLs {
+			if err := sd.RevocationData.AddCRL(b); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if o.CertType != sign.TimeStampSignature {
 		sd.Signer = o.Signer.Key
