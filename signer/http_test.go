@@ -229,6 +229,31 @@ func TestRemoteCLIAndHTTP(t *testing.T) {
 		if s.signs.Load() != before {
 			t.Fatal("a replayed SAD signed")
 		}
+		// A SAD for one hash does not sign another.
+		authz = csc.AuthorizeResponse{}
+		if st, body := post(t, s.url+"/csc/v2/credentials/authorize", "fresh", map[string]any{"credentialID": "c1", "numSignatures": 1,
+			"hashes": []string{sum}, "PIN": testPIN}, &authz); st != 200 {
+			t.Fatalf("authorize: %d %s", st, body)
+		}
+		other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
+		req["SAD"], req["hashes"] = authz.SAD, []string{other}
+		if st, body := post(t, s.url+"/csc/v2/signatures/signHash", "fresh", req, nil); st != 400 || !strings.Contains(body, "invalid-sad") {
+			t.Fatalf("SAD for another hash: %d %s", st, body)
+		}
+		// Wrong PINs lock the credential (three allowed here); then even
+		// the right PIN is refused.
+		for i := 0; i < 3; i++ {
+			post(t, s.url+"/csc/v2/credentials/authorize", "fresh", map[string]any{"credentialID": "c1", "numSignatures": 1,
+				"hashes": []string{sum}, "authData": []map[string]string{{"id": "PIN", "value": "999999"}}}, nil)
+		}
+		st, body = post(t, s.url+"/csc/v2/credentials/authorize", "fresh", map[string]any{"credentialID": "c1", "numSignatures": 1,
+			"hashes": []string{sum}, "PIN": testPIN}, nil)
+		if st != 403 || !strings.Contains(body, "credential-locked") || !strings.Contains(body, `"error"`) {
+			t.Fatalf("locked credential: %d %s", st, body)
+		}
+		if s.signs.Load() != before {
+			t.Fatal("a refused request signed")
+		}
 		var info csc.InfoResponse
 		if st, body := post(t, s.url+"/csc/v2/info", "", map[string]any{}, &info); st != 200 || info.Specs == "" {
 			t.Fatalf("info: %d %s", st, body)
