@@ -90,12 +90,13 @@ type CA struct {
 	CitizenValidity time.Duration `yaml:"citizen_validity"`
 	// CRLShards is the number of CRL partitions per issuer.
 	CRLShards int `yaml:"crl_shards"`
-	// CRLInterval is how often CRLs are regenerated; nextUpdate is twice it.
-	CRLInterval time.Duration `yaml:"crl_interval"`
+	// CRLValidity is nextUpdate - thisUpdate of CRLs; they are regenerated
+	// when less than half of it is left, and after every revocation.
+	CRLValidity time.Duration `yaml:"crl_validity"`
 	// OCSPValidity is the validity of pre-signed OCSP responses.
 	OCSPValidity time.Duration `yaml:"ocsp_validity"`
-	// IssuancePerHour limits certificate requests per citizen.
-	IssuancePerHour int `yaml:"issuance_per_hour"`
+	// IssuancePerDay limits the certificates one citizen obtains in 24 hours.
+	IssuancePerDay int `yaml:"issuance_per_day"`
 	// PEMDir receives the CA certificates as PEM after a ceremony.
 	PEMDir string `yaml:"pem_dir"`
 }
@@ -154,8 +155,8 @@ func Default() Config {
 		HTTP: HTTP{MaxBodyBytes: 64 << 20, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second,
 			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second},
 		Log: Log{Level: "info", Format: "text"},
-		CA: CA{CitizenValidity: 3 * 365 * 24 * time.Hour, CRLShards: 16, CRLInterval: time.Hour,
-			OCSPValidity: 24 * time.Hour, IssuancePerHour: 5, PEMDir: "./var/pki"},
+		CA: CA{CitizenValidity: 3 * 365 * 24 * time.Hour, CRLShards: 16, CRLValidity: 24 * time.Hour,
+			OCSPValidity: 24 * time.Hour, IssuancePerDay: 5, PEMDir: "./var/pki"},
 		Identity: Identity{CSCADir: "./var/trust/csca", Audience: "kyso", AssertionLifetime: 10 * time.Minute,
 			ChallengeLifetime: 2 * time.Minute, Registry: "embedded", RegistryTimeout: 5 * time.Second},
 		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
@@ -332,14 +333,14 @@ func (c *Config) Validate() error {
 	if c.CA.CRLShards < 1 || c.CA.CRLShards > 4096 {
 		bad("ca.crl_shards", "want 1 to 4096, got %d", c.CA.CRLShards)
 	}
-	if c.CA.CRLInterval < time.Minute {
-		bad("ca.crl_interval", "want at least 1m, got %s", c.CA.CRLInterval)
+	if c.CA.CRLValidity < 10*time.Minute {
+		bad("ca.crl_validity", "want at least 10m, got %s", c.CA.CRLValidity)
 	}
 	if c.CA.OCSPValidity < time.Minute {
 		bad("ca.ocsp_validity", "want at least 1m, got %s", c.CA.OCSPValidity)
 	}
-	if c.CA.IssuancePerHour < 1 {
-		bad("ca.issuance_per_hour", "want at least 1, got %d", c.CA.IssuancePerHour)
+	if c.CA.IssuancePerDay < 1 {
+		bad("ca.issuance_per_day", "want at least 1, got %d", c.CA.IssuancePerDay)
 	}
 	if c.Identity.AssertionLifetime <= 0 || c.Identity.AssertionLifetime > 15*time.Minute {
 		bad("identity.assertion_lifetime", "want more than 0 and at most 15m, got %s", c.Identity.AssertionLifetime)

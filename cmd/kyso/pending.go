@@ -12,11 +12,4 @@ func notYet(name string) func(context.Context, stdio, []string) int {
 	}
 }
 
-var (
-	runCeremony = notYet("ceremony")
-	runSign     = notYet("sign")
-	runVerify   = notYet("verify")
-	runTestdata = notYet("testdata")
-	runRegistry = notYet("registry")
-	runDemo     = notYet("demo")
-)
+var runDemo = notYet("demo")

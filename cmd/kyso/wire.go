@@ -2,10 +2,166 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"kyso/api"
+	"kyso/audit"
 	"kyso/auth"
+	"kyso/ca"
+	"kyso/config"
+	"kyso/dossier"
+	"kyso/hsm"
+	"kyso/identity"
+	"kyso/signer"
+	"kyso/signer/csc"
+	"kyso/tsa"
+	"kyso/verifier"
+	"kyso/verifier/revocation"
 )
+
+// tsaPolicy is the policy OID of the built-in time-stamp authority (under
+// the same private arc as the certificate policies).
+var tsaPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 59595, 2, 1}
+
+// components are the domain services behind the HTTP server and the CLI.
+type components struct {
+	audit    *audit.Log
+	ca       *ca.CA
+	identity *identity.Service
+	tsa      *tsa.Server
+	sign     *csc.Service
+	signDeps signer.Deps
+	verifier *verifier.Verifier
+	dossier  *dossier.Service
+}
+
+// open loads every domain component on the open store and HSM.
+func open(ctx context.Context, e *env) (*components, error) {
+	c := &components{}
+	cfg := e.cfg
+	sealKey, err := e.hsm.FindKey(ctx, ca.LabelServiceSeal)
+	if err != nil {
+		return nil, fmt.Errorf("service seal key %s: %w (has the key ceremony run? make run does it; or kyso ceremony init)", ca.LabelServiceSeal, err)
+	}
+	if c.audit, err = audit.New(ctx, e.db, sealKey); err != nil {
+		return nil, err
+	}
+	c.audit.CheckpointEvery = cfg.Audit.CheckpointEvery
+	replay := auth.NewReplayGuard(e.db)
+	c.ca, err = ca.Load(ctx, e.db, e.hsm, ca.Config{
+		BaseURL:           cfg.PublicURL,
+		CRLShards:         cfg.CA.CRLShards,
+		CRLValidity:       cfg.CA.CRLValidity,
+		OCSPValidity:      cfg.CA.OCSPValidity,
+		MaxIssuancePerDay: cfg.CA.IssuancePerDay,
+		MaxPINFailures:    cfg.Signer.MaxPINFailures,
+		Log:               e.log.With("component", "ca"),
+		Audit:             c.audit,
+		Replay:            replay,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	trust, _, err := identity.LoadTrust(cfg.Identity.CSCADir, e.log.With("component", "identity"))
+	if err != nil {
+		return nil, fmt.Errorf("identity.csca_dir: %w", err)
+	}
+	var registry identity.Registry
+	if cfg.Identity.Registry == "http" {
+		registry = identity.NewHTTPRegistry(cfg.Identity.RegistryURL, cfg.Identity.RegistryTimeout)
+	}
+	c.identity, err = identity.New(ctx, e.db, identity.Options{
+		Config: identity.Config{
+			Issuer:       cfg.PublicURL,
+			Audience:     cfg.Identity.Audience,
+			TTL:          cfg.Identity.AssertionLifetime,
+			ChallengeTTL: cfg.Identity.ChallengeLifetime,
+			Registry:     registryRequirement(cfg.Identity),
+			CardPolicy:   identity.CardPolicy{AllowPassports: cfg.Identity.AllowPassports},
+		},
+		Trust:    trust,
+		Registry: registry,
+		Keys:     []crypto.Signer{c.ca.IdentityKey()},
+		Log:      e.log.With("component", "identity"),
+		Audit:    c.audit,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	if err := tsa.Migrate(ctx, e.db); err != nil {
+		return nil, err
+	}
+	tsaCert, tsaKey := c.ca.TSA()
+	citizenCA, _ := c.ca.CitizenIssuer()
+	agencyCA, _ := c.ca.AgencyIssuer()
+	if c.tsa, err = tsa.New(tsa.Config{Cert: tsaCert, Chain: issuerChain(c.ca, tsaCert), Signer: tsaKey, Policy: tsaPolicy, Log: e.log.With("component", "tsa")}, e.db); err != nil {
+		return nil, err
+	}
+	var stamper signer.Stamper = c.tsa
+	if cfg.Signer.TSAURL != "" {
+		stamper = &tsa.Client{URL: cfg.Signer.TSAURL}
+	}
+	c.signDeps = signer.Deps{
+		Stamper:    stamper,
+		Revocation: signer.CARevocation{OCSPFunc: c.ca.OCSPResponse, CRLFunc: c.ca.CRL},
+		Root:       c.ca.Root(),
+	}
+	if err := csc.Migrate(ctx, e.db); err != nil {
+		return nil, err
+	}
+	c.sign = csc.New(e.db, c.ca.Credentials(), func(ctx context.Context, label string) (crypto.Signer, error) {
+		return e.hsm.FindKey(ctx, label)
+	}, c.audit, c.signDeps, csc.Config{MaxPINFailures: cfg.Signer.MaxPINFailures, SADLifetime: cfg.Signer.SADLifetime})
+
+	roots := []*x509.Certificate{c.ca.Root()}
+	extra, err := verifier.LoadCertificates(cfg.Verifier.TrustFiles...)
+	if err != nil {
+		return nil, fmt.Errorf("verifier.trust_files: %w", err)
+	}
+	roots = append(roots, extra...)
+	c.verifier = verifier.New(verifier.Options{
+		Roots:      roots,
+		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: cfg.Verifier.AllowedHosts}),
+		Logger:     e.log.With("component", "verifier"),
+	})
+	_ = citizenCA
+	_ = agencyCA
+
+	if c.dossier, err = openDossier(ctx, e, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func registryRequirement(c config.Identity) identity.RegistryRequirement {
+	switch {
+	case c.Registry == "none":
+		return identity.RegistryOff
+	case c.RequireRegistryMatch:
+		return identity.RegistryRequired
+	default:
+		return identity.RegistryOptional
+	}
+}
+
+// issuerChain returns the issuing certificates above cert, root excluded.
+func issuerChain(c *ca.CA, cert *x509.Certificate) []*x509.Certificate {
+	var chain []*x509.Certificate
+	for _, info := range c.Issuers() {
+		if info.Certificate != nil && info.Certificate.RawSubject != nil && string(info.Certificate.RawSubject) == string(cert.RawIssuer) &&
+			string(info.Certificate.RawSubject) != string(c.Root().RawSubject) {
+			chain = append(chain, info.Certificate)
+		}
+	}
+	return chain
+}
 
 // wired are the components behind the HTTP server.
 type wired struct {
@@ -14,8 +170,61 @@ type wired struct {
 	stop       func()
 }
 
-// wire opens the domain components and their HTTP areas.
+// wire opens the domain components and their HTTP areas, and starts the
+// background work (CRL and OCSP refresh, pruning of used challenges).
 func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, error) {
-	w := &wired{stop: func() {}}
-	return w, nil
+	c, err := open(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	verifyArea, err := api.NewVerifyArea(c.verifier, e.log)
+	if err != nil {
+		return nil, err
+	}
+	signArea := api.NewSignArea(c.sign, c.tsa, e.log)
+	signArea.TempDir = filepath.Join(e.cfg.DataDir, "tmp")
+	if err := os.MkdirAll(signArea.TempDir, 0o700); err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{}, 2)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		_ = c.ca.Run(bg, time.Minute)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if _, err := c.identity.PruneChallenges(bg); err != nil {
+					e.log.Warn("pruning challenges", "err", err)
+				}
+			}
+		}
+	}()
+	return &wired{
+		areas: []api.Area{
+			api.NewIdentityArea(c.identity, e.log),
+			api.NewCAArea(c.ca, e.log),
+			signArea,
+			verifyArea,
+			api.NewDossierArea(c.dossier, e.log),
+		},
+		assertions: c.identity,
+		stop: func() {
+			cancel()
+			<-done
+			<-done
+			if err := c.audit.Checkpoint(context.Background()); err != nil {
+				e.log.Warn("audit checkpoint at shutdown", "err", err)
+			}
+		},
+	}, nil
 }
+
+var _ = hsm.ErrKeyNotFound
