@@ -129,7 +129,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	srv := newVerifyServer(t)
 	artifacts := os.Getenv("KYSO_TEST_ARTIFACTS")
 	if artifacts == "" {
-		artifacts = t.TempDir()
+		artifacts = t.ArtifactDir() // kept under the output directory with go test -artifacts
 	}
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
