@@ -113,6 +113,8 @@ func mapPDFError(err error) error {
 	switch {
 	case errors.Is(err, pades.ErrAlreadySigned):
 		return problem.Wrap(http.StatusConflict, "already-signed", err)
+	case errors.Is(err, pades.ErrNoChanges):
+		return problem.Wrap(http.StatusConflict, "document-certified", err)
 	case errors.Is(err, pades.ErrBadPage), errors.Is(err, pades.ErrBadAppearance):
 		return problem.Wrap(http.StatusBadRequest, "bad-appearance", err)
 	case errors.Is(err, pades.ErrBadLevel):

@@ -78,6 +78,20 @@ func TestVisibleAppearanceAndCertification(t *testing.T) {
 	if !errors.Is(err, pades.ErrAlreadySigned) {
 		t.Fatalf("second certification: %v", err)
 	}
+	// P=2 lets a citizen sign the certified e-result afterwards.
+	citizen := e.pki.NewSigner(t, signertest.P256, nil, "Lê Thị Cúc")
+	o3 := e.opts(pades.BT)
+	o3.Signer, o3.Cert = citizen.Key, citizen.Cert
+	twice := e.sign(t, signed, o3)
+	mustContain(t, e.pdfsigOut(t, twice), "Signature is Valid")
+	// P=1 forbids any further signature.
+	o4 := e.opts(pades.BB)
+	o4.Certify, o4.DocMDPPerm = true, 1
+	locked := e.sign(t, signertest.PDF(t, signertest.PDFOptions{}), o4)
+	buf.Reset()
+	if err := pades.Sign(context.Background(), bytes.NewReader(locked), int64(len(locked)), &buf, e.opts(pades.BB)); !errors.Is(err, pades.ErrNoChanges) {
+		t.Fatalf("signing a P=1 document: %v", err)
+	}
 }
 
 func TestRejectsBadInput(t *testing.T) {

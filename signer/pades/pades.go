@@ -65,6 +65,7 @@ func ParseLevel(s string) (Level, error) {
 var (
 	ErrBadLevel      = errors.New("pades: unknown level")
 	ErrAlreadySigned = errors.New("pades: a certification signature must be the first signature")
+	ErrNoChanges     = errors.New("pades: the document is certified with no changes allowed (DocMDP P=1)")
 	ErrNeedStamper   = errors.New("pades: level B-T or higher needs a time-stamp source")
 	ErrNeedRevoc     = errors.New("pades: level B-LT or higher needs a revocation source")
 	ErrBadPage       = errors.New("pades: page not found")
@@ -230,6 +231,24 @@ func (fi formInfo) freshName(prefix string) string {
 	}
 }
 
+// docMDPPerm returns the P value of the document's certification
+// signature, 0 when it has none.
+func docMDPPerm(cat pdf.Value) int {
+	refs := cat.Key("Perms").Key("DocMDP").Key("Reference")
+	for i := 0; i < refs.Len() && i < 16; i++ {
+		r := refs.Index(i)
+		if r.Key("TransformMethod").Name() != "DocMDP" {
+			continue
+		}
+		p := r.Key("TransformParams").Key("P")
+		if p.Kind() == pdf.Integer {
+			return int(p.Int64())
+		}
+		return 2 // the default
+	}
+	return 0
+}
+
 // findPage returns page n (1-based) of the page tree.
 func findPage(cat pdf.Value, n int) (pdf.Value, error) {
 	node := cat.Key("Pages")
@@ -371,6 +390,9 @@ func signatureRevision(ctx context.Context, doc *pdfincr.Doc, opts Options) (*pd
 	fi := readForm(cat)
 	if opts.Certify && fi.signed > 0 {
 		return nil, nil, ErrAlreadySigned
+	}
+	if docMDPPerm(cat) == 1 {
+		return nil, nil, ErrNoChanges
 	}
 	if opts.Appearance != nil && (opts.Appearance.Width <= 0 || opts.Appearance.Height <= 0 || opts.Appearance.Page < 1) {
 		return nil, nil, ErrBadAppearance
