@@ -64,8 +64,10 @@ type Principal struct {
 	Token  string `json:"token"`
 }
 
-// DemoCitizen is the card generated when ChipDir has none.
-var DemoCitizen = certstest.ChipOptions{ID: "001099008888", Name: "Nguyễn Thị Mai", BirthDate: "1990-02-15", Sex: "F", Seed: "kyso-demo"}
+// DemoCitizen is the card generated when ChipDir has none. Its CSCA is
+// derived from the issuer seed "kyso-dev", which `kyso dev setup` trusts.
+var DemoCitizen = certstest.ChipOptions{ID: "001099008888", Name: "Nguyễn Thị Mai", BirthDate: "1990-02-15", Sex: "F",
+	Alg: "p256", Seed: "kyso-demo", IssuerSeed: "kyso-dev"}
 
 // Run performs the walk-through. It fails on the first step that does not
 // go as expected.
