@@ -293,7 +293,8 @@ func HTMLTemplate() (*template.Template, error) {
 			}
 			return "indeterminate"
 		},
-		"verdict": Verdict,
+		"verdict":   Verdict,
+		"verdictVI": VerdictVI,
 	}).ParseFS(templates, "templates/*.html")
 }
 
@@ -332,6 +333,31 @@ func sub(s SubIndication) string {
 		return "no signature was found."
 	}
 	return "see the details (" + string(s) + ")."
+}
+
+// VerdictVI is Verdict in Vietnamese.
+func VerdictVI(s Status) string {
+	switch s.MainIndication {
+	case TotalPassed:
+		return "Hợp lệ: các chữ ký hợp lệ và tài liệu không bị thay đổi sau khi ký."
+	case TotalFailed:
+		switch s.SubIndication {
+		case HashFailure:
+			return "Không hợp lệ: tài liệu đã bị thay đổi sau khi ký."
+		case Revoked:
+			return "Không hợp lệ: chứng thư số của người ký đã bị thu hồi trước khi ký."
+		case Expired:
+			return "Không hợp lệ: chứng thư số của người ký đã hết hạn khi ký."
+		}
+		return "Không hợp lệ: chữ ký không đúng (" + string(s.SubIndication) + ")."
+	}
+	switch s.SubIndication {
+	case NoCertificateChainFound:
+		return "Chưa xác định: chứng thư số không thuộc tổ chức cung cấp dịch vụ tin cậy."
+	case TryLater:
+		return "Chưa xác định: chưa kiểm tra được tình trạng thu hồi; vui lòng thử lại sau."
+	}
+	return "Chưa xác định: không đủ căn cứ để kết luận (" + string(s.SubIndication) + ")."
 }
 
 // HTML writes a printable HTML page.
