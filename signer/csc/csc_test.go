@@ -296,3 +296,32 @@ func TestSignDocPAdES(t *testing.T) {
 		Documents: []csc.Document{{Document: base64.StdEncoding.EncodeToString(other), SignatureFormat: "P"}}}, "t")
 	f.refused(t, err, before, "invalid-sad")
 }
+
+// TestSADSingleUseUnderConcurrency presents one SAD from many requests at
+// once: exactly one signs.
+func TestSADSingleUseUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		h := hashOf("once")
+		sad := f.authorize(t, f.citizen, h)
+		const n = 8
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				_, err := f.signHash(f.citizen, sad, h)
+				errs <- err
+			}()
+		}
+		ok := 0
+		for i := 0; i < n; i++ {
+			if err := <-errs; err == nil {
+				ok++
+			} else if p, isP := problem.As(err); !isP || p.Code != "invalid-sad" {
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != 1 || f.signs.Load() != 1 {
+			t.Fatalf("%d requests signed (%d signatures), want 1", ok, f.signs.Load())
+		}
+	})
+}
