@@ -211,3 +211,23 @@ func TestPrepareChip(t *testing.T) {
 		t.Fatalf("chip not prepared once and trusted: %v", err)
 	}
 }
+
+// TestRunLive runs the demo against a running server when
+// KYSO_DEMO_CREDENTIALS names its dev credentials file (KYSO_DEMO_CHIP_DIR
+// optionally names the card directory).
+func TestRunLive(t *testing.T) {
+	creds := os.Getenv("KYSO_DEMO_CREDENTIALS")
+	if creds == "" {
+		t.Skip("KYSO_DEMO_CREDENTIALS not set: no live server to run the demo against")
+	}
+	chip := os.Getenv("KYSO_DEMO_CHIP_DIR")
+	if chip == "" {
+		chip = filepath.Join(t.TempDir(), "chip")
+	}
+	var out bytes.Buffer
+	err := demo.Run(context.Background(), demo.Options{CredentialsFile: creds, ChipDir: chip, Out: &out})
+	t.Logf("\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
