@@ -211,7 +211,10 @@ func (c *CA) cachedOCSP(ctx context.Context, serial, issuer string) ([]byte, boo
 // signOCSP signs a response about serial for ic with its delegated
 // responder; info nil means unknown.
 func (c *CA) signOCSP(ic *issuerCA, serial *big.Int, info *CertInfo, h crypto.Hash, nonce *pkix.Extension) ([]byte, error) {
-	now := c.cfg.Now().UTC().Truncate(time.Second)
+	// x/crypto/ocsp sets producedAt to the current minute; thisUpdate must
+	// not be later than producedAt (NSS refuses such responses as "not yet
+	// valid"), so it is truncated to the minute as well.
+	now := c.cfg.Now().UTC().Truncate(time.Minute)
 	tmpl := ocsp.Response{
 		SerialNumber: serial,
 		ThisUpdate:   now,

@@ -189,12 +189,27 @@ func (r *run) signResponder(issuer *x509.Certificate, issuerKey crypto.Signer, i
 	if notAfter.After(issuer.NotAfter) {
 		notAfter = issuer.NotAfter
 	}
-	t, err := spec.Render(csr, profile.Subject{CommonName: kc.CommonName, Organization: kc.Organization},
+	// Each CA's responder certificate has a name of its own: relying
+	// parties (NSS among them) find the responder certificate by the
+	// response's ResponderID, and one name for several certificates makes
+	// them pick the one certified by another CA.
+	cn := responderName(kc.CommonName, issuer.Subject.CommonName)
+	t, err := spec.Render(csr, profile.Subject{CommonName: cn, Organization: kc.Organization},
 		profile.Params{Serial: sn, NotBefore: notBefore, NotAfter: notAfter, CAIssuersURL: baseURL + "/ca/" + issuerName + ".crt"})
 	if err != nil {
 		return nil, err
 	}
 	return r.sign(t, issuer, issuerKey)
+}
+
+// responderName names the responder of the CA called issuerCN, within the
+// 64 characters a CommonName may have.
+func responderName(base, issuerCN string) string {
+	name := base + " (" + issuerCN + ")"
+	if len(name) > 64 {
+		name = base + " (" + issuerCN[:max(0, 64-len(base)-3)] + ")"
+	}
+	return name
 }
 
 // plannedLabels lists every HSM label Init creates.

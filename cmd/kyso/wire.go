@@ -16,7 +16,6 @@ import (
 	"kyso/ca"
 	"kyso/config"
 	"kyso/dossier"
-	"kyso/hsm"
 	"kyso/identity"
 	"kyso/signer"
 	"kyso/signer/csc"
@@ -99,8 +98,6 @@ func open(ctx context.Context, e *env) (*components, error) {
 		return nil, err
 	}
 	tsaCert, tsaKey := c.ca.TSA()
-	citizenCA, _ := c.ca.CitizenIssuer()
-	agencyCA, _ := c.ca.AgencyIssuer()
 	if c.tsa, err = tsa.New(tsa.Config{Cert: tsaCert, Chain: issuerChain(c.ca, tsaCert), Signer: tsaKey, Policy: tsaPolicy, Log: e.log.With("component", "tsa")}, e.db); err != nil {
 		return nil, err
 	}
@@ -117,7 +114,11 @@ func open(ctx context.Context, e *env) (*components, error) {
 		return nil, err
 	}
 	c.sign = csc.New(e.db, c.ca.Credentials(), func(ctx context.Context, label string) (crypto.Signer, error) {
-		return e.hsm.FindKey(ctx, label)
+		k, err := e.hsm.FindKey(ctx, label)
+		if err != nil {
+			return nil, err
+		}
+		return k, nil
 	}, c.audit, c.signDeps, csc.Config{MaxPINFailures: cfg.Signer.MaxPINFailures, SADLifetime: cfg.Signer.SADLifetime})
 
 	roots := []*x509.Certificate{c.ca.Root()}
@@ -131,8 +132,6 @@ func open(ctx context.Context, e *env) (*components, error) {
 		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: cfg.Verifier.AllowedHosts}),
 		Logger:     e.log.With("component", "verifier"),
 	})
-	_ = citizenCA
-	_ = agencyCA
 
 	if c.dossier, err = openDossier(ctx, e, c); err != nil {
 		return nil, err
@@ -226,5 +225,3 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 		},
 	}, nil
 }
-
-var _ = hsm.ErrKeyNotFound
