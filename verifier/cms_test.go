@@ -17,7 +17,7 @@ import (
 )
 
 // opensslCMS signs content with `openssl cms -sign` and returns DER.
-func opensslCMS(t *testing.T, k testdoc.Key, content []byte, attached bool) []byte {
+func opensslCMS(t *testing.T, k testdoc.Key, content []byte, attached bool, extra ...string) []byte {
 	t.Helper()
 	requireTool(t, "openssl")
 	dir := t.TempDir()
@@ -31,6 +31,7 @@ func opensslCMS(t *testing.T, k testdoc.Key, content []byte, attached bool) []by
 	if attached {
 		args = append(args, "-nodetach")
 	}
+	args = append(args, extra...)
 	cmd := exec.Command("openssl", args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -48,6 +49,10 @@ func TestCMS(t *testing.T) {
 	content := []byte("Đơn đề nghị cấp giấy xác nhận\n")
 	attached := opensslCMS(t, fx.signer, content, true)
 	detached := opensslCMS(t, fx.signer, content, false)
+	streamed := opensslCMS(t, fx.signer, content, true, "-stream") // BER, indefinite lengths
+	if len(streamed) < 2 || streamed[1] != 0x80 {
+		t.Fatalf("openssl -stream did not produce indefinite-length BER: % x", streamed[:min(8, len(streamed))])
+	}
 	broken := append([]byte(nil), attached...)
 	broken[len(broken)-5] ^= 0xff
 	cases := []struct {
@@ -58,6 +63,7 @@ func TestCMS(t *testing.T) {
 		sub      report.SubIndication
 	}{
 		{"attached", attached, nil, report.TotalPassed, ""},
+		{"attached BER (streamed)", streamed, nil, report.TotalPassed, ""},
 		{"detached with content", detached, content, report.TotalPassed, ""},
 		{"detached without content", detached, nil, report.Indeterminate, report.SignedDataNotFound},
 		{"detached with other content", detached, []byte("other"), report.TotalFailed, report.HashFailure},

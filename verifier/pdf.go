@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/asn1"
 	"fmt"
 	"slices"
 	"sort"
@@ -351,12 +350,11 @@ func derLength(b []byte) (int, error) {
 		}
 		return 0, fmt.Errorf("signature value is not a DER SEQUENCE")
 	}
-	var rv asn1.RawValue
-	rest, err := asn1.Unmarshal(b, &rv)
+	n, err := cms.ObjectLength(b)
 	if err != nil {
 		return 0, fmt.Errorf("signature value: %v", err)
 	}
-	return len(b) - len(rest), nil
+	return n, nil
 }
 
 func docMDPOf(f *pdfscan.File, rev int, d *pdfscan.Dict) int {

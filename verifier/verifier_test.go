@@ -144,6 +144,12 @@ func pdfCases() []pdfCase {
 			requireTool(t, "openssl")
 			return testdoc.OpenSSLSignedPDF(t, fx.plain, fx.signer, t.TempDir())
 		}},
+		// openssl -stream writes BER and embeds the signed bytes: PDF
+		// signatures must be detached.
+		{name: "openssl cms BER with attached content", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
+			requireTool(t, "openssl")
+			return testdoc.OpenSSLSignedPDF(t, fx.plain, fx.signer, t.TempDir(), "-stream")
+		}},
 		{name: "two approval signatures", want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
 			second := fx.pki.Issue(t, testdoc.Profile{CN: "Trần Thị Bình", UID: "CCCD:079200001234"})
 			return fx.pki.Sign(t, signBT(t, fx), testdoc.SignOptions{Signer: second, TSA: true})

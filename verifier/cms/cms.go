@@ -137,6 +137,19 @@ func elements(b []byte) ([]asn1.RawValue, error) {
 // (the padding of a PDF /Contents value) are ignored; other trailing data is
 // an error.
 func Parse(der []byte) (*SignedData, error) {
+	sd, err := parse(der)
+	if err == nil || len(der) < 2 || der[1] != 0x80 {
+		return sd, err
+	}
+	// Indefinite-length BER: re-encode as DER and try again.
+	d, berErr := berToDER(der)
+	if berErr != nil {
+		return nil, err
+	}
+	return parse(d)
+}
+
+func parse(der []byte) (*SignedData, error) {
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {

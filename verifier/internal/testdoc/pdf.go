@@ -240,7 +240,7 @@ func AddDSS(t testing.TB, in []byte, certs []*x509.Certificate, ocsps, crls [][]
 
 // OpenSSLSignedPDF hand-assembles a PDF signature whose CMS is made by
 // `openssl cms -sign` (an implementation independent of ours and pdfsign's).
-func OpenSSLSignedPDF(t testing.TB, in []byte, k Key, dir string) []byte {
+func OpenSSLSignedPDF(t testing.TB, in []byte, k Key, dir string, extra ...string) []byte {
 	t.Helper()
 	rootNum := RootNum(t, in)
 	cat, next := Object(t, in, rootNum)
@@ -268,8 +268,9 @@ func OpenSSLSignedPDF(t testing.TB, in []byte, k Key, dir string) []byte {
 		}
 		return p
 	}
-	cmd := exec.Command("openssl", "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-cades",
-		"-in", write("data.bin", signed), "-signer", write("cert.pem", certPEM), "-inkey", write("key.pem", keyPEM), "-out", filepath.Join(dir, "sig.der"))
+	args := []string{"cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-cades",
+		"-in", write("data.bin", signed), "-signer", write("cert.pem", certPEM), "-inkey", write("key.pem", keyPEM), "-out", filepath.Join(dir, "sig.der")}
+	cmd := exec.Command("openssl", append(args, extra...)...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("openssl cms: %v: %s", err, msg)
 	}

@@ -1,0 +1,146 @@
+package cms
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// berToDER re-encodes BER (indefinite lengths, constructed OCTET STRINGs)
+// as DER, which encoding/asn1 requires. Some signing tools stream CMS in
+// BER; RFC 5652 signs the DER encoding of the signed attributes, so the
+// re-encoding keeps signatures verifiable.
+func berToDER(b []byte) ([]byte, error) {
+	budget := 1 << 16
+	out, rest, err := berElement(b, 0, &budget)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rest...), nil
+}
+
+func berHeader(b []byte) (class byte, constructed bool, tag []byte, length int, hdr int, err error) {
+	if len(b) < 2 {
+		return 0, false, nil, 0, 0, fmt.Errorf("%w: truncated BER", ErrFormat)
+	}
+	i := 1
+	if b[0]&0x1f == 0x1f {
+		for i < len(b) && b[i]&0x80 != 0 {
+			i++
+			if i > 5 {
+				return 0, false, nil, 0, 0, fmt.Errorf("%w: BER tag too long", ErrFormat)
+			}
+		}
+		i++
+	}
+	if i >= len(b) {
+		return 0, false, nil, 0, 0, fmt.Errorf("%w: truncated BER", ErrFormat)
+	}
+	tag = b[:i]
+	class, constructed = b[0]&0xc0, b[0]&0x20 != 0
+	l := int(b[i])
+	i++
+	switch {
+	case l == 0x80:
+		if !constructed {
+			return 0, false, nil, 0, 0, fmt.Errorf("%w: indefinite length on a primitive", ErrFormat)
+		}
+		return class, constructed, tag, -1, i, nil
+	case l > 0x80:
+		n := l & 0x7f
+		if n > 4 || i+n > len(b) {
+			return 0, false, nil, 0, 0, fmt.Errorf("%w: bad BER length", ErrFormat)
+		}
+		l = 0
+		for _, c := range b[i : i+n] {
+			l = l<<8 | int(c)
+		}
+		i += n
+	}
+	if l < 0 || l > len(b)-i {
+		return 0, false, nil, 0, 0, fmt.Errorf("%w: BER length beyond data", ErrFormat)
+	}
+	return class, constructed, tag, l, i, nil
+}
+
+func derLen(n int) []byte {
+	if n < 0x80 {
+		return []byte{byte(n)}
+	}
+	var l []byte
+	for v := n; v > 0; v >>= 8 {
+		l = append([]byte{byte(v)}, l...)
+	}
+	return append([]byte{0x80 | byte(len(l))}, l...)
+}
+
+// berElement converts one element and returns it with the remaining input.
+func berElement(b []byte, depth int, budget *int) ([]byte, []byte, error) {
+	*budget--
+	if depth > 64 || *budget < 0 {
+		return nil, nil, fmt.Errorf("%w: BER nesting too deep or too many elements", ErrFormat)
+	}
+	class, constructed, tag, l, hdr, err := berHeader(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !constructed {
+		return append(append(append([]byte(nil), tag...), derLen(l)...), b[hdr:hdr+l]...), b[hdr+l:], nil
+	}
+	var body bytes.Buffer
+	var rest []byte
+	if l >= 0 {
+		content := b[hdr : hdr+l]
+		for len(content) > 0 {
+			el, r, err := berElement(content, depth+1, budget)
+			if err != nil {
+				return nil, nil, err
+			}
+			body.Write(el)
+			content = r
+		}
+		rest = b[hdr+l:]
+	} else {
+		content := b[hdr:]
+		for {
+			if len(content) >= 2 && content[0] == 0 && content[1] == 0 {
+				rest = content[2:]
+				break
+			}
+			if len(content) == 0 {
+				return nil, nil, fmt.Errorf("%w: unterminated indefinite length", ErrFormat)
+			}
+			el, r, err := berElement(content, depth+1, budget)
+			if err != nil {
+				return nil, nil, err
+			}
+			body.Write(el)
+			content = r
+		}
+	}
+	// A constructed OCTET STRING becomes one primitive OCTET STRING.
+	if class == 0 && len(tag) == 1 && tag[0]&0x1f == 4 {
+		var flat bytes.Buffer
+		inner := body.Bytes()
+		for len(inner) > 0 {
+			_, _, _, il, ih, err := berHeader(inner)
+			if err != nil {
+				return nil, nil, err
+			}
+			flat.Write(inner[ih : ih+il])
+			inner = inner[ih+il:]
+		}
+		return append(append([]byte{0x04}, derLen(flat.Len())...), flat.Bytes()...), rest, nil
+	}
+	return append(append(append([]byte(nil), tag...), derLen(body.Len())...), body.Bytes()...), rest, nil
+}
+
+// ObjectLength returns the encoded length of the DER or BER element at the
+// start of b (BER with indefinite lengths included).
+func ObjectLength(b []byte) (int, error) {
+	budget := 1 << 16
+	_, rest, err := berElement(b, 0, &budget)
+	if err != nil {
+		return 0, err
+	}
+	return len(b) - len(rest), nil
+}
