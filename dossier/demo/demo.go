@@ -173,12 +173,29 @@ func (r *run) walk(ctx context.Context) error {
 		Issuer       string `json:"issuer"`
 		NotAfter     string `json:"not_after"`
 	}
-	if err := r.asCitizen(ctx, func() error {
+	err := r.asCitizen(ctx, func() error {
 		return r.c.do(ctx, "POST", "/v1/certificates", r.assertion, jsonBody(map[string]string{"key": "remote", "pin": r.o.PIN}), 201, &enrolled)
-	}); err != nil {
+	})
+	var pe *ProblemError
+	switch {
+	case err == nil:
+		r.say("free signing certificate %s issued by %s (remote key, credential %s, valid until %s)", enrolled.Serial, enrolled.Issuer, enrolled.CredentialID, enrolled.NotAfter)
+	case errors.As(err, &pe) && pe.Code == "credential-exists":
+		// An earlier run enrolled this citizen: sign with that credential.
+		var list struct {
+			CredentialIDs []string `json:"credentialIDs"`
+		}
+		if err := r.c.do(ctx, "POST", "/csc/v2/credentials/list", r.assertion, jsonBody(map[string]any{"onlyValid": true}), 200, &list); err != nil {
+			return fmt.Errorf("demo: list credentials: %w", err)
+		}
+		if len(list.CredentialIDs) == 0 {
+			return errors.New("demo: the citizen has a credential but none is listed")
+		}
+		enrolled.CredentialID = list.CredentialIDs[0]
+		r.say("free signing certificate already issued to this citizen: signing with credential %s", enrolled.CredentialID)
+	default:
 		return fmt.Errorf("demo: certificate: %w", err)
 	}
-	r.say("free signing certificate %s issued by %s (remote key, credential %s, valid until %s)", enrolled.Serial, enrolled.Issuer, enrolled.CredentialID, enrolled.NotAfter)
 
 	form := map[string]any{
 		"procedure_code": r.o.ProcedureCode, "agency_code": r.creds.Agency.Agency, "applicant": r.card.ID,

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+
+	"kyso/dossier/demo"
+)
+
+func runDemo(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("demo", io.err)
+	configPath := fs.String("config", "", "configuration file (for data_dir)")
+	baseURL := fs.String("url", "", "server URL (default: base_url in the credentials file)")
+	creds := fs.String("credentials", "", "demo principals file (default DATA_DIR/dev-credentials.json)")
+	chip := fs.String("chip", "", "synthetic card directory (default DATA_DIR/demo-chip)")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	cfg, err := loadConfig(*configPath, io)
+	if err != nil {
+		return fail(io.err, "demo", err)
+	}
+	if *creds == "" {
+		*creds = filepath.Join(cfg.DataDir, "dev-credentials.json")
+	}
+	if *chip == "" {
+		*chip = filepath.Join(cfg.DataDir, "demo-chip")
+	}
+	if err := demo.Run(ctx, demo.Options{BaseURL: *baseURL, CredentialsFile: *creds, ChipDir: *chip, Out: io.out}); err != nil {
+		return fail(io.err, "demo", err)
+	}
+	return exitOK
+}
