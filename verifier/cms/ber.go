@@ -10,6 +10,11 @@ import (
 // BER; RFC 5652 signs the DER encoding of the signed attributes, so the
 // re-encoding keeps signatures verifiable.
 func berToDER(b []byte) ([]byte, error) {
+	// Each nesting level copies its content once: bound the input so that
+	// depth × size stays small.
+	if len(b) > maxBER {
+		return nil, fmt.Errorf("%w: BER input larger than %d bytes", ErrFormat, maxBER)
+	}
 	budget := 1 << 16
 	out, rest, err := berElement(b, 0, &budget)
 	if err != nil {
@@ -17,6 +22,9 @@ func berToDER(b []byte) ([]byte, error) {
 	}
 	return append(out, rest...), nil
 }
+
+// maxBER bounds BER input re-encoded as DER.
+const maxBER = 8 << 20
 
 func berHeader(b []byte) (class byte, constructed bool, tag []byte, length int, hdr int, err error) {
 	if len(b) < 2 {
@@ -135,12 +143,38 @@ func berElement(b []byte, depth int, budget *int) ([]byte, []byte, error) {
 }
 
 // ObjectLength returns the encoded length of the DER or BER element at the
-// start of b (BER with indefinite lengths included).
+// start of b (BER with indefinite lengths included), without copying.
 func ObjectLength(b []byte) (int, error) {
 	budget := 1 << 16
-	_, rest, err := berElement(b, 0, &budget)
+	rest, err := berSkip(b, 0, &budget)
 	if err != nil {
 		return 0, err
 	}
 	return len(b) - len(rest), nil
+}
+
+func berSkip(b []byte, depth int, budget *int) ([]byte, error) {
+	*budget--
+	if depth > 64 || *budget < 0 {
+		return nil, fmt.Errorf("%w: BER nesting too deep or too many elements", ErrFormat)
+	}
+	_, _, _, l, hdr, err := berHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	if l >= 0 {
+		return b[hdr+l:], nil
+	}
+	content := b[hdr:]
+	for {
+		if len(content) >= 2 && content[0] == 0 && content[1] == 0 {
+			return content[2:], nil
+		}
+		if len(content) == 0 {
+			return nil, fmt.Errorf("%w: unterminated indefinite length", ErrFormat)
+		}
+		if content, err = berSkip(content, depth+1, budget); err != nil {
+			return nil, err
+		}
+	}
 }

@@ -8,7 +8,11 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte{0x30, 0x03, 0x06, 0x01, 0x00})
 	f.Add([]byte("\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02\xa0\x80\x30\x80\x02\x01\x01\x31\x00\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01\x00\x00\x31\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte("\x30\x80\x02\x01\x01\x24\x80\x04\x01\x61\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if n, err := ObjectLength(data); err == nil && (n <= 0 || n > len(data)) {
+			t.Fatalf("ObjectLength %d outside [1,%d]", n, len(data))
+		}
 		sd, err := Parse(data)
 		if err != nil {
 			ParseTimeStamp(data)
