@@ -17,12 +17,13 @@ type Limits struct {
 	MaxValues     int   // values per parsed object
 	MaxChain      int   // xref /Prev chain length
 	MaxStreamSize int64 // decoded stream bytes
+	MaxDecoded    int64 // decoded bytes over the whole file (0: 4 × MaxStreamSize)
 }
 
 // DefaultLimits are generous for real documents and small enough to keep
 // hostile input cheap.
 func DefaultLimits() Limits {
-	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 20, MaxChain: 512, MaxStreamSize: 64 << 20}
+	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 20, MaxChain: 512, MaxStreamSize: 64 << 20, MaxDecoded: 256 << 20}
 }
 
 // EntryType is the type of a cross-reference entry.
@@ -74,6 +75,7 @@ type File struct {
 	sections map[int64]*Section
 	objCache map[int64]cached
 	objStm   map[int64]*objStream
+	decoded  int64
 }
 
 type cached struct {
@@ -95,6 +97,9 @@ var ErrNotPDF = errors.New("not a PDF: no %%EOF with a valid startxref")
 func Parse(data []byte, lim Limits) (*File, error) {
 	if lim.MaxRevisions == 0 {
 		lim = DefaultLimits()
+	}
+	if lim.MaxDecoded == 0 {
+		lim.MaxDecoded = 4 * lim.MaxStreamSize
 	}
 	if !bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 1024)], "\x00\t\n\f\r "), []byte("%PDF-")) {
 		return nil, fmt.Errorf("%w: missing %%PDF- header", ErrNotPDF)
@@ -603,6 +608,10 @@ func (f *File) decode(o Object) ([]byte, error) {
 		}
 		if int64(len(out)) > f.lim.MaxStreamSize {
 			return nil, fmt.Errorf("stream larger than %d bytes", f.lim.MaxStreamSize)
+		}
+		f.decoded += int64(len(out))
+		if f.decoded > f.lim.MaxDecoded {
+			return nil, fmt.Errorf("more than %d decoded bytes in the file", f.lim.MaxDecoded)
 		}
 		return unpredict(out, parms)
 	}
