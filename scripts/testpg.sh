@@ -7,7 +7,14 @@ cmd=${1:?start|stop}
 dir=${2:?data directory}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "testpg: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
-port=${KYSO_TEST_PG_PORT:-55432}
+port=${KYSO_TEST_PG_PORT:-}
+if [ -z "$port" ]; then
+  # The first free port from 55432 on.
+  for p in $(seq 55432 55632); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+  done
+fi
+[ -f "$dir/port" ] && [ "${1:-}" = stop ] && port=$(cat "$dir/port")
 
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -15,8 +22,8 @@ as_pg() {
 
 case "$cmd" in
 start)
-  if [ -f "$dir/data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  if [ -f "$dir/data/postmaster.pid" ] && [ -f "$dir/port" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres?sslmode=disable"
     exit 0
   fi
   rm -rf "$dir"
@@ -27,6 +34,7 @@ start)
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
+  echo "$port" >"$dir/port"
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   ;;
 stop)
