@@ -19,7 +19,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte("eyJhbGciOiJFUzI1NiJ9.e30.AAAA"))
 	roots, _ := LoadCertificates("testdata/root.pem")
 	v := New(Options{Roots: roots, At: time.Date(2026, 1, 15, 8, 0, 0, 0, time.UTC),
-		Limits: pdfscan.Limits{MaxRevisions: 16, MaxObjects: 4096, MaxDepth: 32, MaxValues: 1 << 14, MaxChain: 16, MaxStreamSize: 1 << 20}})
+		Limits: pdfscan.Limits{MaxRevisions: 16, MaxObjects: 4096, MaxDepth: 32, MaxValues: 1 << 16, MaxChain: 16, MaxStreamSize: 1 << 20}})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := v.Verify(context.Background(), Input{Data: data})
 		if err == nil && rep.Status.MainIndication == "" {

@@ -14,7 +14,7 @@ type Limits struct {
 	MaxRevisions  int   // %%EOF-terminated revisions
 	MaxObjects    int   // xref entries per section and object numbers
 	MaxDepth      int   // array/dictionary nesting
-	MaxValues     int   // values per parsed object
+	MaxValues     int   // values parsed over the whole file
 	MaxChain      int   // xref /Prev chain length
 	MaxStreamSize int64 // decoded stream bytes
 	MaxDecoded    int64 // decoded bytes over the whole file (0: 4 × MaxStreamSize)
@@ -23,7 +23,7 @@ type Limits struct {
 // DefaultLimits are generous for real documents and small enough to keep
 // hostile input cheap.
 func DefaultLimits() Limits {
-	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 20, MaxChain: 512, MaxStreamSize: 64 << 20, MaxDecoded: 256 << 20}
+	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 21, MaxChain: 512, MaxStreamSize: 64 << 20, MaxDecoded: 256 << 20}
 }
 
 // EntryType is the type of a cross-reference entry.
@@ -76,6 +76,17 @@ type File struct {
 	objCache map[int64]cached
 	objStm   map[int64]*objStream
 	decoded  int64
+	values   int // parse budget left
+	entries  int // xref entries over all sections
+}
+
+// addEntry counts one more cross-reference entry against the file's bound.
+func (f *File) addEntry() error {
+	f.entries++
+	if f.entries > 2*f.lim.MaxObjects {
+		return fmt.Errorf("more than %d cross-reference entries in the file", 2*f.lim.MaxObjects)
+	}
+	return nil
 }
 
 type cached struct {
@@ -104,7 +115,7 @@ func Parse(data []byte, lim Limits) (*File, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 1024)], "\x00\t\n\f\r "), []byte("%PDF-")) {
 		return nil, fmt.Errorf("%w: missing %%PDF- header", ErrNotPDF)
 	}
-	f := &File{Data: data, lim: lim, sections: map[int64]*Section{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
+	f := &File{Data: data, lim: lim, values: lim.MaxValues, sections: map[int64]*Section{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
 	marker := []byte("%%EOF")
 	from := 0
 	for {
@@ -161,7 +172,8 @@ func findStartxref(data []byte, eof int) (int64, bool) {
 	if j < 0 {
 		return 0, false
 	}
-	p := &parser{data: data[:eof], pos: lo + j + len("startxref"), budget: 4, maxDep: 1}
+	budget := 4
+	p := &parser{data: data[:eof], pos: lo + j + len("startxref"), budget: &budget, maxDep: 1}
 	p.skipWS()
 	tok := p.regular()
 	p.skipWS()
@@ -226,7 +238,7 @@ func (f *File) section(off int64) (*Section, error) {
 }
 
 func (f *File) newParser(pos int64) *parser {
-	return &parser{data: f.Data, pos: int(pos), budget: f.lim.MaxValues, maxDep: f.lim.MaxDepth}
+	return &parser{data: f.Data, pos: int(pos), budget: &f.values, maxDep: f.lim.MaxDepth}
 }
 
 func (f *File) table(off int64) (*Section, error) {
@@ -259,6 +271,9 @@ func (f *File) table(off int64) (*Section, error) {
 				e = Entry{Type: InUse, Offset: o, Gen: g}
 			}
 			if _, dup := s.Entries[start+i]; !dup {
+				if err := f.addEntry(); err != nil {
+					return nil, err
+				}
 				s.Entries[start+i] = e
 			}
 		}
@@ -364,6 +379,9 @@ func (f *File) xrefStream(off int64) (*Section, error) {
 			if _, dup := s.Entries[n]; dup {
 				continue
 			}
+			if err := f.addEntry(); err != nil {
+				return nil, err
+			}
 			switch t {
 			case 0:
 				s.Entries[n] = Entry{Type: Free, Gen: int(b & 0xffff)}
@@ -433,7 +451,7 @@ func (f *File) load(rev, num int, e Entry, depth int) (Object, error) {
 		if !ok {
 			return Object{}, fmt.Errorf("object %d not in object stream %d", num, e.Stream)
 		}
-		p := &parser{data: os.data, pos: os.first + off, budget: f.lim.MaxValues, maxDep: f.lim.MaxDepth}
+		p := &parser{data: os.data, pos: os.first + off, budget: &f.values, maxDep: f.lim.MaxDepth}
 		if p.pos < 0 || p.pos >= len(os.data) {
 			return Object{}, fmt.Errorf("object %d: bad offset in object stream", num)
 		}
@@ -475,7 +493,7 @@ func (f *File) objStream(rev, num int, e Entry) (*objStream, error) {
 		return nil, fmt.Errorf("object stream %d: /First beyond data", num)
 	}
 	os := &objStream{data: data, offsets: map[int]int{}, first: int(first.Int)}
-	p := &parser{data: data[:first.Int], budget: f.lim.MaxValues, maxDep: 1}
+	p := &parser{data: data[:first.Int], budget: &f.values, maxDep: 1}
 	for i := int64(0); i < n.Int; i++ {
 		p.skipWS()
 		a, err1 := strconv.Atoi(string(p.regular()))

@@ -11,7 +11,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\nxref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n48\n%%EOF\n"))
 	f.Add([]byte("%PDF-1.5\n1 0 obj\n<< /Type /XRef /W [1 2 1] /Size 2 /Length 8 >>\nstream\n\x01\x00\x09\x00\x01\x00\x09\x00\nendstream\nendobj\nstartxref\n9\n%%EOF"))
-	lim := Limits{MaxRevisions: 16, MaxObjects: 4096, MaxDepth: 32, MaxValues: 1 << 14, MaxChain: 16, MaxStreamSize: 1 << 20}
+	lim := Limits{MaxRevisions: 16, MaxObjects: 4096, MaxDepth: 32, MaxValues: 1 << 16, MaxChain: 16, MaxStreamSize: 1 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pf, err := Parse(data, lim)
 		if err != nil {

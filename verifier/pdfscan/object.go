@@ -159,12 +159,12 @@ func ChangedKeys(a, b *Dict) []string {
 	return out
 }
 
-// parser reads PDF tokens from data. budget bounds the number of values a
-// single parse may create; depth bounds nesting.
+// parser reads PDF tokens from data. budget, shared by every parser of a
+// file, bounds the number of values parsed; depth bounds nesting.
 type parser struct {
 	data   []byte
 	pos    int
-	budget int
+	budget *int
 	depth  int
 	maxDep int
 }
@@ -215,9 +215,9 @@ func (p *parser) errorf(format string, args ...any) error {
 
 // value parses one PDF value. Indirect references "N G R" are recognised.
 func (p *parser) value() (Object, error) {
-	p.budget--
-	if p.budget < 0 {
-		return Object{}, p.errorf("object too large")
+	*p.budget--
+	if *p.budget < 0 {
+		return Object{}, p.errorf("too many values in the file")
 	}
 	p.skipWS()
 	if p.pos >= len(p.data) {
