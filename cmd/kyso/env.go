@@ -69,7 +69,8 @@ func (e *env) openHSM(ctx context.Context, io stdio) error {
 	if err != nil {
 		return fmt.Errorf("HSM user PIN (hsm.pin_file / hsm.pin_env): %w", err)
 	}
-	h, err := hsm.Open(ctx, hsm.Config{Module: e.cfg.HSM.Module, TokenLabel: e.cfg.HSM.TokenLabel, PIN: pin, PoolSize: e.cfg.HSM.PoolSize}, e.log, e.registry)
+	h, err := hsm.Open(ctx, hsm.Config{Module: e.cfg.HSM.Module, TokenLabel: e.cfg.HSM.TokenLabel, PIN: pin, PoolSize: e.cfg.HSM.PoolSize,
+		KeyMetricLabel: keyMetricLabel}, e.log, e.registry)
 	if err != nil {
 		return fmt.Errorf("open HSM token %q: %w", e.cfg.HSM.TokenLabel, err)
 	}
@@ -84,4 +85,13 @@ func (e *env) close() {
 	if e.db != nil {
 		e.db.Close()
 	}
+}
+
+// keyMetricLabel keeps the HSM metrics' key label bounded: citizens' keys
+// (one per credential) are counted together.
+func keyMetricLabel(label string) string {
+	if strings.HasPrefix(label, "cred-") {
+		return "citizen-keys"
+	}
+	return label
 }
