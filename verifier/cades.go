@@ -6,11 +6,13 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"kyso/verifier/cms"
@@ -44,8 +46,13 @@ type signerResult struct {
 	revocSource string
 }
 
+// dn prints a distinguished name, naming the userID attribute UID.
+func dn(n pkix.Name) string {
+	return strings.ReplaceAll(n.String(), "0.9.2342.19200300.100.1.1=", "UID=")
+}
+
 func signerInfo(c *x509.Certificate) *report.Signer {
-	s := &report.Signer{Name: c.Subject.CommonName, Subject: c.Subject.String(), Issuer: c.Issuer.String()}
+	s := &report.Signer{Name: c.Subject.CommonName, Subject: dn(c.Subject), Issuer: dn(c.Issuer)}
 	for _, n := range c.Subject.Names {
 		if n.Type.Equal(oidUID) {
 			if str, ok := n.Value.(string); ok {
@@ -61,7 +68,7 @@ func signerInfo(c *x509.Certificate) *report.Signer {
 
 func certInfo(c *x509.Certificate, trusted bool) report.Certificate {
 	sum := sha256.Sum256(c.Raw)
-	return report.Certificate{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), SHA256: hex.EncodeToString(sum[:]), Trusted: trusted}
+	return report.Certificate{Subject: dn(c.Subject), Issuer: dn(c.Issuer), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), SHA256: hex.EncodeToString(sum[:]), Trusted: trusted}
 }
 
 // cmsEvidence collects revocation data carried inside a SignedData.
@@ -248,7 +255,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
 	for i := 0; i+1 < len(chain); i++ {
 		r := v.opts.Revocation.Check(ctx, chain[i], chain[i+1], at, evidence)
-		rr := report.Revocation{Subject: chain[i].Subject.String(), Status: string(r.Status), Source: r.Source, Detail: r.Detail}
+		rr := report.Revocation{Subject: dn(chain[i].Subject), Status: string(r.Status), Source: r.Source, Detail: r.Detail}
 		if !r.RevokedAt.IsZero() {
 			t := r.RevokedAt
 			rr.RevokedAt = &t
@@ -354,7 +361,7 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 	if tsa == nil {
 		return fail(report.NoSigningCertificateFound, "time-stamp signing certificate not found")
 	}
-	out.TSA = tsa.Subject.String()
+	out.TSA = dn(tsa.Subject)
 	if ess, _, present, err := si.SigningCertificate(); err != nil || (present && !ess.MatchesCert(tsa)) {
 		return fail(report.NoSigningCertificateFound, "time-stamp signing-certificate attribute does not match")
 	}

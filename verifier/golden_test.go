@@ -15,7 +15,10 @@ import (
 	"kyso/verifier/internal/testdoc"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden fixtures and reports in testdata")
+var (
+	update         = flag.Bool("update", false, "rewrite the golden reports in testdata/golden")
+	updateFixtures = flag.Bool("update-fixtures", false, "regenerate the signed fixtures in testdata (then run -update)")
+)
 
 const goldenAt = "2026-01-15T08:00:00Z"
 
@@ -53,7 +56,7 @@ func makeFixtures(t *testing.T, dir string) {
 
 func TestGolden(t *testing.T) {
 	dir := "testdata"
-	if *update {
+	if *updateFixtures {
 		if err := os.MkdirAll(filepath.Join(dir, "golden"), 0o755); err != nil {
 			t.Fatal(err)
 		}

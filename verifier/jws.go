@@ -104,7 +104,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, token, detached []byte, rep *r
 	}
 	for i := 0; i+1 < len(chain); i++ {
 		r := v.opts.Revocation.Check(ctx, chain[i], chain[i+1], now, nil)
-		sig.Revocation = append(sig.Revocation, report.Revocation{Subject: chain[i].Subject.String(), Status: string(r.Status), Source: r.Source, Detail: r.Detail})
+		sig.Revocation = append(sig.Revocation, report.Revocation{Subject: dn(chain[i].Subject), Status: string(r.Status), Source: r.Source, Detail: r.Detail})
 		switch r.Status {
 		case revocation.Revoked:
 			o.fail(report.TotalFailed, report.Revoked, "certificate revoked")
