@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -164,15 +165,22 @@ func show(ctx context.Context, args []string, c *ca.CA, out io.Writer) error {
 }
 
 func revoke(ctx context.Context, args []string, c *ca.CA, actor *auth.Principal, out io.Writer) error {
-	serial, rest, err := one(args)
-	if err != nil {
-		return err
-	}
 	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	reason := fs.String("reason", "unspecified", "RFC 5280 reason name")
-	if err := fs.Parse(rest); err != nil {
+	// The serial may come before or after the flags.
+	var serial string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		serial, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	switch {
+	case serial == "" && fs.NArg() == 1:
+		serial = fs.Arg(0)
+	case serial == "" || fs.NArg() > 0:
+		return usageError{errors.New("one serial is required")}
 	}
 	ci, err := c.Revoke(ctx, serial, *reason, actor)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +67,7 @@ func openEnv(ctx context.Context, io stdio, configPath string, withHSM bool) (*e
 }
 
 func (e *env) openHSM(ctx context.Context, io stdio) error {
+	useLocalSoftHSM(e.cfg)
 	pin, err := hsm.LoadPIN(e.cfg.HSM.PINFile, e.cfg.HSM.PINEnv)
 	if err != nil {
 		return fmt.Errorf("HSM user PIN (hsm.pin_file / hsm.pin_env): %w", err)
@@ -94,4 +97,20 @@ func keyMetricLabel(label string) string {
 		return "citizen-keys"
 	}
 	return label
+}
+
+// useLocalSoftHSM points SoftHSM2 at the token directory that `make run`
+// creates under the data directory, unless SOFTHSM2_CONF says otherwise, so
+// that kyso commands find the local token without extra setup.
+func useLocalSoftHSM(cfg config.Config) {
+	if cfg.HSM.Module != "" || os.Getenv("SOFTHSM2_CONF") != "" {
+		return
+	}
+	conf, err := filepath.Abs(filepath.Join(cfg.DataDir, "hsm", "softhsm2.conf"))
+	if err != nil {
+		return
+	}
+	if _, err := os.Stat(conf); err == nil {
+		os.Setenv("SOFTHSM2_CONF", conf)
+	}
 }
