@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"kyso/ca/ceremony"
 	certstest "kyso/certs-test"
@@ -17,7 +18,9 @@ const devIssuerSeed = "kyso-dev"
 // devCeremony runs the dev key ceremony when it has not run yet, and trusts
 // the test CSCA of synthetic cards.
 func devCeremony(ctx context.Context, io stdio, e *env) error {
-	ran, err := ceremony.InitIfNeeded(ctx, ceremony.DevConfig(), e.hsm, e.db, io.out)
+	cfg := ceremony.DevConfig()
+	cfg.BaseURL = strings.TrimSuffix(e.cfg.PublicURL, "/")
+	ran, err := ceremony.InitIfNeeded(ctx, cfg, e.hsm, e.db, io.out)
 	if err != nil {
 		return fmt.Errorf("dev ceremony: %w", err)
 	}

@@ -94,12 +94,24 @@ func TestPrincipalAddPrintsTokenOnce(t *testing.T) {
 // ceremony on them.
 func newTestEnv(t *testing.T) *env {
 	t.Helper()
+	return newTestEnvAt(t, "")
+}
+
+// newTestEnvAt is newTestEnv with the public URL certificates point to.
+func newTestEnvAt(t *testing.T, publicURL string) *env {
+	t.Helper()
 	cfg := config.Default()
+	if publicURL != "" {
+		cfg.PublicURL = publicURL
+	}
 	dir := t.TempDir()
 	cfg.DataDir = dir
 	cfg.Identity.CSCADir = filepath.Join(dir, "trust", "csca")
 	cfg.CA.PEMDir = filepath.Join(dir, "pki")
-	e := &env{cfg: cfg, log: newLogger(cfg, os.Stderr), registry: prometheus.NewRegistry(), db: storetest.SQLite(t), hsm: hsmtest.New(t)}
+	reg := prometheus.NewRegistry()
+	hcfg := hsmtest.NewToken(t)
+	hcfg.KeyMetricLabel = keyMetricLabel
+	e := &env{cfg: cfg, log: newLogger(cfg, os.Stderr), registry: reg, db: storetest.SQLite(t), hsm: hsmtest.Open(t, hcfg, reg)}
 	var out bytes.Buffer
 	if err := devCeremony(context.Background(), stdio{out: &out, err: &out}, e); err != nil {
 		t.Fatalf("dev ceremony: %v\n%s", err, out.String())
