@@ -18,7 +18,6 @@ import (
 	"strings"
 	"testing"
 
-	"kyso/api"
 	"kyso/auth"
 	certstest "kyso/certs-test"
 )
@@ -47,22 +46,12 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	e := newTestEnvAt(t, base)
-	ctx := context.Background()
-	principals, err := auth.NewPrincipals(ctx, e.db)
+	b := startServer(t, newTestEnvAt(t, base))
+	_, officer, err := b.principals.Add(context.Background(), auth.AddRequest{Role: auth.RoleOfficer, Name: "officer"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wire(ctx, e, principals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.stop()
-	_, officer, err := principals.Add(ctx, auth.AddRequest{Role: auth.RoleOfficer, Name: "officer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(api.New(api.Deps{Principals: principals, Assertions: w.assertions, Registry: e.registry}, w.areas...))
+	ts := httptest.NewUnstartedServer(b.server)
 	ts.Listener.Close()
 	ts.Listener = ln
 	ts.Start()

@@ -97,6 +97,18 @@ func newTestEnv(t *testing.T) *env {
 	return newTestEnvAt(t, "")
 }
 
+// startServer builds the server as kyso serve does and stops its
+// background work when the test ends.
+func startServer(t *testing.T, e *env) *built {
+	t.Helper()
+	b, err := buildServer(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.stop)
+	return b
+}
+
 // newTestEnvAt is newTestEnv with the public URL certificates point to.
 func newTestEnvAt(t *testing.T, publicURL string) *env {
 	t.Helper()
@@ -121,18 +133,7 @@ func newTestEnvAt(t *testing.T, publicURL string) *env {
 
 // Every route of the full server is described in the OpenAPI document.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
-	e := newTestEnv(t)
-	ctx := context.Background()
-	principals, err := auth.NewPrincipals(ctx, e.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := wire(ctx, e, principals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.stop()
-	srv := api.New(api.Deps{Principals: principals, Assertions: w.assertions}, w.areas...)
+	srv := startServer(t, newTestEnv(t)).server
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`
 	}

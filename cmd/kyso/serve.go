@@ -31,27 +31,34 @@ func runServe(ctx context.Context, io stdio, args []string) int {
 		return fail(io.err, "serve", err)
 	}
 	defer e.close()
-	handler, shutdown, err := buildServer(ctx, e)
+	b, err := buildServer(ctx, e)
 	if err != nil {
 		return fail(io.err, "serve", err)
 	}
-	defer shutdown()
-	if err := listenAndServe(ctx, e, handler); err != nil {
+	defer b.stop()
+	if err := listenAndServe(ctx, e, b.server); err != nil {
 		return fail(io.err, "serve", err)
 	}
 	return exitOK
 }
 
-// buildServer opens every component and returns the HTTP handler and a
-// function that stops background work.
-func buildServer(ctx context.Context, e *env) (http.Handler, func(), error) {
+// built is the HTTP server with what stands behind it.
+type built struct {
+	server     *api.Server
+	principals *auth.Principals
+	// stop ends background work (CRL and OCSP refresh, pruning).
+	stop func()
+}
+
+// buildServer opens every component and returns the HTTP server.
+func buildServer(ctx context.Context, e *env) (*built, error) {
 	principals, err := auth.NewPrincipals(ctx, e.db)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	w, err := wire(ctx, e, principals)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	srv := api.New(api.Deps{
 		Log:          e.log,
@@ -65,7 +72,7 @@ func buildServer(ctx context.Context, e *env) (http.Handler, func(), error) {
 			{Name: "database", Check: e.db.Ping},
 		},
 	}, w.areas...)
-	return srv, w.stop, nil
+	return &built{server: srv, principals: principals, stop: w.stop}, nil
 }
 
 func listenAndServe(ctx context.Context, e *env, h http.Handler) error {
