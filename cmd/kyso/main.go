@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"testdata":  {"generate synthetic chip cards and test documents", runTestdata},
 		"registry":  {"manage the embedded population registry", runRegistry},
 		"demo":      {"walk a synthetic citizen through the five-step process", runDemo},
+		"bench":     {"load tests against a running server (make bench)", runBench},
 	}
 }
 

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks (raw HSM sign rates and the packages above the
+# HSM), then load tests against a bench server with its own SoftHSM2 token,
+# key ceremony and data under ./var/bench/run, then `kyso verify` against
+# poppler's pdfsig on the same files. Everything targets 127.0.0.1 and every
+# loop is bounded. Results: var/bench/results.json and var/bench/summary.txt.
+#
+# Knobs (environment): BENCH_DURATION (per load scenario, default 10s),
+# BENCH_WORKERS (default 4), BENCH_BENCHTIME (Go benchmarks, default 2s),
+# BENCH_PORT (default 8091), BENCH_VERIFY_RUNS (CLI comparison, default 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=auto
+root=$PWD
+out=$root/var/bench
+run=$out/run
+port=${BENCH_PORT:-8091}
+url=http://127.0.0.1:$port
+duration=${BENCH_DURATION:-10s}
+workers=${BENCH_WORKERS:-4}
+benchtime=${BENCH_BENCHTIME:-2s}
+verify_runs=${BENCH_VERIFY_RUNS:-20}
+kyso=$root/bin/kyso
+
+step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+scripts/deps.sh bench
+# hyperfine times `kyso verify` against pdfsig; without it a timed loop does.
+if ! command -v hyperfine >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hyperfine >/dev/null 2>&1 ||
+    echo "hyperfine not installable; timing the verifiers with a loop" >&2
+fi
+[ -x "$kyso" ] || go build -o bin/kyso ./cmd/kyso
+
+rm -rf "$run"
+mkdir -p "$out" "$run/hsm/tokens" "$run/data" "$run/docs"
+chmod 700 "$run" "$run/hsm"
+
+step "Go benchmarks (benchtime $benchtime)"
+gobench=$out/gobench.txt
+: >"$gobench"
+gob() { # package, benchmark regexp
+  go test -run '^$' -bench "$2" -benchtime "$benchtime" -benchmem "$1" 2>&1 | tee -a "$gobench" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+}
+gob ./hsm '^Benchmark(SignRSA2048|SignP256)$'
+gob ./ca '^Benchmark(IssuingKeySign|IssueCertificate)$'
+gob ./identity '^BenchmarkVerifyCard$'
+gob ./signer '^Benchmark(SignPDF_RSA2048|SignPDF_P256)$'
+# One iteration is enough to read the peak memory of the 50 MB document.
+go test -run '^$' -bench '^BenchmarkSignLargePDF$' -benchtime 2x -benchmem ./signer 2>&1 | tee -a "$gobench" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+gob ./verifier '^BenchmarkVerifyPDF$'
+if grep -q '^FAIL' "$gobench"; then
+  echo "a Go benchmark failed; see $gobench" >&2
+  exit 1
+fi
+
+step "bench server: token, ceremony, principals"
+cat >"$run/hsm/softhsm2.conf" <<CONF
+directories.tokendir = $run/hsm/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+CONF
+export SOFTHSM2_CONF=$run/hsm/softhsm2.conf
+cat >"$run/kyso.yaml" <<YAML
+listen: 127.0.0.1:$port
+public_url: $url
+data_dir: $run/data
+hsm:
+  token_label: kyso-bench
+  pin_file: $run/hsm/user.pin
+  pin_env: KYSO_BENCH_HSM_PIN
+ca:
+  pem_dir: $run/data/pki
+  # one synthetic citizen may be issued many certificates in a bench run
+  issuance_per_day: 1000000
+identity:
+  csca_dir: $run/data/trust/csca
+verifier:
+  allowed_hosts: [127.0.0.1]
+log:
+  level: warn
+YAML
+cat >"$run/ceremony.yaml" <<YAML
+base_url: $url
+output_dir: $run/data/pki
+agencies:
+  - code: BENCH-RSA
+    name: Bench agency (RSA-2048 seal)
+    mns: "1000001"
+    key_type: RSA2048
+  - code: BENCH-EC
+    name: Bench agency (P-256 seal)
+    mns: "1000002"
+    key_type: ECP256
+YAML
+export KYSO_CONFIG=$run/kyso.yaml
+unset KYSO_HSM_PIN KYSO_DATABASE_DSN
+"$kyso" token init --config "$run/kyso.yaml"
+"$kyso" ceremony init --config "$run/ceremony.yaml" >"$run/ceremony.log"
+# The synthetic cards of the load test share the CSCA of issuer seed kyso-dev.
+"$kyso" testdata chip --id 001099000000 --issuer-seed kyso-dev --out "$run/chip" >/dev/null
+mkdir -p "$run/data/trust/csca"
+cp "$run/chip/csca.pem" "$run/data/trust/csca/kyso-dev-csca.pem"
+rsa=$("$kyso" principal add --config "$run/kyso.yaml" --role agency --agency BENCH-RSA --name "bench RSA" --json)
+ec=$("$kyso" principal add --config "$run/kyso.yaml" --role agency --agency BENCH-EC --name "bench EC" --json)
+cat >"$run/credentials.json" <<JSON
+{
+  "base_url": "$url",
+  "agencies": [
+    {"code": "BENCH-RSA", "key_type": "RSA2048", "token": $(jq .token <<<"$rsa")},
+    {"code": "BENCH-EC", "key_type": "ECP256", "token": $(jq .token <<<"$ec")}
+  ]
+}
+JSON
+chmod 600 "$run/credentials.json"
+
+step "bench server on $url"
+"$kyso" serve --config "$run/kyso.yaml" >"$run/server.log" 2>&1 &
+server=$!
+stop_server() {
+  if kill -0 "$server" 2>/dev/null; then
+    kill "$server" && wait "$server" 2>/dev/null || true
+  fi
+}
+trap stop_server EXIT
+for _ in $(seq 1 120); do
+  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { echo "the bench server exited; see $run/server.log" >&2; tail -20 "$run/server.log" >&2; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$url/readyz" >/dev/null || { echo "bench server not ready after 60 s" >&2; exit 1; }
+
+step "load tests ($duration per scenario, $workers workers)"
+"$kyso" bench --url "$url" --credentials "$run/credentials.json" --duration "$duration" --workers "$workers" \
+  --docs "$run/docs" --out "$out/load.json"
+
+step "kyso verify vs pdfsig ($verify_runs runs per file)"
+# The server stays up: the verifiers fetch OCSP responses from it.
+cli=$out/verify-cli.json
+files=("$run/docs"/signed-*.pdf)
+[ -e "${files[0]}" ] || { echo "the load test wrote no signed documents to $run/docs" >&2; exit 1; }
+if command -v hyperfine >/dev/null 2>&1; then
+  args=()
+  for f in "${files[@]}"; do
+    n=$(basename "$f" .pdf)
+    args+=(-n "kyso verify $n" "$kyso verify --config $run/kyso.yaml --format json $f")
+    args+=(-n "pdfsig $n" "pdfsig $f")
+  done
+  hyperfine -N -i --style basic --runs "$verify_runs" --warmup 2 --export-json "$cli" "${args[@]}" | tee "$out/verify-cli.txt"
+else
+  # The same JSON shape as hyperfine's export: mean seconds per command.
+  entries=()
+  for f in "${files[@]}"; do
+    n=$(basename "$f" .pdf)
+    for tool in kyso pdfsig; do
+      if [ $tool = kyso ]; then
+        cmd=("$kyso" verify --config "$run/kyso.yaml" --format json "$f")
+        label="kyso verify $n"
+      else
+        cmd=(pdfsig "$f")
+        label="pdfsig $n"
+      fi
+      t0=$(date +%s%N)
+      for _ in $(seq 1 "$verify_runs"); do "${cmd[@]}" >/dev/null 2>&1 || true; done
+      t1=$(date +%s%N)
+      entries+=("{\"command\": \"$label\", \"mean\": $(awk -v a="$t0" -v b="$t1" -v n="$verify_runs" 'BEGIN{printf "%.6f", (b-a)/1e9/n}')}")
+    done
+  done
+  (IFS=,; echo "{\"results\": [${entries[*]}]}") >"$cli"
+fi
+# What each tool concluded about the files (for the record, not timed).
+for f in "${files[@]}"; do
+  echo "--- $(basename "$f")"
+  "$kyso" verify --config "$run/kyso.yaml" --format text "$f" 2>&1 | head -3 || true
+  pdfsig "$f" 2>&1 | grep -E 'Signature Validation|Certificate Validation' || true
+done >"$out/verify-cli-verdicts.txt"
+
+stop_server
+trap - EXIT
+
+step "summary"
+"$kyso" bench report --load "$out/load.json" --gobench "$gobench" --cli "$cli" \
+  --machine "$(nproc) cores, $(uname -m), SoftHSM2 $(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null || echo '?')" \
+  --out "$out/results.json" | tee "$out/summary.txt"
+echo
+echo "results: $out/results.json, $out/summary.txt (server log: $run/server.log)"
