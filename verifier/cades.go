@@ -253,6 +253,15 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 
 	// Revocation at the best signature time, for every certificate but the anchor.
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
+	res.revocSource = v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), evidence)
+	return res
+}
+
+// checkRevocation checks every certificate of chain but the anchor at time
+// at (proven: a time-stamp proves the signature existed then), records the
+// results in sig and returns the source of the signing certificate's status.
+func (v *Verifier) checkRevocation(ctx context.Context, o *outcome, sig *report.Signature, chain []*x509.Certificate, at time.Time, proven bool, evidence []revocation.Evidence) string {
+	source := ""
 	for i := 0; i+1 < len(chain); i++ {
 		r := v.opts.Revocation.Check(ctx, chain[i], chain[i+1], at, evidence)
 		rr := report.Revocation{Subject: dn(chain[i].Subject), Status: string(r.Status), Source: r.Source, Detail: r.Detail}
@@ -266,7 +275,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		}
 		sig.Revocation = append(sig.Revocation, rr)
 		if i == 0 {
-			res.revocSource = r.Source
+			source = r.Source
 		}
 		switch {
 		case r.Status == revocation.Revoked && i == 0:
@@ -275,7 +284,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		case r.Status == revocation.Revoked:
 			o.check("revocation", fmt.Errorf("CA %s revoked at %s", chain[i].Subject.CommonName, r.RevokedAt.Format(time.RFC3339)))
 			o.fail(report.Indeterminate, report.RevokedCANoPOE, "a CA certificate of the chain was revoked")
-		case r.Status == revocation.Good && !r.RevokedAt.IsZero() && poe.IsZero():
+		case r.Status == revocation.Good && !r.RevokedAt.IsZero() && !proven:
 			o.check("revocation", fmt.Errorf("%s revoked at %s and nothing proves the signature existed before", chain[i].Subject.CommonName, r.RevokedAt.Format(time.RFC3339)))
 			o.fail(report.Indeterminate, report.RevokedNoPOE, "certificate revoked; no proof the signature was made before")
 		case r.Status == revocation.Unknown && i > 0 && len(chain[i].OCSPServer) == 0 && len(chain[i].CRLDistributionPoints) == 0:
@@ -290,7 +299,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 			o.check("revocation", nil)
 		}
 	}
-	return res
+	return source
 }
 
 // chain builds and checks the certificate chain of cert at time at.

@@ -81,7 +81,8 @@ const (
 	FormatJWS = "JWS"
 )
 
-// DetectFormat says whether data looks like a PDF, CMS or JWS ("" if none).
+// DetectFormat says whether data looks like a PDF, CMS or JWS (compact, or
+// a JSON serialization) ("" if none).
 func DetectFormat(data []byte) string {
 	trim := bytes.TrimLeft(data, "\x00\t\n\f\r ")
 	switch {
@@ -89,7 +90,10 @@ func DetectFormat(data []byte) string {
 		return FormatPDF
 	case bytes.HasPrefix(trim, []byte("-----BEGIN")), len(trim) > 1 && trim[0] == 0x30:
 		return FormatCMS
-	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && (trim[0] == 'e' || trim[0] == '{'):
+	case len(trim) > 1 && trim[0] == '{' && bytes.Contains(trim, []byte(`"signature`)):
+		// JWS JSON serialization, general ("signatures") or flattened.
+		return FormatJWS
+	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && trim[0] == 'e':
 		return FormatJWS
 	}
 	return ""

@@ -1,0 +1,483 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"kyso/verifier/revocation"
+)
+
+// Bounds on what one JWS may carry, so hostile input costs little.
+const (
+	maxJWSCerts     = 16 // x5c entries
+	maxJWSUnsigned  = 64 // etsiU entries
+	maxJWSValues    = 64 // xVals, crlVals, ocspVals entries each
+	maxJWSTimeStamp = 8  // tstTokens of one sigTst
+)
+
+// Serializations of a JWS (RFC 7515 §7).
+const (
+	jwsCompact   = "compact"
+	jwsFlattened = "flattened JSON"
+	jwsGeneral   = "general JSON"
+)
+
+// jwsDoc is a JWS split into its serialized parts; nothing is checked yet.
+type jwsDoc struct {
+	serialization string
+	// payload is the base64url payload as serialized; detached is true when
+	// it is absent (RFC 7515 Appendix F).
+	payload  string
+	detached bool
+	sigs     []jwsSig
+}
+
+// jwsSig is one signature: its protected header and signature (base64url,
+// as serialized) and its unprotected header (JSON serialization only).
+type jwsSig struct {
+	protected string
+	header    map[string]json.RawMessage
+	signature string
+}
+
+// parseJWS splits a JWS in compact, flattened JSON or general JSON
+// serialization.
+func parseJWS(data []byte) (*jwsDoc, error) {
+	t := bytes.TrimSpace(data)
+	if len(t) > 0 && t[0] == '{' {
+		return parseJWSJSON(t)
+	}
+	parts := strings.Split(string(t), ".")
+	if len(parts) != 3 {
+		return nil, errors.New("a compact JWS has three dot-separated parts")
+	}
+	return &jwsDoc{serialization: jwsCompact, payload: parts[1], detached: parts[1] == "", sigs: []jwsSig{{protected: parts[0], signature: parts[2]}}}, nil
+}
+
+func parseJWSJSON(t []byte) (*jwsDoc, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(t, &top); err != nil {
+		return nil, fmt.Errorf("not a JWS JSON serialization: %w", err)
+	}
+	doc := &jwsDoc{}
+	if raw, ok := top["payload"]; ok {
+		if err := json.Unmarshal(raw, &doc.payload); err != nil {
+			return nil, errors.New("the payload member is not a string")
+		}
+	}
+	doc.detached = doc.payload == ""
+	if raw, ok := top["signatures"]; ok {
+		for _, k := range []string{"protected", "header", "signature"} {
+			if _, dup := top[k]; dup {
+				return nil, fmt.Errorf("a general JWS JSON serialization has no top-level %q member", k)
+			}
+		}
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, errors.New("the signatures member is not an array of objects")
+		}
+		if len(list) == 0 {
+			return nil, errors.New("the signatures array is empty")
+		}
+		if len(list) > maxSignatures {
+			return nil, fmt.Errorf("%d signatures; at most %d are accepted", len(list), maxSignatures)
+		}
+		doc.serialization = jwsGeneral
+		for i, m := range list {
+			s, err := jwsSigFromJSON(m)
+			if err != nil {
+				return nil, fmt.Errorf("signature %d: %w", i+1, err)
+			}
+			doc.sigs = append(doc.sigs, s)
+		}
+		return doc, nil
+	}
+	if _, ok := top["signature"]; !ok {
+		return nil, errors.New("the JSON object has neither a signature nor a signatures member")
+	}
+	s, err := jwsSigFromJSON(top)
+	if err != nil {
+		return nil, err
+	}
+	doc.serialization = jwsFlattened
+	doc.sigs = []jwsSig{s}
+	return doc, nil
+}
+
+func jwsSigFromJSON(m map[string]json.RawMessage) (jwsSig, error) {
+	var s jwsSig
+	raw, ok := m["signature"]
+	if !ok {
+		return s, errors.New("no signature member")
+	}
+	if err := json.Unmarshal(raw, &s.signature); err != nil {
+		return s, errors.New("the signature member is not a string")
+	}
+	_, hasProt := m["protected"]
+	if hasProt {
+		if err := json.Unmarshal(m["protected"], &s.protected); err != nil {
+			return s, errors.New("the protected member is not a string")
+		}
+	}
+	if raw, ok := m["header"]; ok {
+		if err := json.Unmarshal(raw, &s.header); err != nil || s.header == nil {
+			return s, errors.New("the header member is not a JSON object")
+		}
+	}
+	if !hasProt && s.header == nil {
+		return s, errors.New("a signature needs a protected or an unprotected header")
+	}
+	return s, nil
+}
+
+// jwsRegistered are the header parameters RFC 7515 and RFC 7518 define for
+// JWS; crit must not list them (RFC 7515 §4.1.11).
+var jwsRegistered = []string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit"}
+
+// jwsUnderstood are the extension parameters this verifier processes and so
+// accepts as critical: the JAdES claimed signing time and RFC 7797's b64
+// (only with the value true).
+var jwsUnderstood = []string{"sigT", "b64"}
+
+// jwsParams are the header parameters of one signature.
+type jwsParams struct {
+	alg string
+	// certs is the x5c chain, signer first; certsProtected says it came
+	// from the protected header.
+	certs          []*x509.Certificate
+	certsProtected bool
+	// x5t is the x5t#S256 thumbprint when present (protected or not).
+	x5t          []byte
+	x5tProtected bool
+	// sigT is the JAdES claimed signing time, sigTCrit whether it is
+	// protected and listed in crit, as JAdES requires.
+	sigT     *time.Time
+	sigTCrit bool
+	// etsiU holds the JAdES unsigned properties, in order.
+	etsiU []json.RawMessage
+}
+
+// jwsFormatError is a header or serialization defect: FORMAT_FAILURE.
+type jwsFormatError struct{ msg string }
+
+func (e *jwsFormatError) Error() string { return e.msg }
+
+func formatErr(format string, args ...any) error {
+	return &jwsFormatError{msg: fmt.Sprintf(format, args...)}
+}
+
+// parseParams decodes and checks one signature's headers.
+func (s jwsSig) parseParams() (*jwsParams, error) {
+	prot := map[string]json.RawMessage{}
+	if s.protected != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s.protected)
+		if err != nil {
+			return nil, formatErr("the protected header is not base64url")
+		}
+		if err := json.Unmarshal(b, &prot); err != nil || prot == nil {
+			return nil, formatErr("the protected header is not a JSON object")
+		}
+	}
+	for k := range s.header {
+		if _, dup := prot[k]; dup {
+			return nil, formatErr("header parameter %q is both protected and unprotected", k)
+		}
+	}
+	get := func(name string) (json.RawMessage, bool, bool) {
+		if v, ok := prot[name]; ok {
+			return v, true, true
+		}
+		v, ok := s.header[name]
+		return v, ok, false
+	}
+	p := &jwsParams{}
+
+	// Detached payload forms the signer does not make.
+	if _, ok, _ := get("sigD"); ok {
+		return nil, formatErr("detached JAdES signatures (sigD) are not supported")
+	}
+	if raw, ok, _ := get("b64"); ok {
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, formatErr("the b64 header parameter is not a boolean")
+		}
+		if !b {
+			return nil, formatErr("unencoded payloads (b64: false, RFC 7797) are not supported")
+		}
+	}
+
+	// crit (RFC 7515 §4.1.11).
+	if _, ok := s.header["crit"]; ok {
+		return nil, formatErr("crit must be in the protected header")
+	}
+	var crit []string
+	if raw, ok := prot["crit"]; ok {
+		if err := json.Unmarshal(raw, &crit); err != nil || len(crit) == 0 {
+			return nil, formatErr("crit must be a non-empty array of strings")
+		}
+		for _, name := range crit {
+			switch {
+			case slices.Contains(jwsRegistered, name):
+				return nil, formatErr("crit lists %q, which RFC 7515 defines", name)
+			case !slices.Contains(jwsUnderstood, name):
+				return nil, formatErr("unsupported critical header parameter %q", name)
+			}
+			if _, ok := prot[name]; !ok {
+				return nil, formatErr("crit lists %q, which the protected header does not carry", name)
+			}
+		}
+	}
+
+	// alg.
+	raw, ok, _ := get("alg")
+	if !ok {
+		return nil, formatErr("no alg header parameter")
+	}
+	if err := json.Unmarshal(raw, &p.alg); err != nil {
+		return nil, formatErr("alg is not a string")
+	}
+
+	// Signing certificate: x5c and x5t#S256.
+	if raw, ok, protected := get("x5c"); ok {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, formatErr("x5c is not an array of strings")
+		}
+		if len(list) > maxJWSCerts {
+			return nil, formatErr("x5c has %d certificates; at most %d are accepted", len(list), maxJWSCerts)
+		}
+		for i, b64 := range list {
+			der, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				return nil, formatErr("x5c entry %d is not base64", i+1)
+			}
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, formatErr("x5c entry %d is not a certificate: %v", i+1, err)
+			}
+			p.certs = append(p.certs, c)
+		}
+		p.certsProtected = protected && len(p.certs) > 0
+	}
+	if raw, ok, protected := get("x5t#S256"); ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, formatErr("x5t#S256 is not a string")
+		}
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil || len(b) != sha256.Size {
+			return nil, formatErr("x5t#S256 is not a base64url SHA-256 digest")
+		}
+		p.x5t, p.x5tProtected = b, protected
+	}
+
+	// JAdES claimed signing time.
+	if raw, ok, protected := get("sigT"); ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, formatErr("sigT is not a string")
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, formatErr("sigT is not an RFC 3339 time: %q", s)
+		}
+		t = t.UTC()
+		p.sigT = &t
+		p.sigTCrit = protected && slices.Contains(crit, "sigT")
+	}
+
+	// JAdES unsigned properties.
+	if _, ok := prot["etsiU"]; ok {
+		return nil, formatErr("etsiU must be in the unprotected header")
+	}
+	if raw, ok := s.header["etsiU"]; ok {
+		if err := json.Unmarshal(raw, &p.etsiU); err != nil {
+			return nil, formatErr("etsiU is not an array")
+		}
+		if len(p.etsiU) > maxJWSUnsigned {
+			return nil, formatErr("etsiU has %d entries; at most %d are accepted", len(p.etsiU), maxJWSUnsigned)
+		}
+	}
+	return p, nil
+}
+
+// jadesUnsigned is what the JAdES unsigned properties carry.
+type jadesUnsigned struct {
+	// sigTst are the signature time-stamp tokens (DER).
+	sigTst [][]byte
+	// certs are the certificate values (xVals).
+	certs []*x509.Certificate
+	// evidence are the revocation values (rVals).
+	evidence revocation.Evidence
+	// ignored names unsigned properties not used for validation.
+	ignored []string
+	// problems are unreadable entries, skipped.
+	problems []string
+}
+
+// parseEtsiU reads the etsiU entries: each a JSON object with one member,
+// incorporated as is or base64url encoded (ETSI TS 119 182-1 §5.3).
+func parseEtsiU(entries []json.RawMessage) *jadesUnsigned {
+	u := &jadesUnsigned{evidence: revocation.Evidence{Origin: "JAdES"}}
+	for i, raw := range entries {
+		var obj map[string]json.RawMessage
+		var enc string
+		if json.Unmarshal(raw, &enc) == nil {
+			b, err := base64.RawURLEncoding.DecodeString(enc)
+			if err != nil {
+				u.problems = append(u.problems, fmt.Sprintf("etsiU entry %d is not base64url", i+1))
+				continue
+			}
+			raw = b
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
+			u.problems = append(u.problems, fmt.Sprintf("etsiU entry %d is not an object with one member", i+1))
+			continue
+		}
+		for name, val := range obj {
+			var err error
+			switch name {
+			case "sigTst":
+				err = u.addSigTst(val)
+			case "xVals":
+				err = u.addXVals(val)
+			case "rVals":
+				err = u.addRVals(val)
+			default:
+				u.ignored = append(u.ignored, name)
+			}
+			if err != nil {
+				u.problems = append(u.problems, fmt.Sprintf("etsiU %s: %v", name, err))
+			}
+		}
+	}
+	return u
+}
+
+type jadesValue struct {
+	Val      string `json:"val"`
+	Encoding string `json:"encoding"`
+}
+
+// derEncoding is the one value encoding accepted (the default).
+const derEncoding = "http://uri.etsi.org/19182/DER"
+
+func (jv jadesValue) der() ([]byte, error) {
+	if jv.Encoding != "" && jv.Encoding != derEncoding {
+		return nil, fmt.Errorf("unsupported encoding %q", jv.Encoding)
+	}
+	b, err := base64.StdEncoding.DecodeString(jv.Val)
+	if err != nil || len(b) == 0 {
+		return nil, errors.New("value is not base64")
+	}
+	return b, nil
+}
+
+func (u *jadesUnsigned) addSigTst(raw json.RawMessage) error {
+	var tst struct {
+		Tokens   []jadesValue `json:"tstTokens"`
+		CanonAlg string       `json:"canonAlg"`
+	}
+	if err := json.Unmarshal(raw, &tst); err != nil {
+		return errors.New("not a time-stamp object")
+	}
+	if tst.CanonAlg != "" {
+		return fmt.Errorf("canonicalization %q is not supported", tst.CanonAlg)
+	}
+	if len(tst.Tokens) == 0 || len(tst.Tokens) > maxJWSTimeStamp {
+		return fmt.Errorf("%d time-stamp tokens", len(tst.Tokens))
+	}
+	for _, tok := range tst.Tokens {
+		der, err := tok.der()
+		if err != nil {
+			return err
+		}
+		u.sigTst = append(u.sigTst, der)
+	}
+	return nil
+}
+
+func (u *jadesUnsigned) addXVals(raw json.RawMessage) error {
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return errors.New("not an array of objects")
+	}
+	if len(list) > maxJWSValues {
+		return fmt.Errorf("%d values; at most %d are accepted", len(list), maxJWSValues)
+	}
+	for _, item := range list {
+		raw, ok := item["x509Cert"]
+		if !ok {
+			continue // otherCert: not used
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return errors.New("x509Cert is not a string")
+		}
+		der, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return errors.New("x509Cert is not base64")
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("x509Cert: %w", err)
+		}
+		u.certs = append(u.certs, c)
+	}
+	return nil
+}
+
+func (u *jadesUnsigned) addRVals(raw json.RawMessage) error {
+	var rv struct {
+		CRLs  []jadesValue `json:"crlVals"`
+		OCSPs []jadesValue `json:"ocspVals"`
+	}
+	if err := json.Unmarshal(raw, &rv); err != nil {
+		return errors.New("not a revocation values object")
+	}
+	if len(rv.CRLs) > maxJWSValues || len(rv.OCSPs) > maxJWSValues {
+		return fmt.Errorf("more than %d revocation values", maxJWSValues)
+	}
+	for _, c := range rv.CRLs {
+		der, err := c.der()
+		if err != nil {
+			return fmt.Errorf("crlVals: %w", err)
+		}
+		u.evidence.CRLs = append(u.evidence.CRLs, der)
+	}
+	for _, o := range rv.OCSPs {
+		der, err := o.der()
+		if err != nil {
+			return fmt.Errorf("ocspVals: %w", err)
+		}
+		// An OCSPResponse starts with its ENUMERATED status; a
+		// BasicOCSPResponse with its tbsResponseData SEQUENCE.
+		if isOCSPResponse(der) {
+			u.evidence.OCSP = append(u.evidence.OCSP, der)
+		} else {
+			u.evidence.Basic = append(u.evidence.Basic, der)
+		}
+	}
+	return nil
+}
+
+// isOCSPResponse says whether der is an OCSPResponse (rather than a
+// BasicOCSPResponse): its first inner element is an ENUMERATED.
+func isOCSPResponse(der []byte) bool {
+	if len(der) < 2 || der[0] != 0x30 {
+		return false
+	}
+	i := 2
+	if der[1]&0x80 != 0 {
+		i += int(der[1] & 0x7f)
+	}
+	return i < len(der) && der[i] == 0x0a
+}
