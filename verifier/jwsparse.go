@@ -147,6 +147,9 @@ var jwsRegistered = []string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x
 // (only with the value true).
 var jwsUnderstood = []string{"sigT", "b64"}
 
+// jwsAlgs are the signature algorithms accepted (RFC 7518 §3, RFC 8037).
+var jwsAlgs = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"}
+
 // jwsParams are the header parameters of one signature.
 type jwsParams struct {
 	alg string
@@ -243,6 +246,14 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 	}
 	if err := json.Unmarshal(raw, &p.alg); err != nil {
 		return nil, formatErr("alg is not a string")
+	}
+	switch {
+	case p.alg == "none":
+		return nil, formatErr("an unsecured JWS (alg none) has no signature")
+	case strings.HasPrefix(p.alg, "HS"):
+		return nil, formatErr("alg %s is a MAC, not a signature", p.alg)
+	case !slices.Contains(jwsAlgs, p.alg):
+		return nil, formatErr("unsupported alg %q", p.alg)
 	}
 
 	// Signing certificate: x5c and x5t#S256.

@@ -1,0 +1,32 @@
+package verifier
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// FuzzJWS feeds the JWS parser (compact and JSON serializations, header
+// parameters, JAdES unsigned properties) and the whole JWS validation.
+func FuzzJWS(f *testing.F) {
+	f.Add([]byte("eyJhbGciOiJFUzI1NiJ9.e30.AAAA"))
+	f.Add([]byte("eyJhbGciOiJFUzI1NiIsImNyaXQiOlsic2lnVCJdLCJzaWdUIjoiMjAyNi0wMS0wMVQwMDowMDowMFoifQ.e30.AAAA"))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","signature":"AAAA"}`))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJSUzI1NiJ9","header":{"etsiU":[{"sigTst":{"tstTokens":[{"val":"MAA="}]}},{"xVals":[{"x509Cert":"MAA="}]},{"rVals":{"crlVals":[{"val":"MAA="}],"ocspVals":[{"val":"MAA="}]}},"eyJhIjoxfQ"]},"signature":"AAAA"}`))
+	f.Add([]byte(`{"payload":"e30","signatures":[{"protected":"eyJhbGciOiJFUzI1NiJ9","signature":"AAAA"},{"header":{"alg":"EdDSA","x5t#S256":"AAAA"},"signature":""}]}`))
+	f.Add([]byte(`{"signatures":[{"protected":"e30","header":{"crit":["sigT"]},"signature":"AA"}]}`))
+	v := New(Options{At: time.Date(2026, 1, 15, 8, 0, 0, 0, time.UTC)})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if doc, err := parseJWS(data); err == nil {
+			for _, s := range doc.sigs {
+				if p, err := s.parseParams(); err == nil {
+					_ = parseEtsiU(p.etsiU)
+				}
+			}
+		}
+		rep, err := v.Verify(context.Background(), Input{Data: data})
+		if err == nil && rep.Status.MainIndication == "" {
+			t.Fatal("report without indication")
+		}
+	})
+}
