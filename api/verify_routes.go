@@ -57,15 +57,17 @@ func (a *VerifyArea) Routes(r *Router) {
 }
 
 // readVerifyInput decodes a raw document body (application/pdf,
-// application/pkcs7-signature, application/jose) or a multipart form with
-// field "file" and, for detached CMS/JWS, "detached".
+// application/pkcs7-signature, application/jose for a compact JWS,
+// application/jose+json for the JSON serializations) or a multipart form
+// with field "file" and, for detached CMS/JWS, "detached". The format is
+// detected from the content, not the media type.
 func (a *VerifyArea) readVerifyInput(r *http.Request) (verifier.Input, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return verifier.Input{}, problem.New(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/pdf, application/pkcs7-signature, application/jose or multipart/form-data")
+		return verifier.Input{}, problem.New(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/pdf, application/pkcs7-signature, application/jose, application/jose+json or multipart/form-data")
 	}
 	switch mt {
-	case "application/pdf", "application/pkcs7-signature", "application/pkcs7-mime", "application/jose", "application/octet-stream":
+	case "application/pdf", "application/pkcs7-signature", "application/pkcs7-mime", "application/jose", "application/jose+json", "application/octet-stream":
 		b, err := a.readAll(r.Body)
 		if err != nil {
 			return verifier.Input{}, err
