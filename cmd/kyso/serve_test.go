@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"kyso/hsm/hsmtest"
+)
+
+// dev setup then serve, as make run does: the server becomes ready, answers
+// with the demo agency's token, and stops cleanly when its context ends (what
+// SIGTERM does).
+func TestDevSetupServeAndShutdown(t *testing.T) {
+	hsmtest.ConfPath(t) // this process's SoftHSM2 token directory
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	env := []string{
+		"KYSO_DATA_DIR=" + dir,
+		"KYSO_LISTEN=" + addr,
+		"KYSO_PUBLIC_URL=http://" + addr,
+		"KYSO_HSM_TOKEN_LABEL=serve-test-" + strconv.Itoa(os.Getpid()),
+		"KYSO_HSM_PIN_FILE=" + filepath.Join(dir, "hsm", "user.pin"),
+		"KYSO_IDENTITY_CSCA_DIR=" + filepath.Join(dir, "trust", "csca"),
+		"KYSO_HTTP_SHUTDOWN_TIMEOUT=5s",
+	}
+	if code, out, errs := runCLI(t, env, "dev", "setup"); code != exitOK {
+		t.Fatalf("dev setup: exit %d\n%s%s", code, out, errs)
+	}
+	info, err := os.Stat(filepath.Join(dir, "hsm", "user.pin"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("PIN file: %v %v", info, err)
+	}
+	var creds devCredentials
+	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	if err != nil || json.Unmarshal(b, &creds) != nil || creds.Agency.Token == "" {
+		t.Fatalf("dev-credentials.json: %v %s", err, b)
+	}
+	// A second setup changes nothing.
+	if code, _, errs := runCLI(t, env, "dev", "setup"); code != exitOK {
+		t.Fatalf("second dev setup: %s", errs)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		var out syncBuffer
+		done <- run(ctx, stdio{out: &out, err: &out, env: env}, []string{"serve"})
+	}()
+	ready := false
+	for i := 0; i < 100 && !ready; i++ {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			ready = resp.StatusCode == 200
+			resp.Body.Close()
+		}
+		if !ready {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !ready {
+		t.Fatal("server never became ready")
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+creds.Agency.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("whoami with the demo agency token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("serve exited %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
