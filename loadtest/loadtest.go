@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -141,4 +143,21 @@ func WriteTable(w io.Writer, base float64, results ...Result) {
 			fmt.Fprintf(w, "  %d errors, first: %s\n", r.Errors, r.FirstError)
 		}
 	}
+}
+
+// CheckLoopback accepts only http(s) URLs of this machine (127.0.0.0/8,
+// ::1, localhost): load tests never target another host.
+func CheckLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("loadtest: URL %q: want http(s)://127.0.0.1:PORT", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("loadtest: %s is not a loopback address; load tests run against this machine only", host)
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -51,7 +48,7 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	if *base == "" {
 		*base = creds.BaseURL
 	}
-	if err := loopbackURL(*base); err != nil {
+	if err := loadtest.CheckLoopback(*base); err != nil {
 		return fail(io.err, "bench", err)
 	}
 	if *docs != "" {
@@ -139,22 +136,6 @@ func benchReport(ctx context.Context, io stdio, args []string) int {
 		return exitFail
 	}
 	return exitOK
-}
-
-// loopbackURL refuses to aim a load test anywhere but this machine.
-func loopbackURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--url %q: want http(s)://127.0.0.1:PORT", raw)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return errors.New("--url: load tests run against a loopback address only (127.0.0.1)")
 }
 
 func splitList(s string) []string {

@@ -181,7 +181,36 @@ func (c *Client) Enroll(ctx context.Context, assertion, csrPEM string) (string, 
 	return out.Serial, nil
 }
 
-// Seals lists the signing credentials (an agency's seals) the token may use.
+// EnrollRemote asks for a citizen certificate with a key kept in the HSM,
+// protected by pin, and returns the credential ID. When the citizen
+// already has one it returns that one (the assertion is then unused).
+func (c *Client) EnrollRemote(ctx context.Context, assertion, pin string) (string, error) {
+	var out struct {
+		CredentialID string `json:"credential_id"`
+	}
+	err := c.json(ctx, "/v1/certificates", assertion, map[string]string{"key": "remote", "pin": pin}, http.StatusCreated, &out)
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == "credential-exists" {
+		ids, lerr := c.Seals(ctx, assertion)
+		if lerr != nil {
+			return "", lerr
+		}
+		if len(ids) == 0 {
+			return "", fmt.Errorf("enroll: %w, but none is listed", err)
+		}
+		return ids[0], nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if out.CredentialID == "" {
+		return "", errors.New("enroll: no credential_id in the answer")
+	}
+	return out.CredentialID, nil
+}
+
+// Seals lists the signing credentials the token may use (an agency's
+// seals, a citizen's credentials).
 func (c *Client) Seals(ctx context.Context, token string) ([]string, error) {
 	var out struct {
 		CredentialIDs []string `json:"credentialIDs"`
@@ -192,12 +221,27 @@ func (c *Client) Seals(ctx context.Context, token string) ([]string, error) {
 	return out.CredentialIDs, nil
 }
 
-// SignPDF seals pdf with an agency's seal at level (B-B, B-T, …) and
-// returns the signed document.
-func (c *Client) SignPDF(ctx context.Context, token, sealID, level string, pdf []byte) ([]byte, error) {
+// Signer is who signs and with which key: an agency token with a seal, or
+// a citizen's identity assertion with a credential and its PIN.
+type Signer struct {
+	Token        string
+	SealID       string
+	CredentialID string
+	PIN          string
+}
+
+// SignPDF signs pdf at level (B-B, B-T, …) and returns the signed
+// document.
+func (c *Client) SignPDF(ctx context.Context, s Signer, level string, pdf []byte) ([]byte, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	for _, f := range [][2]string{{"seal_id", sealID}, {"level", level}} {
+	fields := [][2]string{{"level", level}}
+	if s.SealID != "" {
+		fields = append(fields, [2]string{"seal_id", s.SealID})
+	} else {
+		fields = append(fields, [2]string{"credential_id", s.CredentialID}, [2]string{"pin", s.PIN})
+	}
+	for _, f := range fields {
 		if err := mw.WriteField(f[0], f[1]); err != nil {
 			return nil, err
 		}
@@ -212,7 +256,7 @@ func (c *Client) SignPDF(ctx context.Context, token, sealID, level string, pdf [
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
-	out, err := c.do(ctx, http.MethodPost, "/v1/sign/pdf", token, mw.FormDataContentType(), body.Bytes(), http.StatusOK)
+	out, err := c.do(ctx, http.MethodPost, "/v1/sign/pdf", s.Token, mw.FormDataContentType(), body.Bytes(), http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -258,12 +302,13 @@ func NewCSR() (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})), nil
 }
 
-// NewCitizens makes n synthetic cards with distinct 12-digit IDs sharing
-// the test CSCA of issuerSeed (the server must trust it).
-func NewCitizens(n int, issuerSeed string) ([]*certstest.Chip, error) {
+// NewCitizens makes n synthetic cards with the 12-digit IDs 0010990xxxxx
+// from first on, sharing the test CSCA of issuerSeed (the server must
+// trust it).
+func NewCitizens(n int, issuerSeed string, first int) ([]*certstest.Chip, error) {
 	chips := make([]*certstest.Chip, 0, n)
 	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("0010990%05d", 70000+i)
+		id := fmt.Sprintf("0010990%05d", (first+i)%100000)
 		chip, err := certstest.NewChip(certstest.ChipOptions{ID: id, Name: "Nguyễn Văn Tải", BirthDate: "1991-03-04", Sex: "M",
 			Alg: "p256", Seed: "kyso-bench-" + id, IssuerSeed: issuerSeed})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	certstest "kyso/certs-test"
 	"kyso/loadtest"
 )
 
@@ -170,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Load, error) {
 	opts := loadtest.Options{Workers: cfg.Workers, Duration: cfg.Duration, MaxRequests: cfg.MaxRequests}
 	cl := cfg.Client
 
-	chips, err := NewCitizens(cfg.Citizens, cfg.IssuerSeed)
+	chips, err := NewCitizens(cfg.Citizens, cfg.IssuerSeed, 70000)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,37 @@ func Run(ctx context.Context, cfg Config) (*Load, error) {
 	}
 
 	doc := SamplePDF(3)
-	signed := map[string][]byte{} // agency code → a document signed at the last level
+	var kept []struct {
+		name, keyType string
+		pdf           []byte
+	}
+	sign := func(who, keyType string, sg Signer, note string) error {
+		var last []byte
+		for _, level := range cfg.Levels {
+			var keep []byte
+			var once sync.Once
+			res := loadtest.Run(ctx, fmt.Sprintf("sign PDF %s %s (%s)", level, keyType, who), opts, func(ctx context.Context, i int) error {
+				out, err := cl.SignPDF(ctx, sg, level, doc)
+				if err == nil {
+					once.Do(func() { keep = out })
+				}
+				return err
+			})
+			add(Scenario{Result: res, Baseline: BaselineFor(keyType), Note: fmt.Sprintf("%d-byte PDF; %s", len(doc), note)})
+			last = keep
+			if keep != nil && cfg.DocsDir != "" {
+				name := filepath.Join(cfg.DocsDir, "signed-"+who+"-"+level+".pdf")
+				if err := os.WriteFile(name, keep, 0o644); err != nil {
+					return fmt.Errorf("scenario: keep signed document: %w", err)
+				}
+			}
+		}
+		kept = append(kept, struct {
+			name, keyType string
+			pdf           []byte
+		}{who, keyType, last})
+		return nil
+	}
 	for _, ag := range cfg.Agencies {
 		seals, err := cl.Seals(ctx, ag.Token)
 		if err != nil {
@@ -218,48 +249,59 @@ func Run(ctx context.Context, cfg Config) (*Load, error) {
 		if len(seals) == 0 {
 			return load, fmt.Errorf("scenario: agency %s has no seal", ag.Code)
 		}
-		for _, level := range cfg.Levels {
-			var keep []byte
-			var once sync.Once
-			res := loadtest.Run(ctx, fmt.Sprintf("sign PDF %s %s (%s)", level, ag.KeyType, ag.Code), opts, func(ctx context.Context, i int) error {
-				out, err := cl.SignPDF(ctx, ag.Token, seals[0], level, doc)
-				if err == nil {
-					once.Do(func() { keep = out })
-				}
-				return err
-			})
-			add(Scenario{Result: res, Baseline: BaselineFor(ag.KeyType), Note: fmt.Sprintf("%d-byte PDF, seal %s", len(doc), seals[0])})
-			if keep == nil {
-				continue
-			}
-			signed[ag.Code] = keep
-			if cfg.DocsDir != "" {
-				name := filepath.Join(cfg.DocsDir, "signed-"+ag.Code+"-"+level+".pdf")
-				if err := os.WriteFile(name, keep, 0o644); err != nil {
-					return load, fmt.Errorf("scenario: keep signed document: %w", err)
-				}
-			}
+		if err := sign(ag.Code, ag.KeyType, Signer{Token: ag.Token, SealID: seals[0]}, "agency seal "+seals[0]); err != nil {
+			return load, err
 		}
+	}
+	// A citizen signs with a remote key in the HSM, unlocked by a PIN each
+	// time (the PIN is checked against a slow hash).
+	citizen, err := NewCitizens(1, cfg.IssuerSeed, 69999)
+	if err != nil {
+		return load, err
+	}
+	credID, token, err := enrolCitizen(ctx, cl, citizen[0], citizenPIN)
+	if err != nil {
+		add(Scenario{Result: loadtest.Result{Name: "sign PDF (citizen)", Workers: cfg.Workers, Errors: 1, FirstError: err.Error()}})
+	} else if err := sign("citizen", "ECP256", Signer{Token: token, CredentialID: credID, PIN: citizenPIN}, "citizen remote key "+credID+" with PIN"); err != nil {
+		return load, err
 	}
 
 	level := cfg.Levels[len(cfg.Levels)-1]
-	for _, ag := range cfg.Agencies {
-		pdf, ok := signed[ag.Code]
-		name := fmt.Sprintf("verify PDF %s %s (API)", level, ag.KeyType)
-		if !ok {
+	for _, k := range kept {
+		name := fmt.Sprintf("verify PDF %s %s (%s)", level, k.keyType, k.name)
+		if k.pdf == nil {
 			add(Scenario{Result: loadtest.Result{Name: name, Workers: cfg.Workers, FirstError: "no signed document to verify"}})
 			continue
 		}
-		verdict, err := cl.Verify(ctx, pdf)
+		verdict, err := cl.Verify(ctx, k.pdf)
 		if err != nil {
 			add(Scenario{Result: loadtest.Result{Name: name, Workers: cfg.Workers, Errors: 1, FirstError: err.Error()}})
 			continue
 		}
 		res := loadtest.Run(ctx, name, opts, func(ctx context.Context, i int) error {
-			_, err := cl.Verify(ctx, pdf)
+			_, err := cl.Verify(ctx, k.pdf)
 			return err
 		})
 		add(Scenario{Result: res, Baseline: BaselineP256, Note: "verdict: " + verdict})
 	}
 	return load, nil
+}
+
+// citizenPIN protects the load test citizen's remote key.
+const citizenPIN = "582046"
+
+// enrolCitizen verifies the card, obtains (or finds) a remote-key
+// credential and returns it with a fresh assertion to sign with.
+func enrolCitizen(ctx context.Context, cl *Client, chip *certstest.Chip, pin string) (credentialID, assertion string, err error) {
+	a, err := cl.VerifyChip(ctx, chip)
+	if err != nil {
+		return "", "", fmt.Errorf("citizen: %w", err)
+	}
+	if credentialID, err = cl.EnrollRemote(ctx, a, pin); err != nil {
+		return "", "", fmt.Errorf("citizen: %w", err)
+	}
+	if assertion, err = cl.VerifyChip(ctx, chip); err != nil {
+		return "", "", fmt.Errorf("citizen: %w", err)
+	}
+	return credentialID, assertion, nil
 }
