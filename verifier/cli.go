@@ -68,7 +68,8 @@ func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
 const usage = `usage: kyso verify FILE [--trust PEM]... [--format json|text|html] [--at TIME] [--offline]
        [--config FILE] [--detached FILE] [--allow-host HOST]...
 
-Validates every signature of a PDF, CMS (.p7s) or JWS file.
+Validates every signature of a PDF, CMS (.p7s) or JWS file (compact or JSON
+serialization).
 Exit status: 0 passed, 1 failed, 2 indeterminate, 3 unreadable input or usage.
 `
 
