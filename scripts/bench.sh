@@ -132,20 +132,26 @@ done
 curl -fsS "$url/readyz" >/dev/null || { echo "bench server not ready after 60 s" >&2; exit 1; }
 
 step "load tests ($duration per scenario, $workers workers)"
+load_status=0
 "$kyso" bench --url "$url" --credentials "$run/credentials.json" --duration "$duration" --workers "$workers" \
-  --docs "$run/docs" --out "$out/load.json"
+  --docs "$run/docs" --out "$out/load.json" | tee "$out/load.txt" || load_status=$?
 
 step "kyso verify vs pdfsig ($verify_runs runs per file)"
 # The server stays up: the verifiers fetch OCSP responses from it.
 cli=$out/verify-cli.json
-files=("$run/docs"/signed-*.pdf)
+files=("$run/docs"/signed-*-B-T.pdf)
+# Both verifiers trust the bench root and nothing else.
+trust=$run/data/pki/root.pem
+mkdir -p "$run/nss"
+certutil -N -d "sql:$run/nss" --empty-password
+certutil -A -d "sql:$run/nss" -n kyso-bench-root -t CT,C,C -i "$trust"
 [ -e "${files[0]}" ] || { echo "the load test wrote no signed documents to $run/docs" >&2; exit 1; }
 if command -v hyperfine >/dev/null 2>&1; then
   args=()
   for f in "${files[@]}"; do
     n=$(basename "$f" .pdf)
-    args+=(-n "kyso verify $n" "$kyso verify --config $run/kyso.yaml --format json $f")
-    args+=(-n "pdfsig $n" "pdfsig $f")
+    args+=(-n "kyso verify $n" "$kyso verify --config $run/kyso.yaml --trust $trust --format json $f")
+    args+=(-n "pdfsig $n" "pdfsig -nssdir sql:$run/nss $f")
   done
   hyperfine -N -i --style basic --runs "$verify_runs" --warmup 2 --export-json "$cli" "${args[@]}" | tee "$out/verify-cli.txt"
 else
@@ -155,10 +161,10 @@ else
     n=$(basename "$f" .pdf)
     for tool in kyso pdfsig; do
       if [ $tool = kyso ]; then
-        cmd=("$kyso" verify --config "$run/kyso.yaml" --format json "$f")
+        cmd=("$kyso" verify --config "$run/kyso.yaml" --trust "$trust" --format json "$f")
         label="kyso verify $n"
       else
-        cmd=(pdfsig "$f")
+        cmd=(pdfsig -nssdir "sql:$run/nss" "$f")
         label="pdfsig $n"
       fi
       t0=$(date +%s%N)
@@ -172,8 +178,8 @@ fi
 # What each tool concluded about the files (for the record, not timed).
 for f in "${files[@]}"; do
   echo "--- $(basename "$f")"
-  "$kyso" verify --config "$run/kyso.yaml" --format text "$f" 2>&1 | head -3 || true
-  pdfsig "$f" 2>&1 | grep -E 'Signature Validation|Certificate Validation' || true
+  "$kyso" verify --config "$run/kyso.yaml" --trust "$trust" --format text "$f" 2>&1 | grep -E '^Result' || true
+  pdfsig -nssdir "sql:$run/nss" "$f" 2>&1 | grep -E 'Signature Validation|Certificate Validation' || true
 done >"$out/verify-cli-verdicts.txt"
 
 stop_server
@@ -182,6 +188,7 @@ trap - EXIT
 step "summary"
 "$kyso" bench report --load "$out/load.json" --gobench "$gobench" --cli "$cli" \
   --machine "$(nproc) cores, $(uname -m), SoftHSM2 $(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null || echo '?')" \
-  --out "$out/results.json" | tee "$out/summary.txt"
+  --out "$out/results.json" | tee "$out/summary.txt" || load_status=1
 echo
 echo "results: $out/results.json, $out/summary.txt (server log: $run/server.log)"
+exit "$load_status"
