@@ -1,0 +1,85 @@
+package verifier
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// TestJWSAlgorithms checks signature values of every accepted algorithm,
+// made by go-jose, and the refusals: a key of another type or curve, a
+// changed value, an RSA key below the policy's size.
+func TestJWSAlgorithms(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	keys := map[jose.SignatureAlgorithm]crypto.Signer{
+		jose.RS256: rsaKey, jose.RS384: rsaKey, jose.RS512: rsaKey,
+		jose.PS256: rsaKey, jose.PS384: rsaKey, jose.PS512: rsaKey,
+		jose.ES256: p256, jose.ES384: p384, jose.ES512: p521, jose.EdDSA: edKey,
+	}
+	for alg, key := range keys {
+		t.Run(string(alg), func(t *testing.T) {
+			s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := s.Sign([]byte(`{"a":1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _ := obj.CompactSerialize()
+			parts := strings.Split(tok, ".")
+			input := []byte(parts[0] + "." + parts[1])
+			value := obj.Signatures[0].Signature
+			if err := verifyJWSValue(key.Public(), string(alg), input, value); err != nil {
+				t.Fatalf("valid signature: %v", err)
+			}
+			changed := append([]byte(nil), value...)
+			changed[len(changed)/2] ^= 1
+			if err := verifyJWSValue(key.Public(), string(alg), input, changed); err == nil {
+				t.Fatal("changed value verified")
+			}
+			other := crypto.PublicKey(p384.Public())
+			if alg == jose.ES384 {
+				other = p256.Public()
+			}
+			if err := verifyJWSValue(other, string(alg), input, value); err == nil {
+				t.Fatal("verified with a key of another type or curve")
+			}
+		})
+	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Skipf("no 1024-bit RSA key: %v", err)
+	}
+	sum := sha256.Sum256([]byte("a.b"))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, weak, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Skipf("no 1024-bit RSA signature: %v", err)
+	}
+	var ce *jwsConstraintError
+	if err := verifyJWSValue(weak.Public(), "RS256", []byte("a.b"), sig); !errors.As(err, &ce) {
+		t.Fatalf("weak RSA key: %v", err)
+	}
+	var fe *jwsFormatError
+	for _, alg := range []string{"none", "HS256", "XYZ"} {
+		if err := verifyJWSValue(rsaKey.Public(), alg, []byte("a.b"), sig); !errors.As(err, &fe) {
+			t.Fatalf("%s: %v", alg, err)
+		}
+	}
+}
