@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -132,4 +133,26 @@ func ParseHyperfine(r io.Reader) ([]Timing, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// Median keeps, for each benchmark run several times (go test -count N),
+// the run with the median ns/op (the lower one of the middle two for an
+// even count), in the order the benchmarks first appear.
+func Median(bs []GoBench) []GoBench {
+	groups := map[string][]GoBench{}
+	var order []string
+	for _, b := range bs {
+		k := b.Key()
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], b)
+	}
+	out := make([]GoBench, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		sort.SliceStable(g, func(i, j int) bool { return g[i].NsPerOp < g[j].NsPerOp })
+		out = append(out, g[(len(g)-1)/2])
+	}
+	return out
 }

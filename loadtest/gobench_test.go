@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -124,4 +125,28 @@ func FuzzParseHyperfine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = ParseHyperfine(strings.NewReader(s))
 	})
+}
+
+func TestMedian(t *testing.T) {
+	in := []GoBench{
+		{Package: "kyso/hsm", Name: "BenchmarkA", NsPerOp: 300},
+		{Package: "kyso/hsm", Name: "BenchmarkB", NsPerOp: 7},
+		{Package: "kyso/hsm", Name: "BenchmarkA", NsPerOp: 100},
+		{Package: "kyso/hsm", Name: "BenchmarkA", NsPerOp: 200},
+		{Package: "kyso/ca", Name: "BenchmarkA", NsPerOp: 5},
+		{Package: "kyso/hsm", Name: "BenchmarkB", NsPerOp: 9},
+	}
+	got := Median(in)
+	want := []string{"hsm.BenchmarkA 200", "hsm.BenchmarkB 7", "ca.BenchmarkA 5"}
+	if len(got) != len(want) {
+		t.Fatalf("%+v", got)
+	}
+	for i, g := range got {
+		if s := fmt.Sprintf("%s %v", g.Key(), g.NsPerOp); s != want[i] {
+			t.Errorf("%d: %s, want %s", i, s, want[i])
+		}
+	}
+	if Median(nil) == nil || len(Median(nil)) != 0 {
+		t.Error("empty input")
+	}
 }

@@ -22,6 +22,10 @@ type Options struct {
 	Duration time.Duration
 	// MaxRequests stops the run after this many calls (0: 1,000,000).
 	MaxRequests int
+	// Grace is how long calls still in flight when Duration ends may take
+	// to finish before their context is cancelled (0: 30 s). Letting them
+	// finish counts them and spares the server cancelled requests.
+	Grace time.Duration
 }
 
 // Result is the outcome of a run.
@@ -42,6 +46,8 @@ type Result struct {
 
 // Run calls fn from opts.Workers goroutines until the duration passes, the
 // request budget is spent or ctx ends. fn receives the index of the call.
+// No call starts after the duration; calls in flight then get opts.Grace
+// to finish. Failures of calls cancelled that way are not counted.
 func Run(ctx context.Context, name string, opts Options, fn func(ctx context.Context, i int) error) Result {
 	if opts.Workers < 1 {
 		opts.Workers = 1
@@ -52,7 +58,14 @@ func Run(ctx context.Context, name string, opts Options, fn func(ctx context.Con
 	if opts.Duration <= 0 {
 		opts.Duration = 10 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
+	if opts.Grace <= 0 {
+		opts.Grace = 30 * time.Second
+	}
+	start := time.Now()
+	// take stops at the deadline; calls are cancelled only after the grace.
+	takeCtx, cancelTake := context.WithDeadline(ctx, start.Add(opts.Duration))
+	defer cancelTake()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(opts.Duration+opts.Grace))
 	defer cancel()
 	var (
 		mu        sync.Mutex
@@ -64,13 +77,12 @@ func Run(ctx context.Context, name string, opts Options, fn func(ctx context.Con
 	take := func() (int, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if next >= opts.MaxRequests || ctx.Err() != nil {
+		if next >= opts.MaxRequests || takeCtx.Err() != nil {
 			return 0, false
 		}
 		next++
 		return next - 1, true
 	}
-	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < opts.Workers; w++ {
 		wg.Add(1)

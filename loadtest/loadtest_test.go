@@ -67,3 +67,26 @@ func TestWriteTable(t *testing.T) {
 		t.Fatalf("table:\n%s", out)
 	}
 }
+
+func TestRunLetsCallsInFlightFinish(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		grace time.Duration
+		ok    int
+	}{{"finishes within the grace", time.Minute, 1}, {"cancelled after the grace", time.Millisecond, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := Run(context.Background(), "slow", Options{Workers: 1, Duration: 10 * time.Millisecond, Grace: c.grace, MaxRequests: 100},
+				func(ctx context.Context, i int) error {
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(200 * time.Millisecond):
+						return nil
+					}
+				})
+			if r.Requests != c.ok || r.Errors != 0 {
+				t.Fatalf("%+v", r)
+			}
+		})
+	}
+}

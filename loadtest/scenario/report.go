@@ -57,10 +57,12 @@ type Summary struct {
 	Failed    []string           `json:"failed,omitempty"`
 }
 
-// Summarize puts the Go benchmarks, the load run and the command-line
-// timings together with ratios to the raw HSM rates. Any may be empty.
+// Summarize puts the Go benchmarks (the median of repeated runs), the load
+// run and the command-line timings together with ratios to the raw HSM
+// rates. Any may be empty.
 func Summarize(machine string, gobench []loadtest.GoBench, load *Load, cli []loadtest.Timing) *Summary {
 	s := &Summary{Generated: time.Now().UTC(), Machine: machine, Load: load, GoRaw: gobench}
+	gobench = loadtest.Median(gobench)
 	rates := map[string]float64{}
 	for _, g := range gobench {
 		rates[g.Key()] = g.PerSecond()
