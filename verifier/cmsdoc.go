@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 
 	"kyso/verifier/cms"
 	"kyso/verifier/report"
@@ -42,6 +43,11 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 			sig.Level = "CAdES-BASELINE-B"
 			if res.sigTST {
 				sig.Level = "CAdES-BASELINE-T"
+				// B-LT: the signer's revocation status came from the
+				// validation data carried in the SignedData itself.
+				if strings.HasPrefix(res.revocSource, "CMS ") {
+					sig.Level = "CAdES-BASELINE-LT"
+				}
 			}
 		}
 		rep.Signatures = append(rep.Signatures, sig)

@@ -71,3 +71,53 @@ func TestSignerLevels(t *testing.T) {
 		})
 	}
 }
+
+// CAdES signatures made by Kyso's signer reach the level they were made at;
+// at B-LT the validation data inside the SignedData suffices offline.
+func TestSignerCAdESLevels(t *testing.T) {
+	pki := signertest.New(t, signertest.P256, nil)
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	if err := tsa.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(pki.Leaf.Cert.OCSPServer[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := []*x509.Certificate{pki.Root.Cert}
+	online := verifier.New(verifier.Options{Roots: roots, Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
+	offline := verifier.New(verifier.Options{Roots: roots})
+	content := []byte("Đơn đăng ký khai sinh\n")
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	for _, tc := range []struct {
+		level signer.Level
+		want  string
+		v     *verifier.Verifier
+	}{
+		{signer.BB, "CAdES-BASELINE-B", online},
+		{signer.BT, "CAdES-BASELINE-T", online},
+		{signer.BLT, "CAdES-BASELINE-LT", offline},
+	} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: tc.level,
+				Deps: signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}})
+			if err != nil {
+				t.Fatalf("sign: %v", err)
+			}
+			rep, err := tc.v.Verify(ctx, verifier.Input{Data: p7s, Detached: content})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Status.MainIndication != report.TotalPassed || rep.Signatures[0].Level != tc.want {
+				var b bytes.Buffer
+				rep.Text(&b)
+				t.Fatalf("got %s/%s level %q, want TOTAL-PASSED %s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, rep.Signatures[0].Level, tc.want, b.String())
+			}
+		})
+	}
+}
