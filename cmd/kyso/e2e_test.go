@@ -115,19 +115,33 @@ func TestServerWithOutsideTools(t *testing.T) {
 	}
 
 	// A PDF signed at B-LT, checked by pdfsig with the root in an NSS db.
-	var mp bytes.Buffer
-	mw := multipart.NewWriter(&mp)
-	fw, _ := mw.CreateFormFile("file", "application.pdf")
 	pdf, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "application.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw.Write(pdf)
-	for k, v := range map[string]string{"credential_id": cert.CredentialID, "pin": "493817", "level": "B-LT"} {
-		mw.WriteField(k, v)
+	signPDF := func(level string) []byte {
+		var mp bytes.Buffer
+		mw := multipart.NewWriter(&mp)
+		fw, _ := mw.CreateFormFile("file", "application.pdf")
+		fw.Write(pdf)
+		for k, v := range map[string]string{"credential_id": cert.CredentialID, "pin": "493817", "level": level} {
+			mw.WriteField(k, v)
+		}
+		mw.Close()
+		return callRaw(t, "POST", base+"/v1/sign/pdf", ver.Assertion, mw.FormDataContentType(), mp.Bytes(), 200)
 	}
-	mw.Close()
-	signed := callRaw(t, "POST", base+"/v1/sign/pdf", ver.Assertion, mw.FormDataContentType(), mp.Bytes(), 200)
+	signed := signPDF("B-LT")
+	// The service's verifier judges both a B-LT file and a B-B one (whose
+	// revocation status it asks its own OCSP responder for) TOTAL-PASSED.
+	for level, doc := range map[string][]byte{"B-LT": signed, "B-B": signPDF("B-B")} {
+		var rep struct {
+			ValidationStatus struct{ MainIndication, SubIndication string }
+		}
+		call(t, "POST", base+"/v1/verify", "", "application/pdf", doc, 200, &rep)
+		if rep.ValidationStatus.MainIndication != "TOTAL-PASSED" {
+			t.Errorf("%s: /v1/verify says %+v", level, rep.ValidationStatus)
+		}
+	}
 	signedPath := write("signed.pdf", signed)
 	nss := filepath.Join(dir, "nss")
 	os.Mkdir(nss, 0o700)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -129,7 +130,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 	roots = append(roots, extra...)
 	c.verifier = verifier.New(verifier.Options{
 		Roots:      roots,
-		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: cfg.Verifier.AllowedHosts}),
+		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: revocationHosts(cfg)}),
 		Logger:     e.log.With("component", "verifier"),
 	})
 
@@ -137,6 +138,17 @@ func open(ctx context.Context, e *env) (*components, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// revocationHosts are the hosts online revocation checks may contact: the
+// configured ones and the service's own public host, whose OCSP responder
+// and CRLs answer for the certificates it issued.
+func revocationHosts(cfg config.Config) []string {
+	hosts := append([]string(nil), cfg.Verifier.AllowedHosts...)
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" {
+		hosts = append(hosts, u.Host)
+	}
+	return hosts
 }
 
 func registryRequirement(c config.Identity) identity.RegistryRequirement {
