@@ -149,7 +149,8 @@ certutil -N -d "sql:$run/nss" --empty-password
 certutil -A -d "sql:$run/nss" -n kyso-bench-root -t CT,C,C -i "$trust"
 [ -e "${files[0]}" ] || { echo "the load test wrote no signed documents to $run/docs" >&2; exit 1; }
 if command -v hyperfine >/dev/null 2>&1; then
-  args=()
+  # The first pair is process start alone (kyso version, pdfsig -v).
+  args=(-n "kyso verify [process start]" "$kyso version" -n "pdfsig [process start]" "pdfsig -v")
   for f in "${files[@]}"; do
     n=$(basename "$f" .pdf)
     args+=(-n "kyso verify $n" "$kyso verify --config $run/kyso.yaml --trust $trust --format json $f")
