@@ -260,6 +260,9 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 		return nil, err
 	}
 	keep = true
+	// The certificate is committed: a client that goes away now must not
+	// cut the pre-signed OCSP response or the audit events short.
+	ctx = context.WithoutCancel(ctx)
 	if err := c.PresignOCSP(ctx, iss.Serial); err != nil {
 		c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", iss.Serial, "err", err)
 	}

@@ -163,7 +163,9 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if req.Tx == nil {
 		// The row is committed; pre-sign the OCSP response now so that a
 		// look-up never has to sign. Inside a caller's transaction the
-		// caller does it after commit (PresignOCSP).
+		// caller does it after commit (PresignOCSP). A client that goes
+		// away now must not cut these steps short.
+		ctx := context.WithoutCancel(ctx)
 		if err := c.PresignOCSP(ctx, hx); err != nil {
 			c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", hx, "err", err)
 		}

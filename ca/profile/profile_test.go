@@ -140,6 +140,15 @@ func TestEveryProfileLintsClean(t *testing.T) {
 func checkProfile(t *testing.T, n profile.Name, c *x509.Certificate) {
 	t.Helper()
 	switch n {
+	case profile.Seal:
+		// NSS (pdfsig, Firefox, Thunderbird) accepts a document signer only
+		// with emailProtection besides document signing.
+		if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageEmailProtection {
+			t.Errorf("seal eku %v", c.ExtKeyUsage)
+		}
+		if len(c.UnknownExtKeyUsage) != 1 || !c.UnknownExtKeyUsage[0].Equal(profile.OIDDocumentSigning) {
+			t.Errorf("seal unknown eku %v", c.UnknownExtKeyUsage)
+		}
 	case profile.Citizen:
 		if c.KeyUsage != x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment {
 			t.Errorf("key usage %v", c.KeyUsage)

@@ -31,6 +31,7 @@ const sealTemplate = `{
 		"extraNames": [{"type": {{ toJson .Kyso.UIDType }}, "value": {{ toJson .Kyso.UID }}}]
 	},
 	"keyUsage": ["digitalSignature", "contentCommitment"],
+	"extKeyUsage": ["emailProtection"],
 	"unknownExtKeyUsage": [{{ toJson .Kyso.DocSigning }}],
 	"policyIdentifiers": [{{ toJson .Kyso.Policy }}],` + aia + `
 	"basicConstraints": {"isCA": false}

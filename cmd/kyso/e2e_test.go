@@ -155,6 +155,31 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Fatal("B-LT file has no /DSS")
 	}
 
+	// An e-result sealed by the agency is trusted by pdfsig as well.
+	_, agency, err := b.principals.Add(context.Background(), auth.AddRequest{Role: auth.RoleAgency, AgencyCode: devAgency, Name: "agency"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seals struct {
+		CredentialIDs []string `json:"credentialIDs"`
+	}
+	call(t, "POST", base+"/csc/v2/credentials/list", agency, "application/json", []byte(`{}`), 200, &seals)
+	if len(seals.CredentialIDs) == 0 {
+		t.Fatal("the dev agency has no seal")
+	}
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("file", "result.pdf")
+	fw.Write(pdf)
+	mw.WriteField("seal_id", seals.CredentialIDs[0])
+	mw.WriteField("level", "B-LT")
+	mw.WriteField("certify", "true")
+	mw.Close()
+	sealed := write("sealed.pdf", callRaw(t, "POST", base+"/v1/sign/pdf", agency, mw.FormDataContentType(), mp.Bytes(), 200))
+	if out := tool(t, "pdfsig", "-nssdir", "sql:"+nss, sealed); !strings.Contains(out, "Signature is Valid") || !strings.Contains(out, "Certificate is Trusted") {
+		t.Fatalf("pdfsig on the agency seal:\n%s", out)
+	}
+
 	// Revocation: good, then revoked in OCSP at once and in its CRL shard.
 	ocspArgs := []string{"ocsp", "-issuer", issuing, "-cert", leaf, "-url", base + "/ocsp", "-CAfile", root}
 	if out := tool(t, "openssl", ocspArgs...); !strings.Contains(out, leaf+": good") {
