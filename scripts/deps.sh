@@ -17,9 +17,6 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[initdb]=postgresql
   need[chromium]=chromium
 fi
-if [ "$want" = bench ]; then
-  need[wrk]=wrk
-fi
 
 has() {
   case "$1" in
