@@ -21,23 +21,8 @@ import (
 // baseline level (its /DSS writer and document time-stamps included), with
 // a three-level chain (root, issuing CA, signer).
 func TestSignerLevels(t *testing.T) {
-	pki := signertest.New(t, signertest.P256, nil)
-	db := storetest.SQLite(t)
 	ctx := context.Background()
-	if err := tsa.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(pki.Leaf.Cert.OCSPServer[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := []*x509.Certificate{pki.Root.Cert}
-	online := verifier.New(verifier.Options{Roots: roots, Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
-	offline := verifier.New(verifier.Options{Roots: roots})
+	pki, ts, online, offline := signerSetup(t)
 	doc := signertest.PDF(t, signertest.PDFOptions{Pages: 2})
 	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
 	for _, tc := range []struct {
@@ -75,23 +60,8 @@ func TestSignerLevels(t *testing.T) {
 // CAdES signatures made by Kyso's signer reach the level they were made at;
 // at B-LT the validation data inside the SignedData suffices offline.
 func TestSignerCAdESLevels(t *testing.T) {
-	pki := signertest.New(t, signertest.P256, nil)
-	db := storetest.SQLite(t)
 	ctx := context.Background()
-	if err := tsa.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(pki.Leaf.Cert.OCSPServer[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := []*x509.Certificate{pki.Root.Cert}
-	online := verifier.New(verifier.Options{Roots: roots, Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
-	offline := verifier.New(verifier.Options{Roots: roots})
+	pki, ts, online, offline := signerSetup(t)
 	content := []byte("Đơn đăng ký khai sinh\n")
 	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
 	for _, tc := range []struct {
@@ -120,4 +90,27 @@ func TestSignerCAdESLevels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signerSetup is a test PKI with a time-stamp authority, and verifiers
+// trusting its root with online revocation checks and without.
+func signerSetup(t *testing.T) (*signertest.PKI, *tsa.Server, *verifier.Verifier, *verifier.Verifier) {
+	t.Helper()
+	pki := signertest.New(t, signertest.P256, nil)
+	db := storetest.SQLite(t)
+	if err := tsa.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(pki.Leaf.Cert.OCSPServer[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := []*x509.Certificate{pki.Root.Cert}
+	online := verifier.New(verifier.Options{Roots: roots, Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
+	offline := verifier.New(verifier.Options{Roots: roots})
+	return pki, ts, online, offline
 }
