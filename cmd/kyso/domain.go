@@ -46,7 +46,7 @@ func runCeremony(ctx context.Context, io stdio, args []string) int {
 // runCA is the CA officer's command line.
 func runCA(ctx context.Context, io stdio, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		return officercli.Run(ctx, args, officercli.Deps{Stdout: io.out, Stderr: io.err})
+		return officercli.Run(ctx, args, officercli.Deps{Actor: &auth.Principal{Role: auth.RoleOfficer}, Stdout: io.out, Stderr: io.err})
 	}
 	e, err := openEnv(ctx, io, envConfigPath(io), true)
 	if err != nil {

@@ -47,6 +47,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"testdata", "chip"}, exitUsage, "--out and --id are required"},
 		{[]string{"testdata", "chip-answer", "--dir", "x", "--nonce", "!!"}, exitUsage, "hex or base64"},
 		{[]string{"verify"}, 3, ""},
+		{[]string{"ca"}, exitUsage, "revoke"},
+		{[]string{"ca", "--help"}, exitOK, "history"},
+		{[]string{"ceremony"}, exitUsage, "rotate"},
 	}
 	for _, tc := range cases {
 		code, out, errs := runCLI(t, nil, tc.args...)
