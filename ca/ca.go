@@ -110,7 +110,10 @@ type Config struct {
 	RemoteKeyType hsm.KeyType
 
 	// Log, Audit and Replay are the CA's collaborators; Audit and Replay
-	// may be nil (no audit trail; assertion replay unchecked).
+	// may be nil (no audit trail; assertion replay unchecked). Every state
+	// change (issuance, credential creation, revocation, hold, release)
+	// appends its events in the transaction that makes the change: when
+	// the append fails, the change is rolled back and the operation fails.
 	Log    *slog.Logger
 	Audit  Auditor
 	Replay auth.ReplayGuard
@@ -118,9 +121,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Auditor appends events to the audit log (audit.Log implements it).
+// Auditor appends events to the audit log inside the caller's transaction
+// (audit.Log implements it), so that an event commits exactly when the
+// change it records does.
 type Auditor interface {
-	Append(ctx context.Context, ev audit.Event) error
+	AppendTx(ctx context.Context, tx *sql.Tx, ev audit.Event) error
 }
 
 func (c Config) withDefaults() Config {
@@ -521,13 +526,18 @@ func (c *CA) chainFor(ic *issuerCA) []*x509.Certificate {
 	return []*x509.Certificate{ic.cert}
 }
 
-func (c *CA) audit(ctx context.Context, ev audit.Event) {
+// auditTx appends ev in tx, the transaction of the change it records. Its
+// error must fail (and so roll back) that transaction: an acknowledged
+// change always has its audit record. The error is not a problem.Error, so
+// clients see a 500 without detail.
+func (c *CA) auditTx(ctx context.Context, tx *sql.Tx, ev audit.Event) error {
 	if c.cfg.Audit == nil {
-		return
+		return nil
 	}
-	if err := c.cfg.Audit.Append(ctx, ev); err != nil {
-		c.cfg.Log.ErrorContext(ctx, "ca: audit append failed", "action", ev.Action, "object", ev.Object, "err", err)
+	if err := c.cfg.Audit.AppendTx(ctx, tx, ev); err != nil {
+		return fmt.Errorf("ca: audit %s %s: %w", ev.Action, ev.Object, err)
 	}
+	return nil
 }
 
 // actor returns audit fields for a principal (nil: the CA itself).

@@ -237,21 +237,31 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 	if err != nil {
 		return nil, fmt.Errorf("ca: CSR for remote key: %w", err)
 	}
-	var iss *Issued
+	// The HSM signs outside the transaction; the certificate row, the
+	// credential row and both audit events then commit together or not at
+	// all (and the key is destroyed).
+	iss, rec, err := c.sign(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, CredentialID: id, Actor: p})
+	if err != nil {
+		return nil, err
+	}
 	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		iss, err = c.Issue(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, CredentialID: id, Actor: p, Tx: tx})
-		if err != nil {
+		if err := c.record(ctx, tx, iss, rec, p); err != nil {
 			return err
 		}
 		chain := make([][]byte, 0, len(iss.Chain))
 		for _, cc := range iss.Chain {
 			chain = append(chain, cc.Raw)
 		}
-		return c.creds.CreateHashed(ctx, tx, credential.Credential{
+		if err := c.creds.CreateHashed(ctx, tx, credential.Credential{
 			ID: id, Kind: credential.KindCitizen, Subject: p.Subject, Profile: string(pn), KeyLabel: label,
 			KeyType: string(c.cfg.RemoteKeyType), CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
-		}, pinHash)
+		}, pinHash); err != nil {
+			return err
+		}
+		name, role := actor(p)
+		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "credential.create", Object: "credential:" + id, Details: map[string]any{
+			"serial": iss.Serial, "profile": string(pn), "key_label": label, "key_type": string(c.cfg.RemoteKeyType),
+		}})
 	})
 	if err != nil {
 		if errors.Is(err, credential.ErrExists) {
@@ -260,17 +270,7 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 		return nil, err
 	}
 	keep = true
-	// The certificate is committed: a client that goes away now must not
-	// cut the pre-signed OCSP response or the audit events short.
-	ctx = context.WithoutCancel(ctx)
-	if err := c.PresignOCSP(ctx, iss.Serial); err != nil {
-		c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", iss.Serial, "err", err)
-	}
-	c.auditIssued(ctx, p, iss, pn, id)
-	name, role := actor(p)
-	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "credential.create", Object: "credential:" + id, Details: map[string]any{
-		"serial": iss.Serial, "profile": string(pn), "key_label": label, "key_type": string(c.cfg.RemoteKeyType),
-	}})
+	c.presignAfterCommit(ctx, iss.Serial)
 	return &Enrollment{Issued: iss, CredentialID: id}, nil
 }
 

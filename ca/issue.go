@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -42,7 +43,9 @@ type IssueRequest struct {
 	CredentialID string
 	// Actor is who asked (nil: the CA itself, e.g. the ceremony).
 	Actor *auth.Principal
-	// Tx, when set, is the transaction the certificate row is written in.
+	// Tx, when set, is the caller's transaction: the certificate row and
+	// its audit event are written in it (after signing, which happens
+	// outside it), the caller commits, and then calls PresignOCSP.
 	Tx *sql.Tx
 }
 
@@ -90,22 +93,56 @@ func (c *CA) validity(spec profile.Spec) time.Duration {
 }
 
 // Issue signs a certificate of a profile for a CSR through the issuing
-// CA's embedded smallstep authority, after linting it, and stores it before
-// returning. The CSR's own subject and extensions are ignored; only its
-// key (whose possession its signature proves) is certified.
+// CA's embedded smallstep authority, after linting it, and stores it with
+// its audit event in one transaction before returning: if either write
+// fails, nothing is stored and the certificate is not returned. The CSR's
+// own subject and extensions are ignored; only its key (whose possession
+// its signature proves) is certified.
 func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
+	iss, rec, err := c.sign(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	write := func(tx *sql.Tx) error { return c.record(ctx, tx, iss, rec, req.Actor) }
+	if req.Tx != nil {
+		if err := write(req.Tx); err != nil {
+			return nil, err
+		}
+		return iss, nil
+	}
+	if err := c.db.InTx(ctx, write); err != nil {
+		return nil, err
+	}
+	c.presignAfterCommit(ctx, iss.Serial)
+	return iss, nil
+}
+
+// presignAfterCommit pre-signs the OCSP response of a committed
+// certificate so that a look-up need not sign. It is a cache: when it
+// fails, look-ups sign on demand and the refresh loop fills it in. A
+// client that goes away now must not cut it short.
+func (c *CA) presignAfterCommit(ctx context.Context, serial string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := c.PresignOCSP(ctx, serial); err != nil {
+		c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", serial, "err", err)
+	}
+}
+
+// sign has a certificate signed for req; smallstep hands the leaf to
+// authDB, which stages it in the returned record (nothing is written).
+func (c *CA) sign(ctx context.Context, req IssueRequest) (*Issued, *pending, error) {
 	spec, ok := profile.Lookup(req.Profile)
 	if !ok {
-		return nil, ErrUnknownProfile
+		return nil, nil, ErrUnknownProfile
 	}
 	if req.CSR == nil {
-		return nil, ErrBadCSR
+		return nil, nil, ErrBadCSR
 	}
 	if err := req.CSR.CheckSignature(); err != nil {
-		return nil, problem.Wrap(http.StatusBadRequest, "bad-csr", fmt.Errorf("CSR signature: %w", err))
+		return nil, nil, problem.Wrap(http.StatusBadRequest, "bad-csr", fmt.Errorf("CSR signature: %w", err))
 	}
 	if err := spec.Validate(req.Subject); err != nil {
-		return nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
+		return nil, nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
 	}
 	role := RoleCitizenCA
 	if spec.Issuer == profile.AgencyCA {
@@ -113,11 +150,11 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	ic, err := c.activeIssuer(role)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	serial, err := NewSerial()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	shard := crl.Shard(serial, ic.shards)
 	now := c.cfg.Now().UTC()
@@ -136,13 +173,14 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	xopts, err := spec.Options(req.Subject, params)
 	if err != nil {
-		return nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
+		return nil, nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
 	}
 	hx := SerialHex(serial)
-	c.authDB.pending.Store(hx, &pending{
-		ctx: ctx, tx: req.Tx, issuer: ic.name, profile: string(spec.Name), subjectID: req.SubjectID,
+	rec := &pending{
+		issuer: ic.name, profile: string(spec.Name), subjectID: req.SubjectID,
 		credentialID: req.CredentialID, shard: shard, createdAt: now,
-	})
+	}
+	c.authDB.pending.Store(hx, rec)
 	defer c.authDB.pending.Delete(hx)
 	chain, err := ic.step.SignWithContext(ctx, req.CSR, provisioner.SignOptions{},
 		templateOptions(xopts),
@@ -154,32 +192,27 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		var le *lint.Error
 		if errors.As(err, &le) {
 			c.cfg.Log.ErrorContext(ctx, "ca: lint stopped issuance", "profile", spec.Name, "err", le)
-			return nil, ErrLintFailed.With("findings", le.Findings)
+			return nil, nil, ErrLintFailed.With("findings", le.Findings)
 		}
-		return nil, fmt.Errorf("ca: sign %s: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("ca: sign %s: %w", spec.Name, err)
 	}
 	leaf := chain[0]
-	iss := &Issued{Serial: hx, Certificate: leaf, Chain: c.chainFor(ic), Issuer: ic.name, Shard: shard, CRLURL: params.CRLURL}
-	if req.Tx == nil {
-		// The row is committed; pre-sign the OCSP response now so that a
-		// look-up never has to sign. Inside a caller's transaction the
-		// caller does it after commit (PresignOCSP). A client that goes
-		// away now must not cut these steps short.
-		ctx := context.WithoutCancel(ctx)
-		if err := c.PresignOCSP(ctx, hx); err != nil {
-			c.cfg.Log.WarnContext(ctx, "ca: pre-sign OCSP", "serial", hx, "err", err)
-		}
-		c.auditIssued(ctx, req.Actor, iss, spec.Name, req.CredentialID)
+	if rec.leaf == nil || !bytes.Equal(rec.leaf.Raw, leaf.Raw) {
+		return nil, nil, fmt.Errorf("ca: certificate %s was not handed to the store", hx)
 	}
-	return iss, nil
+	iss := &Issued{Serial: hx, Certificate: leaf, Chain: c.chainFor(ic), Issuer: ic.name, Shard: shard, CRLURL: params.CRLURL}
+	return iss, rec, nil
 }
 
-// auditIssued records an issuance (after the certificate is committed).
-func (c *CA) auditIssued(ctx context.Context, p *auth.Principal, iss *Issued, pn profile.Name, credentialID string) {
+// record writes a signed certificate's row and its issuance event in tx.
+func (c *CA) record(ctx context.Context, tx *sql.Tx, iss *Issued, rec *pending, p *auth.Principal) error {
+	if err := insertCertificate(ctx, tx, iss.Certificate, rec); err != nil {
+		return err
+	}
 	name, role := actor(p)
-	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.issue", Object: "certificate:" + iss.Serial, Details: map[string]any{
-		"profile": string(pn), "issuer": iss.Issuer, "subject": iss.Certificate.Subject.String(), "shard": iss.Shard,
-		"credential_id": credentialID, "not_after": iss.Certificate.NotAfter.Format(time.RFC3339),
+	return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.issue", Object: "certificate:" + iss.Serial, Details: map[string]any{
+		"profile": rec.profile, "issuer": iss.Issuer, "subject": iss.Certificate.Subject.String(), "shard": iss.Shard,
+		"credential_id": rec.credentialID, "not_after": iss.Certificate.NotAfter.Format(time.RFC3339),
 	}})
 }
 

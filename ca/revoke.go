@@ -109,20 +109,22 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 			}
 		}
 		info.Status, info.Reason, info.RevokedAt = status, reason, &now
-		return nil
+		if err := invalidateStatus(ctx, tx, info); err != nil {
+			return err
+		}
+		name, role := actor(p)
+		action := "ca.certificate.revoke"
+		if code == ocsp.CertificateHold {
+			action = "ca.certificate.hold"
+		}
+		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
+			"reason": reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject, "credential_id": info.CredentialID,
+		}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.afterStatusChange(ctx, info)
-	name, role := actor(p)
-	action := "ca.certificate.revoke"
-	if code == ocsp.CertificateHold {
-		action = "ca.certificate.hold"
-	}
-	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
-		"reason": reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject, "credential_id": info.CredentialID,
-	}})
 	return info, nil
 }
 
@@ -150,23 +152,44 @@ func (c *CA) Release(ctx context.Context, serial string, p *auth.Principal) (*Ce
 			}
 		}
 		info.Status, info.Reason, info.RevokedAt = StatusValid, "", nil
-		return nil
+		if err := invalidateStatus(ctx, tx, info); err != nil {
+			return err
+		}
+		name, role := actor(p)
+		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.release", Object: "certificate:" + info.Serial, Details: map[string]any{
+			"issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject,
+		}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.afterStatusChange(ctx, info)
-	name, role := actor(p)
-	c.audit(ctx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.release", Object: "certificate:" + info.Serial, Details: map[string]any{
-		"issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject,
-	}})
 	return info, nil
 }
 
+// invalidateStatus drops, in the transaction of a status change, what was
+// signed about the old status: the certificate's pre-signed OCSP response
+// (a missing one is signed on demand at the next look-up) and the
+// freshness of its shard's CRL (so the next fetch, or the refresh loop,
+// regenerates it; the row and its CRL number stay). Then a failure after
+// commit can never leave the old status being served.
+func invalidateStatus(ctx context.Context, tx *sql.Tx, info *CertInfo) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM ca_ocsp WHERE serial = $1`, info.Serial); err != nil {
+		return fmt.Errorf("ca: drop pre-signed OCSP response: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE ca_crls SET next_update = 0 WHERE issuer = $1 AND shard = $2`, info.Issuer, info.Shard); err != nil {
+		return fmt.Errorf("ca: mark CRL stale: %w", err)
+	}
+	return nil
+}
+
 // afterStatusChange re-signs the certificate's OCSP response and its
-// shard's CRL. Failures are logged: the store already holds the new
-// status, on-demand signing and the refresh loop catch up.
+// shard's CRL once the new status is committed. Failures are logged: both
+// are caches that invalidateStatus emptied, so look-ups sign on demand and
+// the refresh loop catches up. A client that goes away now must not cut
+// them short.
 func (c *CA) afterStatusChange(ctx context.Context, info *CertInfo) {
+	ctx = context.WithoutCancel(ctx)
 	if err := c.PresignOCSP(ctx, info.Serial); err != nil {
 		c.cfg.Log.ErrorContext(ctx, "ca: re-sign OCSP after status change", "serial", info.Serial, "err", err)
 	}

@@ -41,18 +41,31 @@ func (c *CA) newAuthority(ic *issuerCA) (*authority.Authority, error) {
 	return a, nil
 }
 
-// pending carries what the store needs about a certificate being signed,
-// keyed by serial, from Issue to authDB.StoreCertificateChain (smallstep
-// calls the latter without a context or our metadata).
+// pending is a certificate being signed, keyed by serial: Issue registers
+// what the store needs about it before asking smallstep to sign, and
+// authDB.StoreCertificateChain stages the signed leaf in it.
+//
+// Why staging rather than writing: smallstep calls StoreCertificateChain
+// as the last step of signing, without a context and outside any
+// transaction of ours. Writing the row there would either commit it on its
+// own, before and apart from its audit event (a failure in between would
+// leave an issued certificate nobody recorded), or require a transaction
+// held open across linting and the HSM signature (SQLite takes the write
+// lock at BEGIN, so every other writer would wait for the HSM). So the
+// AuthDB only stages the leaf; Issue then writes the row and the audit
+// event(s) in one short transaction of its own (or the caller's, with the
+// caller's rows) after smallstep returns. A leaf that is signed but whose
+// transaction fails is never stored nor returned, so it was never issued.
 type pending struct {
-	ctx          context.Context
-	tx           *sql.Tx
 	issuer       string
 	profile      string
 	subjectID    string
 	credentialID string
 	shard        int
 	createdAt    time.Time
+	// leaf is set by StoreCertificateChain. Smallstep calls it on the
+	// goroutine of SignWithContext, before that returns.
+	leaf *x509.Certificate
 }
 
 // authDB implements smallstep's db.AuthDB (and the certificate-chain
@@ -139,9 +152,8 @@ func (d *authDB) IsSSHHost(string) (bool, error)          { return false, nil }
 func (d *authDB) GetSSHHostPrincipals() ([]string, error) { return nil, nil }
 func (d *authDB) Shutdown() error                         { return nil }
 
-// StoreCertificateChain stores the leaf durably with the metadata Issue
-// registered for its serial; smallstep calls it before it returns the
-// certificate.
+// StoreCertificateChain stages the leaf for the serial Issue registered;
+// Issue stores it together with its audit event (see pending).
 func (d *authDB) StoreCertificateChain(_ provisioner.Interface, chain ...*x509.Certificate) error {
 	if len(chain) == 0 {
 		return errors.New("ca: empty chain")
@@ -152,12 +164,8 @@ func (d *authDB) StoreCertificateChain(_ provisioner.Interface, chain ...*x509.C
 	if !ok {
 		return fmt.Errorf("ca: certificate %s was not registered for issuance", hx)
 	}
-	p := v.(*pending)
-	var ex execer = d.ca.db
-	if p.tx != nil {
-		ex = p.tx
-	}
-	return insertCertificate(p.ctx, ex, leaf, p)
+	v.(*pending).leaf = leaf
+	return nil
 }
 
 func insertCertificate(ctx context.Context, ex execer, leaf *x509.Certificate, p *pending) error {
