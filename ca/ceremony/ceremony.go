@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -399,7 +400,7 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 
 	// Agency seals.
 	for _, a := range cfg.Agencies {
-		if err := r.issueSeal(c, a); err != nil {
+		if err := r.issueSeal(c, alog, a); err != nil {
 			return err
 		}
 	}
@@ -435,7 +436,7 @@ func (r *run) storeResponder(cert *x509.Certificate, issuer string) error {
 }
 
 // issueSeal creates an agency's seal key, certificate and credential.
-func (r *run) issueSeal(c *ca.CA, a Agency) error {
+func (r *run) issueSeal(c *ca.CA, alog *audit.Log, a Agency) error {
 	label := ca.SealLabel(a.Code, 1)
 	kt := a.KeyType
 	if kt == "" {
@@ -453,23 +454,38 @@ func (r *run) issueSeal(c *ca.CA, a Agency) error {
 	if err != nil {
 		return err
 	}
-	iss, err := c.Issue(r.ctx, ca.IssueRequest{
-		Profile: profile.Seal, SubjectID: a.Code, CSR: csr, CredentialID: id,
-		Subject: profile.Subject{CommonName: a.Name, Organization: a.Name, UID: profile.AgencyUID(a.MNS, a.MST)},
+	// The certificate, the credential and their audit events commit
+	// together (the run's rollback destroys the key otherwise).
+	var iss *ca.Issued
+	err = r.db.InTx(r.ctx, func(tx *sql.Tx) error {
+		var err error
+		iss, err = c.Issue(r.ctx, ca.IssueRequest{
+			Profile: profile.Seal, SubjectID: a.Code, CSR: csr, CredentialID: id, Tx: tx,
+			Subject: profile.Subject{CommonName: a.Name, Organization: a.Name, UID: profile.AgencyUID(a.MNS, a.MST)},
+		})
+		if err != nil {
+			return fmt.Errorf("ceremony: seal %s: %w", a.Code, err)
+		}
+		chain := make([][]byte, 0, len(iss.Chain))
+		for _, cc := range iss.Chain {
+			chain = append(chain, cc.Raw)
+		}
+		if err := c.Credentials().Create(r.ctx, tx, credential.Credential{
+			ID: id, Kind: credential.KindSeal, Subject: a.Code, AgencyCode: a.Code, Profile: string(profile.Seal),
+			KeyLabel: label, KeyType: kt, CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
+		}, ""); err != nil {
+			return err
+		}
+		return alog.AppendTx(r.ctx, tx, audit.Event{Actor: "ceremony", Role: "system", Action: "credential.create", Object: "credential:" + id, Details: map[string]any{
+			"serial": iss.Serial, "profile": string(profile.Seal), "key_label": label, "key_type": kt, "agency": a.Code,
+		}})
 	})
 	if err != nil {
-		return fmt.Errorf("ceremony: seal %s: %w", a.Code, err)
-	}
-	chain := make([][]byte, 0, len(iss.Chain))
-	for _, cc := range iss.Chain {
-		chain = append(chain, cc.Raw)
-	}
-	if err := c.Credentials().Create(r.ctx, nil, credential.Credential{
-		ID: id, Kind: credential.KindSeal, Subject: a.Code, AgencyCode: a.Code, Profile: string(profile.Seal),
-		KeyLabel: label, KeyType: kt, CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
-	}, ""); err != nil {
 		return err
 	}
+	// A cache: OCSP look-ups sign on demand without it, and the refresh
+	// loop fills it in, so a failure here does not undo the seal.
+	_ = c.PresignOCSP(r.ctx, iss.Serial)
 	r.emit("seal-"+a.Code, label, iss.Certificate)
 	return nil
 }

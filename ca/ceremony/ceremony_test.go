@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kyso/audit"
 	"kyso/ca"
 	"kyso/ca/ceremony"
 	"kyso/ca/lint"
@@ -83,6 +84,20 @@ func TestInitRefusesSecondRunAndWritesPEM(t *testing.T) {
 	sc, _ := seal.Certificate()
 	if !strings.Contains(sc.Subject.String(), "MNS:1012345") || sc.Subject.Organization[0] != "UBND Thành phố Hà Nội" {
 		t.Fatalf("seal subject %s", sc.Subject)
+	}
+	// The seal's certificate and credential were audited with them.
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for object, action := range map[string]string{"certificate:" + seal.CertSerial: "ca.certificate.issue", "credential:" + seal.ID: "credential.create"} {
+		entries, err := alog.List(ctx, audit.Filter{Object: object})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Action != action {
+			t.Fatalf("%s: audit entries %+v", object, entries)
+		}
 	}
 	tsa, _ := c.TSA()
 	if len(tsa.ExtKeyUsage) != 1 || tsa.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping {
