@@ -20,8 +20,15 @@
 //
 // Key ceremonies (package ceremony) create the keys in the HSM and store
 // the resulting certificates in ca_authorities; Load reads them back.
-// Certificates are stored durably before Issue returns, and every issuance,
-// revocation, hold and release is appended to the audit log.
+// Certificates are stored durably before Issue returns. Every state change
+// (issuance, remote credential creation, revocation, hold, release) writes
+// its rows and its audit events (audit.Log.AppendTx) in one transaction:
+// when the audit append fails, the change is rolled back and the operation
+// fails. Smallstep's AuthDB therefore only stages a signed leaf; Issue
+// commits it with its event (see pending in stepca.go). Pre-signed OCSP
+// responses and CRLs are caches written after commit: a status change
+// drops the certificate's response and marks its CRL stale inside its
+// transaction, and look-ups sign on demand what is missing.
 //
 // The certificate-policies arc is documented in package profile; the
 // applied and excluded lints in package lint.
