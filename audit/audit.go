@@ -162,6 +162,27 @@ func (l *Log) maybeCheckpoint(ctx context.Context, seq int64) error {
 	return l.Checkpoint(ctx)
 }
 
+// CheckpointIfDue signs the head when CheckpointEvery or more events were
+// appended since the last checkpoint. Events appended inside callers'
+// transactions (AppendTx) cannot checkpoint themselves, so the server calls
+// this periodically.
+func (l *Log) CheckpointIfDue(ctx context.Context) error {
+	if l.sealer == nil || l.CheckpointEvery <= 0 {
+		return nil
+	}
+	var head, last int64
+	if err := l.db.QueryRowContext(ctx, "SELECT seq FROM audit_head WHERE id = 1").Scan(&head); err != nil {
+		return fmt.Errorf("audit: read head: %w", err)
+	}
+	if err := l.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints").Scan(&last); err != nil {
+		return fmt.Errorf("audit: read checkpoints: %w", err)
+	}
+	if head-last < l.CheckpointEvery {
+		return nil
+	}
+	return l.Checkpoint(ctx)
+}
+
 func checkpointDigest(seq int64, hash []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte("kyso-audit-checkpoint-v1\x00"))

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -178,4 +179,35 @@ func mustJSON(m map[string]any) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// Events appended inside callers' transactions are covered by the next due
+// checkpoint.
+func TestCheckpointIfDue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l, key := newLog(t, db)
+		l.CheckpointEvery = 5
+		for i := 0; i < 7; i++ {
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return l.AppendTx(ctx, tx, audit.Event{Actor: "ca", Role: "system", Action: "ca.certificate.issue", Object: fmt.Sprintf("cert:%d", i)})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, _ := l.Verify(ctx, key.Public())
+		if rep.Checkpoints != 0 {
+			t.Fatalf("AppendTx checkpointed by itself: %+v", rep)
+		}
+		if err := l.CheckpointIfDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.CheckpointIfDue(ctx); err != nil { // nothing new: no second checkpoint
+			t.Fatal(err)
+		}
+		rep, err := l.Verify(ctx, key.Public())
+		if err != nil || rep.Broken != nil || rep.Checkpoints != 1 {
+			t.Fatalf("after CheckpointIfDue: %+v %v", rep, err)
+		}
+	})
 }

@@ -182,7 +182,8 @@ type wired struct {
 }
 
 // wire opens the domain components and their HTTP areas, and starts the
-// background work (CRL and OCSP refresh, pruning of used challenges).
+// background work (CRL and OCSP refresh, pruning of used challenges, signed
+// audit checkpoints).
 func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, error) {
 	c, err := open(ctx, e)
 	if err != nil {
@@ -214,6 +215,9 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 			case <-t.C:
 				if _, err := c.identity.PruneChallenges(bg); err != nil {
 					e.log.Warn("pruning challenges", "err", err)
+				}
+				if err := c.audit.CheckpointIfDue(bg); err != nil {
+					e.log.Warn("audit checkpoint", "err", err)
 				}
 			}
 		}
