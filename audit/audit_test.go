@@ -52,7 +52,9 @@ func TestChainVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Broken != nil || rep.Entries != 20 || rep.HeadSeq != 20 || rep.Checkpoints != 5 {
+		// A checkpoint signs the head as it is when it runs, so concurrent
+		// appends may fold two due checkpoints into one.
+		if rep.Broken != nil || rep.Entries != 20 || rep.HeadSeq != 20 || rep.Checkpoints < 1 || rep.Checkpoints > 5 {
 			t.Fatalf("report %+v (broken %v)", rep, rep.Broken)
 		}
 		entries, err := l.List(ctx, audit.Filter{Object: "cert:3"})
