@@ -39,7 +39,7 @@ type ChipOptions struct {
 	// IssuerSeed derives the CSCA and Document Signer keys (default Seed),
 	// so that many cards can share one trusted test CSCA.
 	IssuerSeed string
-	Now      time.Time
+	Now        time.Time
 }
 
 // Tampers maps each tamper case to the reason code a verifier must answer.
