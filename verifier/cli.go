@@ -3,11 +3,11 @@ package verifier
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"kyso/certfile"
 	"os"
 	"strings"
 	"time"
@@ -33,36 +33,9 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
-// LoadCertificates reads every certificate from PEM files.
+// LoadCertificates reads every certificate from PEM or DER files.
 func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read trust anchors: %w", err)
-		}
-		n := 0
-		for {
-			var blk *pem.Block
-			blk, b = pem.Decode(b)
-			if blk == nil {
-				break
-			}
-			if blk.Type != "CERTIFICATE" {
-				continue
-			}
-			c, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
-			out = append(out, c)
-			n++
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("%s: no PEM certificate", p)
-		}
-	}
-	return out, nil
+	return certfile.Read(paths...)
 }
 
 const usage = `usage: kyso verify FILE [--trust PEM]... [--format json|text|html] [--at TIME] [--offline]

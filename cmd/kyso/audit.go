@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
 
 	"kyso/audit"
+	"kyso/certfile"
 )
 
 func runAudit(ctx context.Context, io stdio, args []string) int {
@@ -29,19 +26,13 @@ func auditVerify(ctx context.Context, io stdio, args []string) int {
 	}
 	var trusted []crypto.PublicKey
 	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
+		certs, err := certfile.Read(*keyFile)
 		if err != nil {
-			return fail(io.err, "audit verify", err)
+			return fail(io.err, "audit verify", fmt.Errorf("--trust-cert: %w", err))
 		}
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return fail(io.err, "audit verify", errors.New("--trust-cert: no PEM block"))
+		for _, c := range certs {
+			trusted = append(trusted, c.PublicKey)
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return fail(io.err, "audit verify", err)
-		}
-		trusted = append(trusted, c.PublicKey)
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"kyso/auth"
+	"kyso/certfile"
 )
 
 func runPrincipal(ctx context.Context, io stdio, args []string) int {
@@ -39,17 +36,11 @@ func principalAdd(ctx context.Context, io stdio, args []string) int {
 	}
 	req := auth.AddRequest{Role: auth.Role(*role), AgencyCode: *agency, Name: *name}
 	if *certFile != "" {
-		b, err := os.ReadFile(*certFile)
+		certs, err := certfile.Read(*certFile)
 		if err != nil {
-			return fail(io.err, "principal add", err)
-		}
-		blk, _ := pem.Decode(b)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return fail(io.err, "principal add", errors.New("--cert: no PEM certificate"))
-		}
-		if req.ClientCert, err = x509.ParseCertificate(blk.Bytes); err != nil {
 			return fail(io.err, "principal add", fmt.Errorf("--cert: %w", err))
 		}
+		req.ClientCert = certs[0]
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
