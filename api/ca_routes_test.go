@@ -174,12 +174,17 @@ func TestCAEndpoints(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("stranger revoke: %d", resp.StatusCode)
 	}
-	// Officer puts it on hold, then the owner releases it, then revokes.
+	// Officer puts it on hold; the owner may not lift an officer's hold,
+	// the officer does; then the owner revokes.
 	resp, body = call(t, "POST", base+"/v1/certificates/"+serial+"/revoke", officer, map[string]string{"reason": "certificateHold"})
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"hold"`) {
 		t.Fatalf("hold: %d %s", resp.StatusCode, body)
 	}
 	resp, body = call(t, "POST", base+"/v1/certificates/"+serial+"/release", "citizen-001099012345-g", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "hold-by-officer") {
+		t.Fatalf("owner release of an officer's hold: %d %s", resp.StatusCode, body)
+	}
+	resp, body = call(t, "POST", base+"/v1/certificates/"+serial+"/release", officer, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("release: %d %s", resp.StatusCode, body)
 	}

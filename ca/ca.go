@@ -170,6 +170,7 @@ var (
 	ErrNotOnHold       = problem.New(http.StatusConflict, "not-on-hold", "the certificate is not on hold")
 	ErrBadReason       = problem.New(http.StatusBadRequest, "bad-reason", "unknown revocation reason")
 	ErrForbidden       = problem.New(http.StatusForbidden, "forbidden", "only the certificate's owner or an officer may do this")
+	ErrHoldByOfficer   = problem.New(http.StatusForbidden, "hold-by-officer", "an officer placed this hold; an officer must release it")
 	ErrLintFailed      = problem.New(http.StatusInternalServerError, "lint-failed", "the certificate failed linting and was not issued")
 	ErrCredentialTaken = problem.New(http.StatusConflict, "credential-exists", "the citizen already has an active remote credential for this profile")
 )

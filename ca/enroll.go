@@ -166,9 +166,10 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 	var csr *x509.CertificateRequest
 	var pinHash []byte
 	if remote {
-		var err error
-		if pinHash, err = credential.HashPIN(req.PIN); err != nil {
-			return nil, err
+		// The slow hash comes after the cheap checks and after the
+		// assertion is consumed, so one assertion cannot start many.
+		if !credential.ValidPIN(req.PIN) {
+			return nil, credential.ErrBadPIN
 		}
 	} else {
 		var err error
@@ -198,6 +199,12 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 			exp = now.Add(time.Hour)
 		}
 		if err := c.cfg.Replay.Consume(ctx, a.JTI, ReplayPurpose, exp); err != nil {
+			return nil, err
+		}
+	}
+	if remote {
+		var err error
+		if pinHash, err = c.creds.HashPIN(ctx, req.PIN); err != nil {
 			return nil, err
 		}
 	}

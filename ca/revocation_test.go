@@ -237,6 +237,17 @@ func testHoldAndRelease(t *testing.T, db *store.DB) {
 	if inCRL() {
 		t.Fatal("released certificate still in CRL")
 	}
+	// A hold placed by an officer is not the citizen's to lift.
+	officer := &auth.Principal{Role: auth.RoleOfficer, Subject: "officer-1"}
+	if _, err := e.ca.Revoke(ctx, iss.Serial, "certificateHold", officer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ca.Release(ctx, iss.Serial, owner); !errors.Is(err, ca.ErrHoldByOfficer) {
+		t.Fatalf("citizen released an officer's hold: %v", err)
+	}
+	if _, err := e.ca.Release(ctx, iss.Serial, officer); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestOCSPUnknownAndUnauthorized(t *testing.T) {

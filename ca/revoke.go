@@ -95,8 +95,12 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 		if code == ocsp.CertificateHold {
 			status = StatusHold
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3 WHERE serial = $4`,
-			status, code, now.UnixMilli(), info.Serial); err != nil {
+		holdBy := ""
+		if status == StatusHold {
+			holdBy = string(p.Role)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3, hold_by = $4 WHERE serial = $5`,
+			status, code, now.UnixMilli(), holdBy, info.Serial); err != nil {
 			return fmt.Errorf("ca: revoke: %w", err)
 		}
 		if info.CredentialID != "" {
@@ -143,7 +147,16 @@ func (c *CA) Release(ctx context.Context, serial string, p *auth.Principal) (*Ce
 		if info.Status != StatusHold {
 			return ErrNotOnHold
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = -1, revoked_at = 0 WHERE serial = $2`, StatusValid, info.Serial); err != nil {
+		// A citizen releases only a hold they placed: a hold placed by an
+		// officer is lifted by an officer.
+		var holdBy string
+		if err := tx.QueryRowContext(ctx, `SELECT hold_by FROM ca_certificates WHERE serial = $1`, info.Serial).Scan(&holdBy); err != nil {
+			return fmt.Errorf("ca: release: %w", err)
+		}
+		if p.Role == auth.RoleCitizen && holdBy != string(auth.RoleCitizen) {
+			return ErrHoldByOfficer
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = -1, revoked_at = 0, hold_by = '' WHERE serial = $2`, StatusValid, info.Serial); err != nil {
 			return fmt.Errorf("ca: release: %w", err)
 		}
 		if info.CredentialID != "" {

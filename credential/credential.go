@@ -86,10 +86,15 @@ func (c *Credential) Certificate() (*x509.Certificate, error) {
 type Store struct {
 	db  *store.DB
 	now func() time.Time
+	// slots bounds concurrent Argon2id computations (argonMemory KiB
+	// each), so that a burst of PIN checks cannot exhaust memory.
+	slots chan struct{}
 }
 
 // NewStore returns a Store on db; run Migrate first.
-func NewStore(db *store.DB) *Store { return &Store{db: db, now: time.Now} }
+func NewStore(db *store.DB) *Store {
+	return &Store{db: db, now: time.Now, slots: make(chan struct{}, 4)}
+}
 
 // Migrate applies the package's migrations.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -117,7 +122,7 @@ func ValidPIN(pin string) bool { return len(pin) >= 6 && len(pin) <= 64 }
 func (s *Store) Create(ctx context.Context, tx *sql.Tx, c Credential, pin string) error {
 	var hash []byte
 	if c.Kind == KindCitizen {
-		h, err := HashPIN(pin)
+		h, err := s.HashPIN(ctx, pin)
 		if err != nil {
 			return err
 		}
@@ -128,12 +133,27 @@ func (s *Store) Create(ctx context.Context, tx *sql.Tx, c Credential, pin string
 
 // HashPIN checks a PIN and returns its encoded Argon2id hash, for
 // CreateHashed (so that the slow hash runs outside a transaction).
-func HashPIN(pin string) ([]byte, error) {
+func (s *Store) HashPIN(ctx context.Context, pin string) ([]byte, error) {
 	if !ValidPIN(pin) {
 		return nil, ErrBadPIN
 	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	return hashPIN(pin)
 }
+
+func (s *Store) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) release() { <-s.slots }
 
 // CreateHashed is Create with the PIN hash from HashPIN (nil for seals).
 func (s *Store) CreateHashed(ctx context.Context, tx *sql.Tx, c Credential, hash []byte) error {
@@ -236,8 +256,14 @@ func (s *Store) ListBySubject(ctx context.Context, kind, subject string) ([]Cred
 	return out, rows.Err()
 }
 
-// SetStatus changes a credential's status (ErrNotFound). Setting "active"
-// also clears the failed-PIN counter.
+// SetStatus changes a credential's status (ErrNotFound), following the
+// certificate's life:
+//
+//   - "suspended" (certificate on hold) applies only to an active
+//     credential; a locked credential stays locked;
+//   - "active" (hold released) applies only to a suspended credential and
+//     keeps the failed-PIN counter: a release never unlocks (see Unlock);
+//   - "revoked" and "locked" apply whatever the status.
 func (s *Store) SetStatus(ctx context.Context, id, status string) error {
 	return s.setStatus(ctx, s.db, id, status)
 }
@@ -247,82 +273,112 @@ func (s *Store) SetStatusTx(ctx context.Context, tx *sql.Tx, id, status string) 
 	return s.setStatus(ctx, tx, id, status)
 }
 
-type execer interface {
+type execQuerier interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func (s *Store) setStatus(ctx context.Context, db execer, id, status string) error {
+func (s *Store) setStatus(ctx context.Context, db execQuerier, id, status string) error {
+	q := `UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3`
 	switch status {
-	case StatusActive, StatusSuspended, StatusRevoked, StatusLocked:
+	case StatusSuspended:
+		q += ` AND status = 'active'`
+	case StatusActive:
+		q += ` AND status = 'suspended'`
+	case StatusRevoked, StatusLocked:
 	default:
 		return fmt.Errorf("credential: unknown status %q", status)
 	}
-	q := `UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3`
-	if status == StatusActive {
-		q = `UPDATE credentials SET status = $1, failed_pins = 0, updated_at = $2 WHERE id = $3`
-	}
 	res, err := db.ExecContext(ctx, q, status, s.now().UnixMilli(), id)
 	if err != nil {
-		if store.IsUniqueViolation(err) {
-			return ErrExists
-		}
 		return fmt.Errorf("credential: set status: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		var one int
+		if err := db.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE id = $1`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("credential: set status: %w", err)
+		}
 	}
 	return nil
 }
 
-// CheckPIN verifies a citizen credential's signing PIN. A wrong PIN
-// increments the failure counter atomically; reaching maxFailures locks the
-// credential. A right PIN resets the counter. Errors: ErrNotFound,
-// ErrWrongPIN, ErrLocked, ErrInactive.
+// Unlock reactivates a credential locked by wrong PINs and clears its
+// counter (an officer's decision after checking the citizen's identity).
+func (s *Store) Unlock(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE credentials SET status = 'active', failed_pins = 0, updated_at = $1 WHERE id = $2 AND status = 'locked'`,
+		s.now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("credential: unlock: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, id); err != nil {
+			return err
+		}
+		return ErrInactive
+	}
+	return nil
+}
+
+// CheckPIN verifies a citizen credential's signing PIN. Every attempt is
+// counted before the PIN is checked, in one atomic statement that refuses
+// once maxFailures attempts are outstanding, so concurrent guesses cannot
+// outrun the limit; a wrong PIN that reaches the limit locks the
+// credential; a right PIN clears the counter, and only while the credential
+// is still active. Errors: ErrNotFound, ErrWrongPIN, ErrLocked, ErrInactive.
 func (s *Store) CheckPIN(ctx context.Context, id, pin string, maxFailures int) error {
-	var status string
+	if maxFailures < 1 {
+		maxFailures = 1
+	}
+	now := s.now().UnixMilli()
 	var hash []byte
-	err := s.db.QueryRowContext(ctx, `SELECT status, pin_hash FROM credentials WHERE id = $1`, id).Scan(&status, &hash)
+	var attempt int
+	err := s.db.QueryRowContext(ctx, `UPDATE credentials SET failed_pins = failed_pins + 1, updated_at = $3
+		WHERE id = $1 AND status = 'active' AND failed_pins < $2 RETURNING pin_hash, failed_pins`, id, maxFailures, now).Scan(&hash, &attempt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		c, gerr := s.Get(ctx, id)
+		switch {
+		case gerr != nil:
+			return gerr
+		case c.Status == StatusActive:
+			// Attempts in flight have used up the allowance.
+			return ErrLocked
+		case c.Status == StatusLocked:
+			return ErrLocked
+		default:
+			return ErrInactive
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("credential: check pin: %w", err)
 	}
-	switch status {
-	case StatusLocked:
-		return ErrLocked
-	case StatusActive:
-	default:
-		return ErrInactive
+	if err := s.acquire(ctx); err != nil {
+		return err
 	}
 	ok, err := verifyPIN(hash, pin)
+	s.release()
 	if err != nil {
 		return fmt.Errorf("credential %s: %w", id, err)
 	}
-	now := s.now().UnixMilli()
 	if ok {
-		if _, err := s.db.ExecContext(ctx, `UPDATE credentials SET failed_pins = 0 WHERE id = $1 AND failed_pins <> 0`, id); err != nil {
+		res, err := s.db.ExecContext(ctx, `UPDATE credentials SET failed_pins = 0 WHERE id = $1 AND status = 'active'`, id)
+		if err != nil {
 			return fmt.Errorf("credential: reset pin counter: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrLocked // locked by concurrent wrong guesses meanwhile
 		}
 		return nil
 	}
-	if maxFailures < 1 {
-		maxFailures = 1
+	if attempt < maxFailures {
+		return ErrWrongPIN.With("remaining_attempts", maxFailures-attempt)
 	}
-	var failed int
-	var newStatus string
-	err = s.db.QueryRowContext(ctx, `UPDATE credentials
-		SET failed_pins = failed_pins + 1,
-		    status = CASE WHEN failed_pins + 1 >= $2 AND status = 'active' THEN 'locked' ELSE status END,
-		    updated_at = $3
-		WHERE id = $1 RETURNING failed_pins, status`, id, maxFailures, now).Scan(&failed, &newStatus)
-	if err != nil {
-		return fmt.Errorf("credential: count wrong pin: %w", err)
+	// This wrong PIN was the last allowed attempt: lock.
+	if _, err := s.db.ExecContext(ctx, `UPDATE credentials SET status = 'locked', updated_at = $2 WHERE id = $1 AND status = 'active'`, id, now); err != nil {
+		return fmt.Errorf("credential: lock: %w", err)
 	}
-	if newStatus == StatusLocked {
-		return ErrLocked
-	}
-	return ErrWrongPIN.With("remaining_attempts", maxFailures-failed)
+	return ErrLocked
 }
 
 // Argon2id parameters (RFC 9106 section 4, memory-constrained choice).

@@ -3,6 +3,7 @@ package credential_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -106,11 +107,63 @@ func TestCheckPINLocks(t *testing.T) {
 		if c.Status != credential.StatusLocked || c.FailedPINs != 3 {
 			t.Fatalf("status %s failed %d", c.Status, c.FailedPINs)
 		}
+		// A hold and its release (the certificate's life) do not unlock.
+		if err := s.SetStatus(ctx, "c1", credential.StatusSuspended); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.SetStatus(ctx, "c1", credential.StatusActive); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Get(ctx, "c1"); c.Status != credential.StatusLocked || c.FailedPINs != 3 {
+			t.Fatalf("after hold and release: status %s failed %d", c.Status, c.FailedPINs)
+		}
+		if err := s.Unlock(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.CheckPIN(ctx, "c1", "correct-pin", 3); err != nil {
 			t.Fatalf("after unlock: %v", err)
+		}
+		if err := s.Unlock(ctx, "c1"); !errors.Is(err, credential.ErrInactive) {
+			t.Fatalf("unlocking an active credential: %v", err)
+		}
+	})
+}
+
+// Many concurrent wrong guesses get exactly maxFailures checks against the
+// hash; the credential is then locked, and even the right PIN is refused.
+func TestConcurrentGuessesAreBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newStore(t, db)
+		if err := s.Create(ctx, nil, citizen(t, "c2", "001099012346"), "correct-pin"); err != nil {
+			t.Fatal(err)
+		}
+		const guesses, limit = 40, 3
+		errs := make([]error, guesses)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = s.CheckPIN(ctx, "c2", fmt.Sprintf("wrong-%d", i), limit) }()
+		}
+		wg.Wait()
+		wrong := 0
+		for _, err := range errs {
+			switch {
+			case errors.Is(err, credential.ErrWrongPIN):
+				wrong++
+			case errors.Is(err, credential.ErrLocked):
+			default:
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		if wrong != limit-1 {
+			t.Fatalf("%d wrong-PIN answers, want %d (the %dth locks)", wrong, limit-1, limit)
+		}
+		if c, _ := s.Get(ctx, "c2"); c.Status != credential.StatusLocked {
+			t.Fatalf("status %s", c.Status)
+		}
+		if err := s.CheckPIN(ctx, "c2", "correct-pin", limit); !errors.Is(err, credential.ErrLocked) {
+			t.Fatalf("right PIN on a locked credential: %v", err)
 		}
 	})
 }
