@@ -61,7 +61,7 @@ func Open(src io.ReaderAt, size int64) (d *Doc, err error) {
 		return nil, fmt.Errorf("%w: no document catalog", ErrUnsupported)
 	}
 	n := tr.Key("Size").Int64()
-	if n <= 0 || n > 1<<24 {
+	if n <= 0 || n > maxObjects {
 		return nil, fmt.Errorf("%w: bad trailer /Size %d", ErrUnsupported, n)
 	}
 	d = &Doc{

@@ -3,6 +3,8 @@ package pdfincr_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/digitorus/pdf"
@@ -69,6 +71,10 @@ func TestOpenRefuses(t *testing.T) {
 		"not a pdf":          []byte("hello world"),
 		"unterminated array": bytes.Replace(ok, []byte("/MediaBox [0 0 595 842]"), []byte("/MediaBox [0 0 595 842 "), 1),
 		"encrypted":          bytes.Replace(ok, []byte("/Root 1 0 R"), []byte("/Root 1 0 R /Encrypt << /Filter /Standard >>"), 1),
+		// The parser would allocate a cross-reference table of 2^40
+		// entries and take the process down.
+		"huge /Size in an xref stream": sizeBomb(),
+		"huge trailer /Size":           regexp.MustCompile(`/Size \d+`).ReplaceAll(ok, []byte("/Size 1099511627776")),
 	} {
 		if _, err := pdfincr.Open(bytes.NewReader(doc), int64(len(doc))); err == nil {
 			t.Errorf("%s: opened", name)
@@ -107,4 +113,18 @@ func FuzzOpen(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// sizeBomb is a PDF whose cross-reference stream declares 2^40 objects.
+func sizeBomb() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	obj1 := b.Len()
+	b.WriteString("1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+	xref := b.Len()
+	data := []byte{1, byte(obj1 >> 8), byte(obj1), 1, byte(xref >> 8), byte(xref)}
+	fmt.Fprintf(&b, "2 0 obj\n<< /Type /XRef /Size 1099511627776 /W [1 2 0] /Index [1 2] /Root 1 0 R /Length %d >>\nstream\n", len(data))
+	b.Write(data)
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
+	return b.Bytes()
 }

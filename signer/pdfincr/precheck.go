@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // errUnterminatedArray reports the shape of input that makes
 // github.com/digitorus/pdf v0.2.0 loop forever: an array still open when
 // the "endobj" keyword is reached (its readArray keeps receiving the
 // unread "endobj" token as null). Open refuses such files before parsing.
+// maxObjects bounds the object count a document may declare.
+const maxObjects = 1 << 24
+
 var errUnterminatedArray = fmt.Errorf("%w: an array is not closed before endobj", ErrUnsupported)
 
 // precheck scans the file's top-level object syntax as a stream (bounded
@@ -22,12 +26,22 @@ func precheck(src io.ReaderAt, size int64) error {
 	r := bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 64<<10)
 	depth := 0 // open arrays in the current object
 	var word []byte
+	prev := ""
 	flush := func() error {
 		if len(word) == 0 {
 			return nil
 		}
 		w := string(word)
 		word = word[:0]
+		last := prev
+		prev = w
+		if last == "/Size" {
+			// The parser allocates its cross-reference table from /Size
+			// (trailer or xref stream) before anything checks it.
+			if n, err := strconv.ParseInt(w, 10, 64); err == nil && (n < 0 || n > maxObjects) {
+				return fmt.Errorf("%w: /Size %d is more than %d objects", ErrUnsupported, n, maxObjects)
+			}
+		}
 		switch w {
 		case "obj":
 			depth = 0
