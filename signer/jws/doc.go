@@ -2,10 +2,14 @@
 // crypto.Signer held in an HSM, through go-jose's OpaqueSigner. Signatures
 // follow JAdES (ETSI TS 119 182-1) baseline B-B: the protected header
 // carries the signer's chain (x5c), its SHA-256 thumbprint (x5t#S256) and
-// the claimed signing time (sigT). B-T adds a signature time-stamp (sigTst)
-// in the unprotected etsiU header, which only the JSON serialization can
-// carry; B-LT adds certificate and revocation values (xVals, rVals) there.
-// B-LTA (archive time-stamps) is not made.
+// the claimed signing time as iat, a NumericDate in whole seconds (RFC 7519
+// §4.1.6), as TS 119 182-1 V1.2.1 clause 5.1.11 requires of new signatures.
+// The header has no crit: V1.2.1 asks for crit only with sigD, which is not
+// made, and the sigT header earlier versions listed in crit is no longer
+// written (Verify still accepts it). B-T adds a signature time-stamp
+// (sigTst) in the unprotected etsiU header, which only the JSON
+// serialization can carry; B-LT adds certificate and revocation values
+// (xVals, rVals) there. B-LTA (archive time-stamps) is not made.
 //
 // ECDSA signatures from the HSM are DER encoded; JWS wants the fixed-size
 // r||s form, so the adapter converts them.

@@ -47,7 +47,7 @@ type Stamper interface {
 // Options for one signature.
 type Options struct {
 	Serialization Serialization
-	// Time is the claimed signing time (sigT); now when zero.
+	// Time is the claimed signing time (iat, whole seconds); now when zero.
 	Time time.Time
 	// Stamper, with JSON serialization, adds a signature time-stamp.
 	Stamper Stamper
@@ -167,9 +167,8 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 	so := (&jose.SignerOptions{}).
 		WithHeader("x5c", x5c).
 		WithHeader("x5t#S256", base64.RawURLEncoding.EncodeToString(thumb[:])).
-		WithHeader("sigT", o.Time.UTC().Format(time.RFC3339)).
-		WithHeader(jose.HeaderContentType, o.ContentType).
-		WithHeader("crit", []string{"sigT"})
+		WithHeader("iat", o.Time.Unix()).
+		WithHeader(jose.HeaderContentType, o.ContentType)
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: op.alg, Key: op}, so)
 	if err != nil {
 		return nil, fmt.Errorf("jws: %w", err)
@@ -220,7 +219,9 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 // Verify checks a JWS (either serialization, one signature) against the
 // certificate in its x5c header and returns the payload and that
 // certificate. It does not validate the chain. It verifies by hand because
-// go-jose refuses the critical sigT header JAdES requires.
+// go-jose refuses the critical sigT header of JAdES signatures made before
+// ETSI TS 119 182-1 V1.2.1, which must still verify; the critical headers
+// understood are sigT and iat.
 func Verify(data []byte) ([]byte, *x509.Certificate, error) {
 	protected, payload, sig, err := split(data)
 	if err != nil {
@@ -239,7 +240,7 @@ func Verify(data []byte) ([]byte, *x509.Certificate, error) {
 		return nil, nil, fmt.Errorf("jws: protected header: %w", err)
 	}
 	for _, c := range hdr.Crit {
-		if c != "sigT" {
+		if c != "sigT" && c != "iat" {
 			return nil, nil, fmt.Errorf("jws: unsupported critical header %q", c)
 		}
 	}
