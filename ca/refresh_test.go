@@ -59,8 +59,8 @@ func TestRefreshHonoursNextUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// thisUpdate is the current minute (no later than producedAt).
-	if !r.NextUpdate.After(later) || r.ThisUpdate.Before(later.Add(-time.Minute)) || r.ThisUpdate.After(later) {
+	// thisUpdate is the current second, as is producedAt.
+	if !r.NextUpdate.After(later) || !r.ThisUpdate.Equal(later.UTC().Truncate(time.Second)) || !r.ProducedAt.Equal(r.ThisUpdate) {
 		t.Fatalf("OCSP thisUpdate %v nextUpdate %v at %v", r.ThisUpdate, r.NextUpdate, later)
 	}
 	// Past nextUpdate a stored response is not served: CRL() signs anew.

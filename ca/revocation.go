@@ -208,36 +208,35 @@ func (c *CA) cachedOCSP(ctx context.Context, serial, issuer string) ([]byte, boo
 	return der, true, nil
 }
 
-// signOCSP signs a response about serial for ic with its delegated
-// responder; info nil means unknown.
-func (c *CA) signOCSP(ic *issuerCA, serial *big.Int, info *CertInfo, h crypto.Hash, nonce *pkix.Extension) ([]byte, error) {
-	// x/crypto/ocsp sets producedAt to the current minute; thisUpdate must
-	// not be later than producedAt (NSS refuses such responses as "not yet
-	// valid"), so it is truncated to the minute as well.
-	now := c.cfg.Now().UTC().Truncate(time.Minute)
-	tmpl := ocsp.Response{
-		SerialNumber: serial,
-		ThisUpdate:   now,
-		NextUpdate:   now.Add(c.cfg.OCSPValidity),
-		Certificate:  ic.responder,
-		IssuerHash:   h,
-		Status:       ocsp.Unknown,
-	}
+// singleResponse states what ic's records say about id at now; info nil
+// means unknown.
+func (c *CA) singleResponse(id ocspresp.CertID, info *CertInfo, now time.Time) ocspresp.SingleResponse {
+	r := ocspresp.SingleResponse{CertID: id, Status: ocsp.Unknown, ThisUpdate: now, NextUpdate: now.Add(c.cfg.OCSPValidity)}
 	if info != nil {
 		switch info.Status {
 		case StatusValid:
-			tmpl.Status = ocsp.Good
+			r.Status = ocsp.Good
 		default:
-			tmpl.Status = ocsp.Revoked
-			tmpl.RevokedAt = info.RevokedAt.Truncate(time.Second)
-			code, _ := ReasonCode(info.Reason)
-			tmpl.RevocationReason = code
+			r.Status = ocsp.Revoked
+			r.RevokedAt = info.RevokedAt.UTC().Truncate(time.Second)
+			r.Reason, _ = ReasonCode(info.Reason)
 		}
 	}
-	if nonce != nil {
-		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, *nonce)
-	}
-	der, err := ocsp.CreateResponse(ic.cert, ic.responder, tmpl, c.ocspKey)
+	return r
+}
+
+// signOCSP signs a response about serial for ic with its delegated
+// responder; info nil means unknown. producedAt and thisUpdate are the
+// current second, so thisUpdate is never before a revocation time and
+// never after producedAt.
+func (c *CA) signOCSP(ic *issuerCA, serial *big.Int, info *CertInfo, h crypto.Hash, nonce *pkix.Extension) ([]byte, error) {
+	now := c.cfg.Now().UTC().Truncate(time.Second)
+	id := ocspresp.CertID{HashAlgorithm: h, IssuerNameHash: ic.nameHash[h], IssuerKeyHash: ic.keyHash[h], Serial: serial}
+	der, err := ocspresp.CreateResponse(ic.responder, c.ocspKey, ocspresp.ResponseTemplate{
+		ProducedAt: now,
+		Responses:  []ocspresp.SingleResponse{c.singleResponse(id, info, now)},
+		Nonce:      nonce,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ca: sign OCSP response: %w", err)
 	}

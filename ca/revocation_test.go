@@ -1,9 +1,12 @@
 package ca_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"net"
@@ -14,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ocsp"
 
@@ -75,8 +79,8 @@ func TestOCSPAndCRLWithOpenSSL(t *testing.T) {
 	issuing := writePEM(t, dir, "issuing.pem", iss.Chain...)
 	leaf := writePEM(t, dir, "leaf.pem", iss.Certificate)
 
-	out := run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root)
-	if !strings.Contains(out, "Response verify OK") || !strings.Contains(out, leaf+": good") {
+	out := run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root, "-resp_text")
+	if !strings.Contains(out, "Response verify OK") || !strings.Contains(out, leaf+": good") || strings.Contains(out, "WARNING") {
 		t.Fatalf("ocsp before revocation:\n%s", out)
 	}
 	// A GET request without nonce gets the pre-signed response.
@@ -90,7 +94,7 @@ func TestOCSPAndCRLWithOpenSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root)
-	if !strings.Contains(out, leaf+": revoked") || !strings.Contains(out, "Reason: keyCompromise") || !strings.Contains(out, "Response verify OK") {
+	if strings.Contains(out, "WARNING") || !strings.Contains(out, leaf+": revoked") || !strings.Contains(out, "Reason: keyCompromise") || !strings.Contains(out, "Response verify OK") {
 		t.Fatalf("ocsp after revocation:\n%s", out)
 	}
 	out = run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-url", base+"/ocsp", "-CAfile", root, "-no_nonce")
@@ -302,4 +306,90 @@ func TestOCSPUnknownAndUnauthorized(t *testing.T) {
 			t.Fatalf("good: %v %v", r, err)
 		}
 	}
+}
+
+// A response about a certificate revoked a moment ago has thisUpdate no
+// earlier than the revocation time (RFC 6960 §4.2.2.1) and no later than
+// producedAt, all to the second; the nonce is in responseExtensions.
+func TestOCSPTimesAndNonce(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := setup(t, db, "")
+	ctx := context.Background()
+	// Thirty-seven seconds into a minute.
+	at := time.Now().UTC().Truncate(time.Minute).Add(37*time.Second + 250*time.Millisecond)
+	c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ca = c
+	iss := citizenCert(t, e, "001099012345")
+	if _, err := c.Revoke(ctx, iss.Serial, "keyCompromise", &auth.Principal{Role: auth.RoleOfficer, Subject: "officer-1"}); err != nil {
+		t.Fatal(err)
+	}
+	issuer := iss.Chain[0]
+	der, err := ocsp.CreateRequest(iss.Certificate, issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nonce := range [][]byte{nil, []byte("0123456789abcdef")} {
+		req, err := ocspresp.ParseRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nonce != nil {
+			val, _ := asn1.Marshal(nonce)
+			req.Nonce = &pkix.Extension{Id: ocspresp.OIDNonce, Value: val}
+		}
+		resp, err := c.Respond(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ocsp.ParseResponseForCert(resp, iss.Certificate, issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := at.Truncate(time.Second)
+		if r.Status != ocsp.Revoked || !r.RevokedAt.Equal(second) || !r.ThisUpdate.Equal(second) || !r.ProducedAt.Equal(second) {
+			t.Fatalf("nonce %q: revoked %v thisUpdate %v producedAt %v, want all %v", nonce, r.RevokedAt, r.ThisUpdate, r.ProducedAt, second)
+		}
+		if len(r.Extensions) != 0 {
+			t.Fatalf("singleExtensions %v", r.Extensions)
+		}
+		got := responseExtensions(t, resp)
+		if nonce == nil && len(got) != 0 || nonce != nil && (len(got) != 1 || !got[0].Id.Equal(ocspresp.OIDNonce) || !bytes.Equal(got[0].Value, req.Nonce.Value)) {
+			t.Fatalf("nonce %q: responseExtensions %v", nonce, got)
+		}
+	}
+}
+
+// responseExtensions digs ResponseData.responseExtensions out of a DER
+// OCSPResponse.
+func responseExtensions(t *testing.T, der []byte) []pkix.Extension {
+	t.Helper()
+	var resp struct {
+		Status asn1.Enumerated
+		Bytes  struct {
+			Type     asn1.ObjectIdentifier
+			Response []byte
+		} `asn1:"explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(der, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var basic struct {
+		TBS struct {
+			Version     int `asn1:"optional,explicit,default:0,tag:0"`
+			ResponderID asn1.RawValue
+			ProducedAt  time.Time `asn1:"generalized"`
+			Responses   []asn1.RawValue
+			Extensions  []pkix.Extension `asn1:"optional,explicit,tag:1"`
+		}
+		SignatureAlgorithm pkix.AlgorithmIdentifier
+		Signature          asn1.BitString
+		Certs              asn1.RawValue `asn1:"optional,explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(resp.Bytes.Response, &basic); err != nil {
+		t.Fatal(err)
+	}
+	return basic.TBS.Extensions
 }

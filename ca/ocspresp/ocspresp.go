@@ -3,10 +3,15 @@
 // appendix A.1), extracts the nonce extension (RFC 8954) and hands the
 // request to a Source that returns a signed response, pre-signed or fresh.
 //
-// golang.org/x/crypto/ocsp builds and signs responses, but its
-// ParseRequest drops request extensions, so the nonce could not be echoed;
-// this package parses the request itself with encoding/asn1 and checks the
-// result against ocsp.ParseRequest's view.
+// golang.org/x/crypto/ocsp's ParseRequest drops request extensions, so the
+// nonce could not be echoed; this package parses the request itself with
+// encoding/asn1 and checks the result against ocsp.ParseRequest's view.
+// CreateResponse encodes and signs responses itself (cryptobyte) because
+// ocsp.CreateResponse puts extensions, the nonce included, in
+// singleExtensions instead of responseExtensions (RFC 6960 §4.4.1, RFC 8954
+// §2.1), truncates producedAt to the minute (so thisUpdate had to be
+// truncated too and could precede a fresh revocationTime) and answers one
+// CertID only.
 package ocspresp
 
 import (
@@ -38,10 +43,7 @@ const MaxRequestSize = 8 << 10
 // Request is one parsed OCSP request (the first CertID when several are
 // sent).
 type Request struct {
-	HashAlgorithm  crypto.Hash
-	IssuerNameHash []byte
-	IssuerKeyHash  []byte
-	Serial         *big.Int
+	CertID
 	// Nonce is the nonce extension as received, nil when none was sent.
 	Nonce *pkix.Extension
 }
@@ -101,7 +103,7 @@ func ParseRequest(der []byte) (*Request, error) {
 	if id.SerialNumber == nil || len(id.NameHash) != h.Size() || len(id.IssuerKeyHash) != h.Size() {
 		return nil, fmt.Errorf("%w: bad CertID", ErrMalformed)
 	}
-	out := &Request{HashAlgorithm: h, IssuerNameHash: id.NameHash, IssuerKeyHash: id.IssuerKeyHash, Serial: id.SerialNumber}
+	out := &Request{CertID: CertID{HashAlgorithm: h, IssuerNameHash: id.NameHash, IssuerKeyHash: id.IssuerKeyHash, Serial: id.SerialNumber}}
 	for _, e := range req.TBS.Extensions {
 		if e.Id.Equal(OIDNonce) {
 			if len(e.Value) == 0 || len(e.Value) > 64 {

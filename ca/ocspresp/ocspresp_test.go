@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -138,4 +139,51 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatal("inconsistent request accepted")
 		}
 	})
+}
+
+// CreateResponse's output is accepted by x/crypto/ocsp for every responder
+// key type, with one SingleResponse per CertID.
+func TestCreateResponseParses(t *testing.T) {
+	ec256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ec384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for name, k := range map[string]crypto.Signer{"p256": ec256, "p384": ec384, "rsa": rsaKey} {
+		t.Run(name, func(t *testing.T) {
+			now := time.Now().UTC().Truncate(time.Second)
+			tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "CA " + name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+				IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issuer, _ := x509.ParseCertificate(der)
+			var ids []ocspresp.SingleResponse
+			for i, st := range []int{ocsp.Good, ocsp.Revoked, ocsp.Unknown} {
+				reqDER, _ := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(int64(100 + i))}, issuer, &ocsp.RequestOptions{Hash: crypto.SHA256})
+				req, err := ocspresp.ParseRequest(reqDER)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, ocspresp.SingleResponse{CertID: req.CertID, Status: st, RevokedAt: now.Add(-time.Minute), Reason: 1, ThisUpdate: now, NextUpdate: now.Add(time.Hour)})
+			}
+			nonce := pkix.Extension{Id: ocspresp.OIDNonce, Value: []byte{4, 2, 'h', 'i'}}
+			resp, err := ocspresp.CreateResponse(issuer, k, ocspresp.ResponseTemplate{ProducedAt: now, Responses: ids, Nonce: &nonce})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, st := range []int{ocsp.Good, ocsp.Revoked, ocsp.Unknown} {
+				r, err := ocsp.ParseResponseForCert(resp, &x509.Certificate{SerialNumber: big.NewInt(int64(100 + i))}, issuer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Status != st || !r.ProducedAt.Equal(now) || !r.ThisUpdate.Equal(now) || !r.NextUpdate.Equal(now.Add(time.Hour)) || len(r.Extensions) != 0 ||
+					st == ocsp.Revoked && (!r.RevokedAt.Equal(now.Add(-time.Minute)) || r.RevocationReason != 1) {
+					t.Fatalf("%d: %+v", i, r)
+				}
+				if err := r.CheckSignatureFrom(issuer); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
 }
