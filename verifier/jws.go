@@ -62,12 +62,15 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 		return
 	}
 	o.check("header parameters", nil)
-	jades := p.sigT != nil
+	jades := p.claimed != nil
 	if jades {
 		sig.Format = "JAdES"
-		sig.SigningTime.Claimed = p.sigT
-		if !p.sigTCrit {
-			o.note("claimed signing time", "warning", "sigT is not a protected header parameter listed in crit, as JAdES requires")
+		sig.SigningTime.Claimed = p.claimed
+		if p.claimedOK {
+			o.note("claimed signing time", "passed", p.claimedFrom)
+		}
+		for _, n := range p.claimedNotes {
+			o.note("claimed signing time", "warning", n)
 		}
 	}
 	u := parseEtsiU(p.etsiU)
@@ -180,7 +183,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	source := v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), []revocation.Evidence{u.evidence})
 
 	// JAdES baseline level.
-	if jades && p.sigTCrit && certProtected {
+	if jades && p.claimedOK && certProtected {
 		sig.Level = "JAdES-BASELINE-B"
 		if !poe.IsZero() {
 			sig.Level = "JAdES-BASELINE-T"

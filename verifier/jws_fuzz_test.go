@@ -15,6 +15,8 @@ func FuzzJWS(f *testing.F) {
 	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJSUzI1NiJ9","header":{"etsiU":[{"sigTst":{"tstTokens":[{"val":"MAA="}]}},{"xVals":[{"x509Cert":"MAA="}]},{"rVals":{"crlVals":[{"val":"MAA="}],"ocspVals":[{"val":"MAA="}]}},"eyJhIjoxfQ"]},"signature":"AAAA"}`))
 	f.Add([]byte(`{"payload":"e30","signatures":[{"protected":"eyJhbGciOiJFUzI1NiJ9","signature":"AAAA"},{"header":{"alg":"EdDSA","x5t#S256":"AAAA"},"signature":""}]}`))
 	f.Add([]byte(`{"signatures":[{"protected":"e30","header":{"crit":["sigT"]},"signature":"AA"}]}`))
+	f.Add([]byte("eyJhbGciOiJFUzI1NiIsImlhdCI6MTc0ODc3OTIwMH0.e30.AAAA"))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"iat":1.5e9},"signature":"AAAA"}`))
 	v := New(Options{At: time.Date(2026, 1, 15, 8, 0, 0, 0, time.UTC)})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if doc, err := parseJWS(data); err == nil {

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"math/big"
@@ -116,42 +117,84 @@ func makeJWSFixtures(t *testing.T, dir string) {
 }
 
 // TestJWSGolden checks kyso verify's reports on the JWS fixtures (offline,
-// at a fixed time).
+// at a fixed time): testdata/jws, made by kyso/signer/jws with the claimed
+// signing time as iat (ETSI TS 119 182-1 V1.2.1), and testdata/jws-sigt,
+// the same forms made earlier with sigT listed in crit, which must keep
+// verifying.
 func TestJWSGolden(t *testing.T) {
-	dir := filepath.Join("testdata", "jws")
 	if *updateJWSFixtures {
-		makeJWSFixtures(t, dir)
+		makeJWSFixtures(t, filepath.Join("testdata", "jws"))
 	}
-	root := filepath.Join(dir, "root.pem")
-	for _, tc := range []struct {
-		file string
-		code int
-	}{
-		{"b-b.jws", ExitIndeterminate}, // offline: the signer's revocation status is not in the JWS
-		{"b-lt.json", ExitPassed},
-		{"general.json", ExitIndeterminate},
-	} {
-		for _, format := range []string{"text", "json"} {
-			t.Run(tc.file+"/"+format, func(t *testing.T) {
-				var stdout, stderr bytes.Buffer
-				code := RunCLI(context.Background(), []string{filepath.Join(dir, tc.file), "--trust", root, "--format", format, "--at", goldenAt, "--offline"}, &stdout, &stderr)
-				if code != tc.code {
-					t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, stdout.String(), stderr.String())
-				}
-				golden := filepath.Join("testdata", "golden", "jws-"+tc.file+"."+format)
-				if *update {
-					if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
+	for _, set := range []struct{ dir, prefix string }{{"jws", "jws-"}, {"jws-sigt", "jws-sigt-"}} {
+		dir := filepath.Join("testdata", set.dir)
+		root := filepath.Join(dir, "root.pem")
+		for _, tc := range []struct {
+			file string
+			code int
+		}{
+			{"b-b.jws", ExitIndeterminate}, // offline: the signer's revocation status is not in the JWS
+			{"b-lt.json", ExitPassed},
+			{"general.json", ExitIndeterminate},
+		} {
+			for _, format := range []string{"text", "json"} {
+				t.Run(set.dir+"/"+tc.file+"/"+format, func(t *testing.T) {
+					var stdout, stderr bytes.Buffer
+					code := RunCLI(context.Background(), []string{filepath.Join(dir, tc.file), "--trust", root, "--format", format, "--at", goldenAt, "--offline"}, &stdout, &stderr)
+					if code != tc.code {
+						t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, stdout.String(), stderr.String())
+					}
+					golden := filepath.Join("testdata", "golden", set.prefix+tc.file+"."+format)
+					if *update {
+						if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+					want, err := os.ReadFile(golden)
+					if err != nil {
 						t.Fatal(err)
 					}
-				}
-				want, err := os.ReadFile(golden)
+					if !bytes.Equal(stdout.Bytes(), want) {
+						t.Fatalf("report differs from %s (run go test -run TestJWSGolden -update):\n%s", golden, stdout.String())
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestJWSFixtureHeaders checks the claimed signing time header of each
+// fixture set: iat without crit in testdata/jws, sigT listed in crit in
+// testdata/jws-sigt.
+func TestJWSFixtureHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		dir, want, absent string
+		crit              bool
+	}{{"jws", "iat", "sigT", false}, {"jws-sigt", "sigT", "iat", true}} {
+		for _, file := range []string{"b-b.jws", "b-lt.json", "general.json"} {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.dir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := parseJWS(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range doc.sigs {
+				p, err := s.parseParams()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(stdout.Bytes(), want) {
-					t.Fatalf("report differs from %s (run go test -run TestJWSGolden -update):\n%s", golden, stdout.String())
+				b, _ := base64.RawURLEncoding.DecodeString(s.protected)
+				var hdr map[string]json.RawMessage
+				if err := json.Unmarshal(b, &hdr); err != nil {
+					t.Fatal(err)
 				}
-			})
+				_, hasAbsent := hdr[tc.absent]
+				_, hasCrit := hdr["crit"]
+				if p.claimedFrom != tc.want || !p.claimedOK || hasAbsent || hasCrit != tc.crit {
+					t.Errorf("%s/%s signature %d: claimed from %q (ok %v), header %s", tc.dir, file, i+1, p.claimedFrom, p.claimedOK, b)
+				}
+			}
 		}
 	}
 }

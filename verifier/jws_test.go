@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,7 +201,8 @@ func signRaw(t *testing.T, key crypto.Signer, header map[string]any, payload []b
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// jadesHeader is the protected header kyso/signer writes, for cert.
+// jadesHeader is the protected header kyso/signer writes, for cert: the
+// claimed signing time is iat, with no crit (ETSI TS 119 182-1 V1.2.1).
 func jadesHeader(cert *x509.Certificate, chain ...*x509.Certificate) map[string]any {
 	x5c := []string{base64.StdEncoding.EncodeToString(cert.Raw)}
 	for _, c := range chain {
@@ -208,7 +210,7 @@ func jadesHeader(cert *x509.Certificate, chain ...*x509.Certificate) map[string]
 	}
 	sum := sha256.Sum256(cert.Raw)
 	return map[string]any{"x5c": x5c, "x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:]),
-		"sigT": time.Now().UTC().Format(time.RFC3339), "crit": []string{"sigT"}, "cty": "json"}
+		"iat": time.Now().Unix(), "cty": "json"}
 }
 
 func TestJWSFailures(t *testing.T) {
@@ -226,7 +228,7 @@ func TestJWSFailures(t *testing.T) {
 	if err := json.Unmarshal(hdr, &hm); err != nil {
 		t.Fatal(err)
 	}
-	hm["sigT"] = "2030-01-01T00:00:00Z"
+	hm["iat"] = 1893456000 // 2030-01-01T00:00:00Z
 	headerChanged := base64.RawURLEncoding.EncodeToString(mustJSON(t, hm)) + "." + parts[1] + "." + parts[2]
 
 	// A B-T signature carrying another signature's time-stamp.
@@ -249,12 +251,28 @@ func TestJWSFailures(t *testing.T) {
 		edit(h)
 		return []byte(signRaw(t, leafKey, h, formPayload))
 	}
-	unknownCrit := withHeader(func(h map[string]any) { h["crit"] = []string{"sigT", "exp"}; h["exp"] = 1 })
-	critAlg := withHeader(func(h map[string]any) { h["crit"] = []string{"sigT", "alg"} })
-	critAbsent := withHeader(func(h map[string]any) { delete(h, "sigT") })
+	unknownCrit := withHeader(func(h map[string]any) { h["crit"] = []string{"exp"}; h["exp"] = 1 })
+	critAlg := withHeader(func(h map[string]any) { h["crit"] = []string{"alg"} })
+	critAbsent := withHeader(func(h map[string]any) { h["crit"] = []string{"sigT"} })
+	// Older JAdES signatures: sigT listed in crit instead of iat.
+	oldSigT := withHeader(func(h map[string]any) {
+		delete(h, "iat")
+		h["sigT"], h["crit"] = "2025-06-01T12:00:00Z", []string{"sigT"}
+	})
+	sigTNotCrit := withHeader(func(h map[string]any) { delete(h, "iat"); h["sigT"] = "2025-06-01T12:00:00Z" })
+	sigTUnknownCrit := withHeader(func(h map[string]any) {
+		delete(h, "iat")
+		h["sigT"], h["exp"], h["crit"] = "2025-06-01T12:00:00Z", 1, []string{"sigT", "exp"}
+	})
+	iatCrit := withHeader(func(h map[string]any) { h["crit"] = []string{"iat"} })
+	iatFraction := withHeader(func(h map[string]any) { h["iat"] = 1748779200.5 })
+	iatString := withHeader(func(h map[string]any) { h["iat"] = "1748779200" })
+	iatNegative := withHeader(func(h map[string]any) { h["iat"] = -1 })
+	iatAndSigT := withHeader(func(h map[string]any) { h["iat"] = 1748779200; h["sigT"] = "2025-06-01T12:00:05Z" })
+	noClaimedTime := withHeader(func(h map[string]any) { delete(h, "iat") })
 	otherSum := sha256.Sum256(pki.Issuing.Cert.Raw)
 	x5tMismatch := withHeader(func(h map[string]any) { h["x5t#S256"] = base64.RawURLEncoding.EncodeToString(otherSum[:]) })
-	unencoded := withHeader(func(h map[string]any) { h["b64"] = false; h["crit"] = []string{"sigT", "b64"} })
+	unencoded := withHeader(func(h map[string]any) { h["b64"] = false; h["crit"] = []string{"b64"} })
 	sigD := withHeader(func(h map[string]any) { h["sigD"] = map[string]any{"mId": "http://uri.etsi.org/19182/HttpHeaders"} })
 	handMade := withHeader(func(h map[string]any) {})
 	unsecured := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."
@@ -279,6 +297,15 @@ func TestJWSFailures(t *testing.T) {
 		{"protected header changed", env.online, []byte(headerChanged), nil, report.TotalFailed, report.SigCryptoFailure, 1, ""},
 		{"protected header not JSON", env.online, []byte("eyJhbGciOi." + parts[1] + "." + parts[2]), nil, report.TotalFailed, report.FormatFailure, 1, ""},
 		{"unknown critical parameter", env.online, unknownCrit, nil, report.TotalFailed, report.FormatFailure, 1, ""},
+		{"sigT listed in crit (older JAdES)", env.online, oldSigT, nil, report.TotalPassed, "", 1, "JAdES-BASELINE-B"},
+		{"sigT not listed in crit", env.online, sigTNotCrit, nil, report.TotalPassed, "", 1, ""},
+		{"sigT with an unknown critical parameter", env.online, sigTUnknownCrit, nil, report.TotalFailed, report.FormatFailure, 1, ""},
+		{"iat listed in crit", env.online, iatCrit, nil, report.TotalPassed, "", 1, "JAdES-BASELINE-B"},
+		{"iat with a fraction of a second", env.online, iatFraction, nil, report.TotalPassed, "", 1, ""},
+		{"iat a string", env.online, iatString, nil, report.TotalFailed, report.FormatFailure, 1, ""},
+		{"iat negative", env.online, iatNegative, nil, report.TotalFailed, report.FormatFailure, 1, ""},
+		{"iat and a different sigT", env.online, iatAndSigT, nil, report.TotalPassed, "", 1, "JAdES-BASELINE-B"},
+		{"no claimed signing time", env.online, noClaimedTime, nil, report.TotalPassed, "", 1, ""},
 		{"crit lists alg", env.online, critAlg, nil, report.TotalFailed, report.FormatFailure, 1, ""},
 		{"crit names an absent parameter", env.online, critAbsent, nil, report.TotalFailed, report.FormatFailure, 1, ""},
 		{"x5t#S256 mismatch", env.online, x5tMismatch, nil, report.Indeterminate, report.NoSigningCertificateFound, 1, ""},
@@ -317,6 +344,36 @@ func TestJWSFailures(t *testing.T) {
 	if ts := rep.Signatures[0].TimeStamps; len(ts) != 1 || ts[0].Status.SubIndication != report.HashFailure || rep.Signatures[0].SigningTime.Proof != "validation-time" {
 		t.Fatalf("stolen time-stamp: %+v", rep.Signatures[0])
 	}
+	// The claimed signing time comes from iat, or from sigT in older
+	// signatures, and the report says which.
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		format string
+		want   time.Time
+		check  string
+	}{
+		{"iat", iatAndSigT, "JAdES", time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), "warning"},
+		{"sigT", oldSigT, "JAdES", time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), "passed"},
+		{"sigT not critical", sigTNotCrit, "JAdES", time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), "warning"},
+		{"iat fraction", iatFraction, "JAdES", time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), "warning"},
+	} {
+		rep := verifyJWS(t, env.online, tc.data, nil)
+		s := rep.Signatures[0]
+		var results []string
+		for _, c := range s.Checks {
+			if c.Name == "claimed signing time" {
+				results = append(results, c.Result)
+			}
+		}
+		if s.Format != tc.format || s.SigningTime.Claimed == nil || !s.SigningTime.Claimed.Equal(tc.want) || !slices.Contains(results, tc.check) {
+			t.Errorf("%s: format %s, claimed %v, checks %v\n%s", tc.name, s.Format, s.SigningTime.Claimed, results, reportText(rep))
+		}
+	}
+	if rep := verifyJWS(t, env.online, noClaimedTime, nil); rep.Signatures[0].Format != "JWS" || rep.Signatures[0].SigningTime.Claimed != nil {
+		t.Errorf("no claimed signing time: %+v", rep.Signatures[0])
+	}
+
 	// An unknown critical parameter is named.
 	rep = verifyJWS(t, env.online, unknownCrit, nil)
 	if !strings.Contains(rep.Signatures[0].Status.Detail, `"exp"`) {

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,9 +145,13 @@ func jwsSigFromJSON(m map[string]json.RawMessage) (jwsSig, error) {
 var jwsRegistered = []string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit"}
 
 // jwsUnderstood are the extension parameters this verifier processes and so
-// accepts as critical: the JAdES claimed signing time and RFC 7797's b64
-// (only with the value true).
-var jwsUnderstood = []string{"sigT", "b64"}
+// accepts as critical: the JAdES claimed signing time, as sigT or as iat
+// (which ETSI TS 119 182-1 V1.2.1 does not ask to list in crit, but RFC 7515
+// allows), and RFC 7797's b64 (only with the value true).
+var jwsUnderstood = []string{"sigT", "iat", "b64"}
+
+// maxNumericDate is 9999-12-31T23:59:59Z, the latest iat accepted.
+const maxNumericDate = 253402300799
 
 // jwsAlgs are the signature algorithms accepted (RFC 7518 §3, RFC 8037).
 var jwsAlgs = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"}
@@ -160,10 +166,16 @@ type jwsParams struct {
 	// x5t is the x5t#S256 thumbprint when present (protected or not).
 	x5t          []byte
 	x5tProtected bool
-	// sigT is the JAdES claimed signing time, sigTCrit whether it is
-	// protected and listed in crit, as JAdES requires.
-	sigT     *time.Time
-	sigTCrit bool
+	// claimed is the JAdES claimed signing time, from iat (ETSI TS 119
+	// 182-1 V1.2.1 clause 5.1.11) or, in signatures made before V1.2.1,
+	// from sigT (clause 5.2.1); claimedFrom names the header parameter
+	// used. claimedOK says whether it is carried as JAdES requires: iat in
+	// the protected header, in whole seconds; sigT in the protected header
+	// and listed in crit. claimedNotes say what is amiss.
+	claimed      *time.Time
+	claimedFrom  string
+	claimedOK    bool
+	claimedNotes []string
 	// etsiU holds the JAdES unsigned properties, in order.
 	etsiU []json.RawMessage
 }
@@ -290,7 +302,9 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 		p.x5t, p.x5tProtected = b, protected
 	}
 
-	// JAdES claimed signing time.
+	// JAdES claimed signing time: iat, or sigT in older signatures.
+	var sigT *time.Time
+	var sigTOK bool
 	if raw, ok, protected := get("sigT"); ok {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -301,8 +315,28 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 			return nil, formatErr("sigT is not an RFC 3339 time: %q", s)
 		}
 		t = t.UTC()
-		p.sigT = &t
-		p.sigTCrit = protected && slices.Contains(crit, "sigT")
+		sigT, sigTOK = &t, protected && slices.Contains(crit, "sigT")
+	}
+	if raw, ok, protected := get("iat"); ok {
+		t, whole, err := numericDate(raw)
+		if err != nil {
+			return nil, formatErr("iat %v", err)
+		}
+		p.claimed, p.claimedFrom, p.claimedOK = &t, "iat", protected && whole
+		if !protected {
+			p.claimedNotes = append(p.claimedNotes, "iat is not in the protected header, as JAdES requires")
+		}
+		if !whole {
+			p.claimedNotes = append(p.claimedNotes, "iat has fractions of a second, which JAdES does not allow")
+		}
+		if sigT != nil && !sigT.Equal(t) {
+			p.claimedNotes = append(p.claimedNotes, "sigT "+sigT.Format(time.RFC3339)+" differs from iat; iat is used")
+		}
+	} else if sigT != nil {
+		p.claimed, p.claimedFrom, p.claimedOK = sigT, "sigT", sigTOK
+		if !sigTOK {
+			p.claimedNotes = append(p.claimedNotes, "sigT is not a protected header parameter listed in crit, as JAdES requires")
+		}
 	}
 
 	// JAdES unsigned properties.
@@ -318,6 +352,29 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 		}
 	}
 	return p, nil
+}
+
+// numericDate reads an RFC 7519 NumericDate (seconds since the epoch, a
+// JSON number) and says whether it has no fraction of a second.
+func numericDate(raw json.RawMessage) (time.Time, bool, error) {
+	var n json.Number
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] == '"' || json.Unmarshal(t, &n) != nil {
+		return time.Time{}, false, errors.New("is not a NumericDate (a JSON number)")
+	}
+	secs, whole := int64(0), true
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		secs = i
+	} else {
+		f, err := strconv.ParseFloat(n.String(), 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+			return time.Time{}, false, errors.New("is out of range")
+		}
+		secs, whole = int64(math.Floor(f)), f == math.Floor(f)
+	}
+	if secs < 0 || secs > maxNumericDate {
+		return time.Time{}, false, errors.New("is out of range")
+	}
+	return time.Unix(secs, 0).UTC(), whole, nil
 }
 
 // jadesUnsigned is what the JAdES unsigned properties carry.
