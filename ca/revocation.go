@@ -144,27 +144,58 @@ func (c *CA) RefreshCRLs(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// issuerForRequest finds the CA a CertID names.
-func (c *CA) issuerForRequest(req *ocspresp.Request) *issuerCA {
+// issuerFor finds the CA a CertID names.
+func (c *CA) issuerFor(id ocspresp.CertID) *issuerCA {
 	for _, ic := range c.issuers {
-		if bytes.Equal(ic.nameHash[req.HashAlgorithm], req.IssuerNameHash) && bytes.Equal(ic.keyHash[req.HashAlgorithm], req.IssuerKeyHash) {
+		if bytes.Equal(ic.nameHash[id.HashAlgorithm], id.IssuerNameHash) && bytes.Equal(ic.keyHash[id.HashAlgorithm], id.IssuerKeyHash) {
 			return ic
 		}
 	}
 	return nil
 }
 
-// Respond answers an OCSP request (ocspresp.Source). Without a nonce and
-// with a SHA-1 CertID (what clients send by default) the pre-signed
-// response is served; otherwise a response is signed on demand, echoing
-// the nonce.
+// Respond answers an OCSP request (ocspresp.Source) with one
+// SingleResponse per CertID. The CertIDs must all name the same issuer
+// with a delegated responder (its responder certificate signs the answer);
+// otherwise the answer is unauthorized. A single SHA-1 CertID without
+// nonce (what clients send by default) gets the pre-signed response;
+// anything else is signed on demand, echoing the nonce.
 func (c *CA) Respond(ctx context.Context, req *ocspresp.Request) ([]byte, error) {
-	ic := c.issuerForRequest(req)
+	ids := req.CertIDs
+	if len(ids) == 0 {
+		ids = []ocspresp.CertID{req.CertID}
+	}
+	if len(ids) > ocspresp.MaxCertIDs {
+		return ocsp.MalformedRequestErrorResponse, nil
+	}
+	ic := c.issuerFor(ids[0])
 	if ic == nil || ic.responder == nil {
 		return ocsp.UnauthorizedErrorResponse, nil
 	}
-	hx := SerialHex(req.Serial)
-	cacheable := req.Nonce == nil && req.HashAlgorithm == crypto.SHA1
+	for _, id := range ids[1:] {
+		if c.issuerFor(id) != ic {
+			return ocsp.UnauthorizedErrorResponse, nil
+		}
+	}
+	if len(ids) > 1 {
+		infos := make([]*CertInfo, len(ids))
+		for i, id := range ids {
+			info, err := getCert(ctx, c.db, SerialHex(id.Serial))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if info.Issuer == ic.name {
+				infos[i] = info
+			}
+		}
+		return c.signOCSP(ic, ids, infos, req.Nonce)
+	}
+	id := ids[0]
+	hx := SerialHex(id.Serial)
+	cacheable := req.Nonce == nil && id.HashAlgorithm == crypto.SHA1
 	if cacheable {
 		if der, ok, err := c.cachedOCSP(ctx, hx, ic.name); err != nil {
 			return nil, err
@@ -174,7 +205,7 @@ func (c *CA) Respond(ctx context.Context, req *ocspresp.Request) ([]byte, error)
 	}
 	info, err := getCert(ctx, c.db, hx)
 	if errors.Is(err, ErrNotFound) || (err == nil && info.Issuer != ic.name) {
-		return c.signOCSP(ic, req.Serial, nil, req.HashAlgorithm, req.Nonce)
+		return c.signOCSP(ic, ids, []*CertInfo{nil}, req.Nonce)
 	}
 	if err != nil {
 		return nil, err
@@ -187,7 +218,7 @@ func (c *CA) Respond(ctx context.Context, req *ocspresp.Request) ([]byte, error)
 			return der, err
 		}
 	}
-	return c.signOCSP(ic, req.Serial, info, req.HashAlgorithm, req.Nonce)
+	return c.signOCSP(ic, ids, []*CertInfo{info}, req.Nonce)
 }
 
 func (c *CA) cachedOCSP(ctx context.Context, serial, issuer string) ([]byte, bool, error) {
@@ -225,18 +256,17 @@ func (c *CA) singleResponse(id ocspresp.CertID, info *CertInfo, now time.Time) o
 	return r
 }
 
-// signOCSP signs a response about serial for ic with its delegated
-// responder; info nil means unknown. producedAt and thisUpdate are the
-// current second, so thisUpdate is never before a revocation time and
-// never after producedAt.
-func (c *CA) signOCSP(ic *issuerCA, serial *big.Int, info *CertInfo, h crypto.Hash, nonce *pkix.Extension) ([]byte, error) {
+// signOCSP signs a response about ids for ic with its delegated
+// responder, infos[i] stating ids[i]'s status (nil: unknown). producedAt
+// and thisUpdate are the current second, so thisUpdate is never before a
+// revocation time and never after producedAt.
+func (c *CA) signOCSP(ic *issuerCA, ids []ocspresp.CertID, infos []*CertInfo, nonce *pkix.Extension) ([]byte, error) {
 	now := c.cfg.Now().UTC().Truncate(time.Second)
-	id := ocspresp.CertID{HashAlgorithm: h, IssuerNameHash: ic.nameHash[h], IssuerKeyHash: ic.keyHash[h], Serial: serial}
-	der, err := ocspresp.CreateResponse(ic.responder, c.ocspKey, ocspresp.ResponseTemplate{
-		ProducedAt: now,
-		Responses:  []ocspresp.SingleResponse{c.singleResponse(id, info, now)},
-		Nonce:      nonce,
-	})
+	singles := make([]ocspresp.SingleResponse, len(ids))
+	for i, id := range ids {
+		singles[i] = c.singleResponse(id, infos[i], now)
+	}
+	der, err := ocspresp.CreateResponse(ic.responder, c.ocspKey, ocspresp.ResponseTemplate{ProducedAt: now, Responses: singles, Nonce: nonce})
 	if err != nil {
 		return nil, fmt.Errorf("ca: sign OCSP response: %w", err)
 	}
@@ -260,7 +290,8 @@ func (c *CA) PresignOCSP(ctx context.Context, serial string) error {
 		return fmt.Errorf("ca: no responder for issuer %s", info.Issuer)
 	}
 	n, _ := new(big.Int).SetString(info.Serial, 16)
-	der, err := c.signOCSP(ic, n, info, crypto.SHA1, nil)
+	id := ocspresp.CertID{HashAlgorithm: crypto.SHA1, IssuerNameHash: ic.nameHash[crypto.SHA1], IssuerKeyHash: ic.keyHash[crypto.SHA1], Serial: n}
+	der, err := c.signOCSP(ic, []ocspresp.CertID{id}, []*CertInfo{info}, nil)
 	if err != nil {
 		return err
 	}

@@ -393,3 +393,54 @@ func responseExtensions(t *testing.T, der []byte) []pkix.Extension {
 	}
 	return basic.TBS.Extensions
 }
+
+// A request with several CertIDs gets one SingleResponse for each (RFC 6960
+// §4.2.2.3), checked with openssl; CertIDs of different issuers are not
+// answered.
+func TestOCSPSeveralCertIDs(t *testing.T) {
+	openssl := requireTool(t, "openssl")
+	e, base := serve(t)
+	ctx := context.Background()
+	iss := citizenCert(t, e, "001099012345")
+	dir := t.TempDir()
+	root := writePEM(t, dir, "root.pem", e.ca.Root())
+	issuing := writePEM(t, dir, "issuing.pem", iss.Chain...)
+	leaf := writePEM(t, dir, "leaf.pem", iss.Certificate)
+	for _, nonce := range []string{"-nonce", "-no_nonce"} {
+		out := run(t, openssl, "ocsp", "-issuer", issuing, "-cert", leaf, "-serial", "0x1234", "-url", base+"/ocsp", "-CAfile", root, nonce)
+		if !strings.Contains(out, "Response verify OK") || !strings.Contains(out, leaf+": good") || !strings.Contains(out, "0x1234: unknown") || strings.Contains(out, "WARNING") {
+			t.Fatalf("%s:\n%s", nonce, out)
+		}
+	}
+
+	issuer := iss.Chain[0]
+	agency, _ := e.ca.AgencyIssuer()
+	id := func(serial int64, is *x509.Certificate) ocspresp.CertID {
+		t.Helper()
+		der, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(serial)}, is, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ocspresp.ParseRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.CertID
+	}
+	leafID := id(0, issuer)
+	leafID.Serial = iss.Certificate.SerialNumber
+	resp, err := e.ca.Respond(ctx, &ocspresp.Request{CertID: leafID, CertIDs: []ocspresp.CertID{leafID, id(0x1234, issuer), id(0x99, issuer)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for serial, want := range map[*big.Int]int{iss.Certificate.SerialNumber: ocsp.Good, big.NewInt(0x1234): ocsp.Unknown, big.NewInt(0x99): ocsp.Unknown} {
+		r, err := ocsp.ParseResponseForCert(resp, &x509.Certificate{SerialNumber: serial}, issuer)
+		if err != nil || r.Status != want {
+			t.Fatalf("serial %x: %v %v", serial, r, err)
+		}
+	}
+	resp, err = e.ca.Respond(ctx, &ocspresp.Request{CertID: leafID, CertIDs: []ocspresp.CertID{leafID, id(0x1234, agency)}})
+	if err != nil || !bytes.Equal(resp, ocsp.UnauthorizedErrorResponse) {
+		t.Fatalf("two issuers: %x %v", resp, err)
+	}
+}

@@ -40,10 +40,17 @@ var OIDNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
 // MaxRequestSize bounds a request body.
 const MaxRequestSize = 8 << 10
 
-// Request is one parsed OCSP request (the first CertID when several are
-// sent).
+// MaxCertIDs bounds the CertIDs of one request; a longer requestList is
+// malformed.
+const MaxCertIDs = 16
+
+// Request is one parsed OCSP request.
 type Request struct {
+	// CertID is the first CertID of the request.
 	CertID
+	// CertIDs are all the CertIDs of the request, in order (the first is
+	// CertID); the response answers each (RFC 6960 §4.2.2.3).
+	CertIDs []CertID
 	// Nonce is the nonce extension as received, nil when none was sent.
 	Nonce *pkix.Extension
 }
@@ -95,15 +102,22 @@ func ParseRequest(der []byte) (*Request, error) {
 	if len(req.TBS.RequestList) == 0 {
 		return nil, fmt.Errorf("%w: no request", ErrMalformed)
 	}
-	id := req.TBS.RequestList[0].Cert
-	h, ok := hashOIDs[id.HashAlgorithm.Algorithm.String()]
-	if !ok {
-		return nil, fmt.Errorf("%w: unsupported hash %s", ErrMalformed, id.HashAlgorithm.Algorithm)
+	if len(req.TBS.RequestList) > MaxCertIDs {
+		return nil, fmt.Errorf("%w: more than %d CertIDs", ErrMalformed, MaxCertIDs)
 	}
-	if id.SerialNumber == nil || len(id.NameHash) != h.Size() || len(id.IssuerKeyHash) != h.Size() {
-		return nil, fmt.Errorf("%w: bad CertID", ErrMalformed)
+	out := &Request{}
+	for _, sr := range req.TBS.RequestList {
+		id := sr.Cert
+		h, ok := hashOIDs[id.HashAlgorithm.Algorithm.String()]
+		if !ok {
+			return nil, fmt.Errorf("%w: unsupported hash %s", ErrMalformed, id.HashAlgorithm.Algorithm)
+		}
+		if id.SerialNumber == nil || len(id.NameHash) != h.Size() || len(id.IssuerKeyHash) != h.Size() {
+			return nil, fmt.Errorf("%w: bad CertID", ErrMalformed)
+		}
+		out.CertIDs = append(out.CertIDs, CertID{HashAlgorithm: h, IssuerNameHash: id.NameHash, IssuerKeyHash: id.IssuerKeyHash, Serial: id.SerialNumber})
 	}
-	out := &Request{CertID: CertID{HashAlgorithm: h, IssuerNameHash: id.NameHash, IssuerKeyHash: id.IssuerKeyHash, Serial: id.SerialNumber}}
+	out.CertID = out.CertIDs[0]
 	for _, e := range req.TBS.Extensions {
 		if e.Id.Equal(OIDNonce) {
 			if len(e.Value) == 0 || len(e.Value) > 64 {

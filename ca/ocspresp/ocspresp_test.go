@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
@@ -133,10 +134,19 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add(der)
 	f.Add(withNonce(f, der, []byte("nonce")))
 	f.Add([]byte{0x30, 0})
+	f.Add(withCertIDs(f, der, 3))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := ocspresp.ParseRequest(b)
-		if err == nil && (r.Serial == nil || len(r.IssuerKeyHash) != r.HashAlgorithm.Size()) {
+		if err != nil {
+			return
+		}
+		if len(r.CertIDs) == 0 || len(r.CertIDs) > ocspresp.MaxCertIDs || r.CertIDs[0].Serial != r.Serial {
 			t.Fatal("inconsistent request accepted")
+		}
+		for _, id := range r.CertIDs {
+			if id.Serial == nil || len(id.IssuerKeyHash) != id.HashAlgorithm.Size() || len(id.IssuerNameHash) != id.HashAlgorithm.Size() {
+				t.Fatal("inconsistent CertID accepted")
+			}
 		}
 	})
 }
@@ -185,5 +195,46 @@ func TestCreateResponseParses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// withCertIDs re-encodes a one-CertID request with its CertID repeated n
+// times.
+func withCertIDs(t testing.TB, req []byte, n int) []byte {
+	var raw struct {
+		TBS struct {
+			RequestList []asn1.RawValue
+		}
+	}
+	if _, err := asn1.Unmarshal(req, &raw); err != nil {
+		t.Fatal(err)
+	}
+	list := make([]asn1.RawValue, n)
+	for i := range list {
+		list[i] = raw.TBS.RequestList[0]
+	}
+	out, err := asn1.Marshal(struct {
+		TBS struct{ RequestList []asn1.RawValue }
+	}{struct{ RequestList []asn1.RawValue }{list}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestParseRequestSeveralCertIDs(t *testing.T) {
+	issuer, leaf := testCerts(t)
+	der, _ := ocsp.CreateRequest(leaf, issuer, nil)
+	for _, n := range []int{1, 2, ocspresp.MaxCertIDs} {
+		got, err := ocspresp.ParseRequest(withCertIDs(t, der, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.CertIDs) != n || got.Serial.Cmp(leaf.SerialNumber) != 0 || got.CertIDs[n-1].Serial.Cmp(leaf.SerialNumber) != 0 {
+			t.Fatalf("%d CertIDs: %+v", n, got)
+		}
+	}
+	if _, err := ocspresp.ParseRequest(withCertIDs(t, der, ocspresp.MaxCertIDs+1)); !errors.Is(err, ocspresp.ErrMalformed) {
+		t.Fatalf("%d CertIDs: %v", ocspresp.MaxCertIDs+1, err)
 	}
 }
