@@ -358,7 +358,7 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 // JSON number) and says whether it has no fraction of a second.
 func numericDate(raw json.RawMessage) (time.Time, bool, error) {
 	var n json.Number
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] == '"' || json.Unmarshal(t, &n) != nil {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] == '"' || json.Unmarshal(t, &n) != nil || n == "" {
 		return time.Time{}, false, errors.New("is not a NumericDate (a JSON number)")
 	}
 	secs, whole := int64(0), true
