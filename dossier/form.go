@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +103,8 @@ func formFailure(format string, args ...any) error {
 // checked yet.
 type ParsedJWS struct {
 	Alg string
-	// SigningTime is the JAdES sigT header, when present.
+	// SigningTime is the claimed signing time, when present: the iat header
+	// (ETSI TS 119 182-1 V1.2.1), else the sigT header of older JAdES.
 	SigningTime time.Time
 	// Certs is the x5c chain, signer first.
 	Certs     []*x509.Certificate
@@ -111,9 +114,10 @@ type ParsedJWS struct {
 }
 
 // ParseFormJWS parses a compact JWS form: the protected header must name
-// an accepted algorithm and carry x5c; the only critical header understood
-// is JAdES's sigT (which go-jose refuses, hence this parser); b64=false is
-// refused.
+// an accepted algorithm and carry x5c; the critical headers understood are
+// the JAdES claimed signing times, iat and the older sigT (go-jose refuses
+// sigT in crit, which forms signed before ETSI TS 119 182-1 V1.2.1 carry,
+// hence this parser); b64=false is refused.
 func ParseFormJWS(raw string) (*ParsedJWS, error) {
 	if len(raw) > MaxJWSBytes {
 		return nil, formFailure("the JWS is longer than %d bytes", MaxJWSBytes)
@@ -131,6 +135,7 @@ func ParseFormJWS(raw string) (*ParsedJWS, error) {
 		X5C  []string        `json:"x5c"`
 		Crit []string        `json:"crit"`
 		SigT string          `json:"sigT"`
+		IAT  json.RawMessage `json:"iat"`
 		B64  json.RawMessage `json:"b64"`
 	}
 	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
@@ -144,8 +149,11 @@ func ParseFormJWS(raw string) (*ParsedJWS, error) {
 	}
 	out := &ParsedJWS{Alg: hdr.Alg, signed: []byte(parts[0] + "." + parts[1])}
 	for _, c := range hdr.Crit {
-		if c != "sigT" {
+		switch {
+		case c != "sigT" && c != "iat":
 			return nil, formFailure("the JWS has an unsupported critical header %q", c)
+		case c == "sigT" && hdr.SigT == "", c == "iat" && len(hdr.IAT) == 0:
+			return nil, formFailure("the JWS marks %s critical but has none", c)
 		}
 	}
 	if hdr.SigT != "" {
@@ -154,8 +162,13 @@ func ParseFormJWS(raw string) (*ParsedJWS, error) {
 			return nil, formFailure("the JWS sigT header is not an RFC 3339 time")
 		}
 		out.SigningTime = t
-	} else if len(hdr.Crit) > 0 {
-		return nil, formFailure("the JWS marks sigT critical but has none")
+	}
+	if len(hdr.IAT) > 0 {
+		t, err := numericDate(hdr.IAT)
+		if err != nil {
+			return nil, formFailure("the JWS iat header is not a NumericDate")
+		}
+		out.SigningTime = t
 	}
 	if len(hdr.X5C) == 0 || len(hdr.X5C) > 8 {
 		return nil, formFailure("the JWS must carry its certificate chain in x5c")
@@ -178,6 +191,23 @@ func ParseFormJWS(raw string) (*ParsedJWS, error) {
 		return nil, formFailure("the JWS signature is not base64url")
 	}
 	return out, nil
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z, the latest iat accepted.
+const maxNumericDate = 253402300799
+
+// numericDate reads an RFC 7519 NumericDate: seconds since the epoch as a
+// JSON number, a fraction of a second dropped.
+func numericDate(raw json.RawMessage) (time.Time, error) {
+	var n json.Number
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &n) != nil || n == "" {
+		return time.Time{}, errors.New("not a JSON number")
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, errors.New("out of range")
+	}
+	return time.Unix(int64(f), 0).UTC(), nil
 }
 
 var jwsHashes = map[string]crypto.Hash{

@@ -28,7 +28,13 @@ func TestSignatureFormsJWS(t *testing.T) {
 		name, jws, code string
 	}{
 		{"plain", good, ""},
+		{"JAdES iat", alice.SignJWSWith(t, payload, map[string]any{"iat": time.Now().Unix()}), ""},
+		{"JAdES iat critical", alice.SignJWSWith(t, payload, map[string]any{"iat": time.Now().Unix(), "crit": []string{"iat"}}), ""},
 		{"JAdES sigT critical", alice.SignJWSWith(t, payload, map[string]any{"sigT": now, "crit": []string{"sigT"}}), ""},
+		{"iat critical but absent", alice.SignJWSWith(t, payload, map[string]any{"crit": []string{"iat"}}), "form-signature-invalid"},
+		{"iat in the future", alice.SignJWSWith(t, payload, map[string]any{"iat": time.Now().Add(time.Hour).Unix()}), "form-signature-invalid"},
+		{"iat a string", alice.SignJWSWith(t, payload, map[string]any{"iat": "1748779200"}), "form-signature-invalid"},
+		{"iat negative", alice.SignJWSWith(t, payload, map[string]any{"iat": -1}), "form-signature-invalid"},
 		{"leaf only, intermediate missing", noChain.SignJWS(t, payload), "form-signature-invalid"},
 		{"unknown critical header", alice.SignJWSWith(t, payload, map[string]any{"exp": 1, "crit": []string{"exp"}}), "form-signature-invalid"},
 		{"sigT critical but absent", alice.SignJWSWith(t, payload, map[string]any{"crit": []string{"sigT"}}), "form-signature-invalid"},

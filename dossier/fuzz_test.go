@@ -16,6 +16,8 @@ func FuzzParseFormJWS(f *testing.F) {
 	f.Add("")
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Add(`eyJhbGciOiJFUzI1NiIsIng1YyI6WyJNSUlCIl19.e30.AAAA`)
+	f.Add(`eyJhbGciOiJFUzI1NiIsImlhdCI6MTc0ODc3OTIwMCwiY3JpdCI6WyJpYXQiXSwieDVjIjpbIk1JSUIiXX0.e30.AAAA`)
+	f.Add(`eyJhbGciOiJFUzI1NiIsImlhdCI6bnVsbCwieDVjIjpbIk1JSUIiXX0.e30.AAAA`)
 	forms := dossier.NewSignatureForms(dossier.FormsConfig{})
 	f.Fuzz(func(t *testing.T, raw string) {
 		_, _ = dossier.ParseFormJWS(raw)
