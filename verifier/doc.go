@@ -24,12 +24,13 @@
 // A JWS may come in compact, flattened JSON or general JSON serialization;
 // every signature of a general JWS gets its own report entry. For each it
 // checks the header parameters (crit is accepted exactly when every name it
-// lists is one the verifier processes — JAdES sigT, and b64 when true —,
+// lists is one the verifier processes — JAdES sigT or iat, and b64 when true —,
 // per RFC 7515 §4.1.11; unencoded payloads and JAdES sigD detached
 // signatures are not supported and are FORMAT_FAILURE), the signing
 // certificate from x5c (or the certificate values matching x5t#S256) and
 // that x5t#S256 matches it, the signature value (ES256/384/512,
-// RS256/384/512, PS256/384/512, EdDSA), the claimed signing time (sigT),
+// RS256/384/512, PS256/384/512, EdDSA), the claimed signing time (iat, or
+// sigT in older signatures),
 // the JAdES signature time-stamps in etsiU (sigTst, whose imprint is over
 // the base64url signature value as serialized, ETSI TS 119 182-1), the
 // chain with the certificate values (xVals), revocation from the
@@ -37,7 +38,7 @@
 // (JAdES-BASELINE-B, -T, -LT). A changed payload or protected header makes
 // the signature value fail (SIG_CRYPTO_FAILURE): a JWS has no separate
 // digest. The JWS parser is our own because go-jose refuses the critical
-// sigT header JAdES requires.
+// sigT header that older JAdES signatures carry.
 //
 // Policy where EN 319 102-1 leaves room: a disallowed change after signing
 // makes the signature TOTAL-FAILED with HASH_FAILURE, because what a viewer
