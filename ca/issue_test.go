@@ -2,6 +2,9 @@ package ca_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/asn1"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -45,5 +48,67 @@ func TestIssueCitizenOpenSSL(t *testing.T) {
 	got, err := e.ca.Get(ctx, iss.Serial)
 	if err != nil || got.Status != ca.StatusValid || got.Shard != iss.Shard || got.Issuer != "citizen-1" {
 		t.Fatalf("stored: %+v %v", got, err)
+	}
+}
+
+// Issuing CAs assert the policies of what they issue, so a relying party
+// that requires an explicit policy accepts a leaf under the policy of its
+// profile, and refuses it under a policy its CA does not assert (openssl's
+// RFC 5280 §6.1 policy processing).
+func TestExplicitPolicyOpenSSL(t *testing.T) {
+	openssl := requireTool(t, "openssl")
+	e := sqliteEnv(t, "")
+	ctx := context.Background()
+	iss := citizenCert(t, e, "001099012345")
+	dir := t.TempDir()
+	root := writePEM(t, dir, "root.pem", e.ca.Root())
+	citizenCA := writePEM(t, dir, "citizen-ca.pem", iss.Chain...)
+	agency, _ := e.ca.AgencyIssuer()
+	agencyCA := writePEM(t, dir, "agency-ca.pem", agency)
+	seal, _, err := e.ca.Seal(ctx, e.cfg.Agencies[0].Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealCert, err := x509.ParseCertificate(seal.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsaCert, _ := e.ca.TSA()
+	policy := func(n profile.Name) string {
+		s, _ := profile.Lookup(n)
+		return append(append(asn1.ObjectIdentifier{}, profile.DefaultPolicyArc...), s.PolicySuffix).String()
+	}
+	for _, tc := range []struct {
+		name   string
+		leaf   *x509.Certificate
+		ca     string
+		policy profile.Name
+		ok     bool
+	}{
+		{"citizen", iss.Certificate, citizenCA, profile.Citizen, true},
+		{"citizen under the seal policy", iss.Certificate, citizenCA, profile.Seal, false},
+		{"seal", sealCert, agencyCA, profile.Seal, true},
+		{"seal under the citizen policy", sealCert, agencyCA, profile.Citizen, false},
+		{"tsa", tsaCert, agencyCA, profile.TimeStamping, true},
+	} {
+		leaf := writePEM(t, dir, "leaf.pem", tc.leaf)
+		out, err := exec.Command(openssl, "verify", "-CAfile", root, "-untrusted", tc.ca, "-policy", policy(tc.policy), "-explicit_policy", leaf).CombinedOutput()
+		if ok := err == nil && strings.Contains(string(out), ": OK"); ok != tc.ok {
+			t.Errorf("%s: verify ok=%v, want %v:\n%s", tc.name, ok, tc.ok, out)
+		}
+	}
+	// The CA certificates themselves: explicit OIDs, never anyPolicy.
+	for _, c := range []*x509.Certificate{iss.Chain[0], agency} {
+		if len(c.PolicyIdentifiers) == 0 {
+			t.Errorf("%s asserts no policy", c.Subject.CommonName)
+		}
+		for _, p := range c.PolicyIdentifiers {
+			if p.Equal(asn1.ObjectIdentifier{2, 5, 29, 32, 0}) {
+				t.Errorf("%s asserts anyPolicy", c.Subject.CommonName)
+			}
+		}
+	}
+	if len(e.ca.Root().PolicyIdentifiers) != 0 {
+		t.Errorf("root asserts policies")
 	}
 }

@@ -124,8 +124,9 @@ func (r *run) writePEMs() error {
 	return nil
 }
 
-// signCA certifies an issuing CA key with the root.
-func (r *run) signCA(root *x509.Certificate, rootKey crypto.Signer, kc KeyConfig, pub crypto.PublicKey, baseURL string, notBefore time.Time) (*x509.Certificate, error) {
+// signCA certifies the key of an issuing CA of role (ca.RoleCitizenCA or
+// ca.RoleAgencyCA) with the root.
+func (r *run) signCA(root *x509.Certificate, rootKey crypto.Signer, role string, kc KeyConfig, pub crypto.PublicKey, baseURL string, notBefore time.Time) (*x509.Certificate, error) {
 	sn, err := serial()
 	if err != nil {
 		return nil, err
@@ -138,6 +139,7 @@ func (r *run) signCA(root *x509.Certificate, rootKey crypto.Signer, kc KeyConfig
 		Subject:   pkix.Name{Country: []string{"VN"}, Organization: orgs(kc.Organization), CommonName: kc.CommonName},
 		PublicKey: pub, Serial: sn, NotBefore: notBefore, NotAfter: notAfter,
 		CRLURL: baseURL + "/crl/root/0.crl", CAIssuersURL: baseURL + "/ca/root.crt",
+		Issues: profile.Issuer(role),
 	})
 	if err != nil {
 		return nil, err
@@ -313,7 +315,7 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 		if err != nil {
 			return err
 		}
-		cert, err := r.signCA(root, rootKey, ic.kc, key.Public(), baseURL, now)
+		cert, err := r.signCA(root, rootKey, ic.role, ic.kc, key.Public(), baseURL, now)
 		if err != nil {
 			return err
 		}
@@ -570,7 +572,7 @@ func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out 
 	if err != nil {
 		return err
 	}
-	cert, err := r.signCA(root, rootKey, kc, key.Public(), baseURL, now)
+	cert, err := r.signCA(root, rootKey, rc.Role, kc, key.Public(), baseURL, now)
 	if err != nil {
 		return err
 	}

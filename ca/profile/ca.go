@@ -4,6 +4,8 @@ import (
 	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"time"
 )
@@ -19,9 +21,30 @@ type CAParams struct {
 	// CAs only).
 	CRLURL       string
 	CAIssuersURL string
-	// PolicyArc overrides DefaultPolicyArc (issuing CAs assert the arc's
-	// policies through anyPolicy-free explicit OIDs).
-	PolicyArc []int
+	// Issues is what an issuing CA issues: its certificatePolicies assert
+	// the explicit policy OIDs (never anyPolicy) of those profiles and of
+	// the OCSP responder it certifies (see Policies). The root asserts
+	// none.
+	Issues Issuer
+	// PolicyArc overrides DefaultPolicyArc.
+	PolicyArc asn1.ObjectIdentifier
+}
+
+// Policies returns the certificate-policy OIDs under arc
+// (DefaultPolicyArc when nil) of the profiles issuer issues, the OCSP
+// responder's included since every CA certifies its own delegated
+// responder, in suffix order.
+func Policies(issuer Issuer, arc asn1.ObjectIdentifier) []asn1.ObjectIdentifier {
+	if len(arc) == 0 {
+		arc = DefaultPolicyArc
+	}
+	var out []asn1.ObjectIdentifier
+	for _, s := range specs() {
+		if s.Issuer == issuer || s.Name == OCSPResponder {
+			out = append(out, append(append(asn1.ObjectIdentifier{}, arc...), s.PolicySuffix))
+		}
+	}
+	return out
 }
 
 // RootTemplate is the self-signed root: basicConstraints CA without a path
@@ -49,7 +72,7 @@ func RootTemplate(p CAParams) (*x509.Certificate, error) {
 // IssuingTemplate is an issuing CA under the root: path length 0,
 // keyCertSign, cRLSign and digitalSignature (for the CA's own OCSP
 // responses about its responder-less cases), the root's CRL and
-// certificate URLs.
+// certificate URLs, and the policies of what it issues (p.Issues).
 func IssuingTemplate(p CAParams) (*x509.Certificate, error) {
 	skid, err := KeyID(p.PublicKey)
 	if err != nil {
@@ -74,5 +97,25 @@ func IssuingTemplate(p CAParams) (*x509.Certificate, error) {
 	if p.CAIssuersURL != "" {
 		t.IssuingCertificateURL = []string{p.CAIssuersURL}
 	}
+	if p.Issues != "" {
+		// Both fields: x509.CreateCertificate encodes Policies, and
+		// PolicyIdentifiers is what older readers look at.
+		for _, oid := range Policies(p.Issues, p.PolicyArc) {
+			o, err := x509.OIDFromInts(toUint64(oid))
+			if err != nil {
+				return nil, fmt.Errorf("profile: policy %s: %w", oid, err)
+			}
+			t.Policies = append(t.Policies, o)
+			t.PolicyIdentifiers = append(t.PolicyIdentifiers, oid)
+		}
+	}
 	return t, nil
+}
+
+func toUint64(oid asn1.ObjectIdentifier) []uint64 {
+	out := make([]uint64, len(oid))
+	for i, n := range oid {
+		out[i] = uint64(n)
+	}
+	return out
 }

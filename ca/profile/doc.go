@@ -15,6 +15,11 @@
 //	<arc>.5  OCSP responder
 //	<arc>.6  time-stamping unit
 //
+// Issuing CA certificates assert the explicit policies of what they issue
+// (never anyPolicy): the citizen CA <arc>.1, the agency CA <arc>.2 to
+// <arc>.6, and both <arc>.5 for the delegated OCSP responder each
+// certifies; the root asserts none.
+//
 // The subject's unique identifier uses the userId attribute
 // (0.9.2342.19200300.100.1.1, "UID") with a scheme prefix, as Vietnamese
 // CAs do: "CCCD:<12 digits>" for citizens and officers, "MNS:<code>" (budget

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,25 @@ func TestValidateRejects(t *testing.T) {
 		spec, _ := profile.Lookup(c.p)
 		if err := spec.Validate(c.sub); !errors.Is(err, profile.ErrInvalidSubject) {
 			t.Errorf("%s %+v: got %v", c.p, c.sub, err)
+		}
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	arc := asn1.ObjectIdentifier{1, 2, 3}
+	for _, tc := range []struct {
+		issuer profile.Issuer
+		want   []string
+	}{
+		{profile.CitizenCA, []string{"1.2.3.1", "1.2.3.5"}},
+		{profile.AgencyCA, []string{"1.2.3.2", "1.2.3.3", "1.2.3.4", "1.2.3.5", "1.2.3.6"}},
+	} {
+		var got []string
+		for _, p := range profile.Policies(tc.issuer, arc) {
+			got = append(got, p.String())
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: %v, want %v", tc.issuer, got, tc.want)
 		}
 	}
 }
