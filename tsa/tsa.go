@@ -132,10 +132,11 @@ func (s *Server) respond(ctx context.Context, req *timestamp.Request) ([]byte, e
 	if len(req.TSAPolicyOID) > 0 && !req.TSAPolicyOID.Equal(s.cfg.Policy) {
 		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedPolicy)
 	}
-	for _, ext := range req.Extensions {
-		if ext.Critical {
-			return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedExtension)
-		}
+	// This TSA recognises no request extension; RFC 3161 §2.4.1 asks for
+	// unacceptedExtension whenever a request carries one it does not
+	// recognise, critical or not.
+	if len(req.Extensions) > 0 {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedExtension)
 	}
 	// The library draws a random 160-bit serial; we record it and retry in
 	// the (practically impossible) case of a collision.

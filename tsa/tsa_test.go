@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"io"
 	"math/big"
@@ -203,4 +204,74 @@ func FuzzRespond(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A request carrying an extension the TSA does not recognise is refused
+// with failInfo unacceptedExtension, whether the extension is critical or
+// not (RFC 3161 §2.4.1).
+func TestUnrecognisedExtensionRejected(t *testing.T) {
+	db := storetest.SQLite(t)
+	s := newServer(t, db, signertest.New(t, signertest.P256, nil))
+	sum := sha256.Sum256([]byte("x"))
+	type messageImprint struct {
+		HashAlgorithm pkix.AlgorithmIdentifier
+		HashedMessage []byte
+	}
+	type timeStampReq struct {
+		Version        int
+		MessageImprint messageImprint
+		CertReq        bool             `asn1:"optional,default:false"`
+		Extensions     []pkix.Extension `asn1:"optional,tag:0"`
+	}
+	type pkiStatusInfo struct {
+		Status       int
+		StatusString []string       `asn1:"optional,utf8"`
+		FailInfo     asn1.BitString `asn1:"optional"`
+	}
+	type timeStampResp struct {
+		Status pkiStatusInfo
+		Token  asn1.RawValue `asn1:"optional"`
+	}
+	const unacceptedExtension = 16 // PKIFailureInfo bit
+	for _, tc := range []struct {
+		name string
+		exts []pkix.Extension
+		ok   bool
+	}{
+		{"none", nil, true},
+		{"non-critical", []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: []byte{5, 0}}}, false},
+		{"critical", []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Critical: true, Value: []byte{5, 0}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			der, err := asn1.Marshal(timeStampReq{
+				Version: 1,
+				MessageImprint: messageImprint{
+					HashAlgorithm: pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, Parameters: asn1.NullRawValue},
+					HashedMessage: sum[:],
+				},
+				CertReq:    true,
+				Extensions: tc.exts,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := s.Respond(context.Background(), der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r timeStampResp
+			if _, err := asn1.Unmarshal(resp, &r); err != nil {
+				t.Fatal(err)
+			}
+			if tc.ok {
+				if r.Status.Status != 0 || len(r.Token.FullBytes) == 0 {
+					t.Fatalf("status %+v", r.Status)
+				}
+				return
+			}
+			if r.Status.Status != 2 || r.Status.FailInfo.At(unacceptedExtension) != 1 || len(r.Token.FullBytes) != 0 {
+				t.Fatalf("status %d failInfo %x, want rejection with unacceptedExtension", r.Status.Status, r.Status.FailInfo.Bytes)
+			}
+		})
+	}
 }
