@@ -27,5 +27,4 @@ package signer
 //	api.New(apiDeps, …, api.NewSignArea(svc, tsaSrv, log))
 //
 // and "kyso sign" is signer.RunCLI(ctx, args, signer.CLIDeps{OpenKey: …}, stdout, stderr).
-// openapi-paths.json describes the routes of the signing area for the
-// service's OpenAPI document.
+// The signing routes are described in api/openapi.json.
