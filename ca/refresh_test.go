@@ -3,12 +3,14 @@ package ca_test
 import (
 	"context"
 	"crypto/x509"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
 
 	"kyso/ca"
+	"kyso/store"
 	"kyso/store/storetest"
 )
 
@@ -89,4 +91,72 @@ func TestShardCountNeverShrinks(t *testing.T) {
 	if _, err := small.CRL(ctx, "citizen-1", e.cfg.CRLShards); err == nil {
 		t.Fatal("shard beyond every configuration served")
 	}
+}
+
+// Replicas regenerating one shard's CRL at once never sign two CRLs with
+// the same number: the number is allocated in the database, not under an
+// in-process lock (SQLite and PostgreSQL).
+func TestConcurrentCRLNumbers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db, "")
+		ctx := context.Background()
+		var replicas []*ca.CA
+		for i := 0; i < 3; i++ {
+			c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Audit: e.audit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replicas = append(replicas, c)
+		}
+		const perReplica = 4
+		type result struct {
+			der []byte
+			err error
+		}
+		results := make(chan result, len(replicas)*perReplica)
+		var wg sync.WaitGroup
+		for _, c := range replicas {
+			for i := 0; i < perReplica; i++ {
+				wg.Add(1)
+				go func(c *ca.CA) {
+					defer wg.Done()
+					der, err := c.RegenerateCRL(ctx, "citizen-1", 0)
+					results <- result{der, err}
+				}(c)
+			}
+		}
+		wg.Wait()
+		close(results)
+		seen := map[string]bool{}
+		var max int64
+		for r := range results {
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			rl, err := x509.ParseRevocationList(r.der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := rl.Number.String()
+			if seen[n] {
+				t.Fatalf("CRL number %s signed twice", n)
+			}
+			seen[n] = true
+			if rl.Number.Int64() > max {
+				max = rl.Number.Int64()
+			}
+		}
+		if len(seen) != len(replicas)*perReplica {
+			t.Fatalf("%d distinct numbers", len(seen))
+		}
+		// The stored CRL is the one with the highest number.
+		der, err := replicas[0].CRL(ctx, "citizen-1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl, _ := x509.ParseRevocationList(der)
+		if rl.Number.Int64() != max {
+			t.Fatalf("stored CRL number %v, highest signed %d", rl.Number, max)
+		}
+	})
 }

@@ -52,7 +52,8 @@ func (c *CA) CRL(ctx context.Context, issuerName string, shard int) ([]byte, err
 }
 
 // RegenerateCRL signs a new CRL for an issuer's shard with the next CRL
-// number and stores it.
+// number and stores it. The number is allocated atomically in the
+// database, so replicas sharing it never sign two CRLs with one number.
 func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([]byte, error) {
 	ic, ok := c.issuers[issuerName]
 	if !ok {
@@ -63,12 +64,19 @@ func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([
 	now := c.cfg.Now().UTC()
 	var der []byte
 	err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+		// The number is allocated by the upsert itself: it takes the
+		// shard's row lock (PostgreSQL) or runs in an immediate
+		// transaction (SQLite), so replicas regenerating the same shard
+		// at once wait for each other and never sign the same number.
+		// The placeholder row of a first CRL is invisible until the
+		// transaction commits with the signed CRL in it.
 		var number int64
-		err := tx.QueryRowContext(ctx, `SELECT number FROM ca_crls WHERE issuer = $1 AND shard = $2`, issuerName, shard).Scan(&number)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+		err := tx.QueryRowContext(ctx, `INSERT INTO ca_crls (issuer, shard, number, this_update, next_update, der) VALUES ($1, $2, 1, 0, 0, $3)
+			ON CONFLICT (issuer, shard) DO UPDATE SET number = ca_crls.number + 1
+			RETURNING number`, issuerName, shard, []byte{}).Scan(&number)
+		if err != nil {
+			return fmt.Errorf("allocate CRL number: %w", err)
 		}
-		number++
 		rows, err := tx.QueryContext(ctx, `SELECT serial, revoked_at, reason FROM ca_certificates
 			WHERE issuer = $1 AND shard = $2 AND status IN ('revoked', 'hold') AND not_after > $3 ORDER BY serial`,
 			issuerName, shard, now.UnixMilli())
@@ -110,9 +118,8 @@ func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO ca_crls (issuer, shard, number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (issuer, shard) DO UPDATE SET number = excluded.number, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
-			issuerName, shard, number, now.Truncate(time.Second).UnixMilli(), next.Truncate(time.Second).UnixMilli(), der)
+		_, err = tx.ExecContext(ctx, `UPDATE ca_crls SET this_update = $1, next_update = $2, der = $3 WHERE issuer = $4 AND shard = $5 AND number = $6`,
+			now.Truncate(time.Second).UnixMilli(), next.Truncate(time.Second).UnixMilli(), der, issuerName, shard, number)
 		return err
 	})
 	if err != nil {
