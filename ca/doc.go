@@ -15,7 +15,8 @@
 // certificateHold/release (smallstep's Revoke is token-bound and has no
 // hold), partitioned CRLs with an issuing-distribution-point extension
 // (package crl; smallstep builds one CRL per authority) and an RFC 6960
-// responder with delegated responder certificates, nonces and pre-signed
+// responder with delegated responder certificates, nonces in
+// responseExtensions, one answer per CertID of a request and pre-signed
 // responses per serial (package ocspresp and revocation.go).
 //
 // Key ceremonies (package ceremony) create the keys in the HSM and store
@@ -28,7 +29,10 @@
 // commits it with its event (see pending in stepca.go). Pre-signed OCSP
 // responses and CRLs are caches written after commit: a status change
 // drops the certificate's response and marks its CRL stale inside its
-// transaction, and look-ups sign on demand what is missing.
+// transaction, and look-ups sign on demand what is missing. A CRL's number
+// is allocated by the database (an upsert on the shard's row) in the
+// transaction that stores it, so replicas sharing a PostgreSQL database
+// never sign two CRLs of one shard with the same number.
 //
 // The certificate-policies arc is documented in package profile; the
 // applied and excluded lints in package lint.
