@@ -269,3 +269,19 @@ func getCert(ctx context.Context, q rowQuerier, serial string) (*CertInfo, error
 func (c *CA) Get(ctx context.Context, serial string) (*CertInfo, error) {
 	return getCert(ctx, c.db, serial)
 }
+
+// Unlock reactivates a citizen credential locked by wrong signing PINs, an
+// officer's or administrator's decision, recorded in the audit log in the
+// same transaction.
+func (c *CA) Unlock(ctx context.Context, credentialID string, p *auth.Principal) error {
+	if p == nil || (p.Role != auth.RoleOfficer && p.Role != auth.RoleAdmin) {
+		return ErrForbidden
+	}
+	return c.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := c.creds.UnlockTx(ctx, tx, credentialID); err != nil {
+			return err
+		}
+		name, role := actor(p)
+		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "credential.unlock", Object: "credential:" + credentialID})
+	})
+}

@@ -306,15 +306,28 @@ func (s *Store) setStatus(ctx context.Context, db execQuerier, id, status string
 
 // Unlock reactivates a credential locked by wrong PINs and clears its
 // counter (an officer's decision after checking the citizen's identity).
+// ErrNotFound, or ErrInactive when the credential is not locked.
 func (s *Store) Unlock(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE credentials SET status = 'active', failed_pins = 0, updated_at = $1 WHERE id = $2 AND status = 'locked'`,
+	return s.unlock(ctx, s.db, id)
+}
+
+// UnlockTx is Unlock inside tx.
+func (s *Store) UnlockTx(ctx context.Context, tx *sql.Tx, id string) error {
+	return s.unlock(ctx, tx, id)
+}
+
+func (s *Store) unlock(ctx context.Context, db execQuerier, id string) error {
+	res, err := db.ExecContext(ctx, `UPDATE credentials SET status = 'active', failed_pins = 0, updated_at = $1 WHERE id = $2 AND status = 'locked'`,
 		s.now().UnixMilli(), id)
 	if err != nil {
 		return fmt.Errorf("credential: unlock: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.Get(ctx, id); err != nil {
-			return err
+		var one int
+		if err := db.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE id = $1`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("credential: unlock: %w", err)
 		}
 		return ErrInactive
 	}

@@ -28,6 +28,7 @@ commands:
   show    SERIAL
   revoke  SERIAL --reason keyCompromise|superseded|…|certificateHold
   release SERIAL
+  unlock  CREDENTIAL_ID  reactivate a credential locked by wrong signing PINs
   crl     ISSUER SHARD --out FILE
   issuers
   history SERIAL      the audit trail of a certificate
@@ -73,6 +74,13 @@ func Run(ctx context.Context, args []string, d Deps) int {
 		err = revoke(ctx, args[1:], c, actor, stdout)
 	case "release":
 		err = release(ctx, args[1:], c, actor, stdout)
+	case "unlock":
+		var id string
+		if id, _, err = one(args[1:]); err == nil {
+			if err = c.Unlock(ctx, id, actor); err == nil {
+				fmt.Fprintf(stdout, "credential %s unlocked\n", id)
+			}
+		}
 	case "crl":
 		err = crl(ctx, args[1:], c, stdout)
 	case "issuers":
