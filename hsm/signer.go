@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	encasn1 "encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"github.com/miekg/pkcs11"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"kyso/hashoid"
 )
 
 // Sign signs digest with the key in the token; rand is not used (the token
@@ -151,34 +152,6 @@ func pssParams(pub *rsa.PublicKey, hash crypto.Hash, saltLength int) ([]byte, er
 	return pkcs11.NewPSSParams(hashMech, mgf, uint(salt)), nil
 }
 
-// hashOID returns the algorithm identifier OID of hash (RFC 8017 appendix
-// B.1, NIST CSOR).
-func hashOID(hash crypto.Hash) (encasn1.ObjectIdentifier, bool) {
-	switch hash {
-	case crypto.SHA1:
-		return encasn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, true
-	case crypto.SHA224:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}, true
-	case crypto.SHA256:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, true
-	case crypto.SHA384:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, true
-	case crypto.SHA512:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, true
-	case crypto.SHA512_224:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 5}, true
-	case crypto.SHA512_256:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 6}, true
-	case crypto.SHA3_256:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 8}, true
-	case crypto.SHA3_384:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 9}, true
-	case crypto.SHA3_512:
-		return encasn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 10}, true
-	}
-	return nil, false
-}
-
 // digestInfo encodes the DigestInfo of RFC 8017 section 9.2, which
 // CKM_RSA_PKCS signs as it is:
 //
@@ -186,7 +159,7 @@ func hashOID(hash crypto.Hash) (encasn1.ObjectIdentifier, bool) {
 //
 // with the hash's OID and NULL parameters.
 func digestInfo(hash crypto.Hash, digest []byte) ([]byte, error) {
-	oid, ok := hashOID(hash)
+	oid, ok := hashoid.OID(hash)
 	if !ok {
 		return nil, fmt.Errorf("%w: RSA PKCS#1 v1.5 with hash %v", ErrUnsupported, hash)
 	}

@@ -16,7 +16,6 @@ package ocspresp
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"kyso/hashoid"
 )
 
 // OIDNonce is id-pkix-ocsp-nonce.
@@ -82,13 +83,6 @@ type ocspRequest struct {
 	Signature asn1.RawValue `asn1:"explicit,tag:0,optional"`
 }
 
-var hashOIDs = map[string]crypto.Hash{
-	"1.3.14.3.2.26":          crypto.SHA1,
-	"2.16.840.1.101.3.4.2.1": crypto.SHA256,
-	"2.16.840.1.101.3.4.2.2": crypto.SHA384,
-	"2.16.840.1.101.3.4.2.3": crypto.SHA512,
-}
-
 // ParseRequest parses a DER OCSPRequest.
 func ParseRequest(der []byte) (*Request, error) {
 	var req ocspRequest
@@ -108,7 +102,7 @@ func ParseRequest(der []byte) (*Request, error) {
 	out := &Request{}
 	for _, sr := range req.TBS.RequestList {
 		id := sr.Cert
-		h, ok := hashOIDs[id.HashAlgorithm.Algorithm.String()]
+		h, ok := hashoid.Hash(id.HashAlgorithm.Algorithm)
 		if !ok {
 			return nil, fmt.Errorf("%w: unsupported hash %s", ErrMalformed, id.HashAlgorithm.Algorithm)
 		}

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"golang.org/x/crypto/ocsp"
+
+	"kyso/hashoid"
 )
 
 // CertID names one certificate in a request or a response (RFC 6960
@@ -59,15 +61,8 @@ var (
 )
 
 func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, error) {
-	switch h {
-	case crypto.SHA1:
-		return asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, nil
-	case crypto.SHA256:
-		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil
-	case crypto.SHA384:
-		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, nil
-	case crypto.SHA512:
-		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, nil
+	if oid, ok := hashoid.OID(h); ok {
+		return oid, nil
 	}
 	return nil, fmt.Errorf("ocspresp: unsupported CertID hash %v", h)
 }

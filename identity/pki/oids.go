@@ -3,6 +3,8 @@ package pki
 import (
 	"crypto"
 	"encoding/asn1"
+
+	"kyso/hashoid"
 )
 
 // Object identifiers used for keys, digests and signatures.
@@ -46,36 +48,16 @@ var (
 
 // HashByOID maps a digest algorithm OID to a crypto.Hash (0 if unknown).
 func HashByOID(oid asn1.ObjectIdentifier) crypto.Hash {
-	switch {
-	case oid.Equal(OIDSHA1):
-		return crypto.SHA1
-	case oid.Equal(OIDSHA224):
-		return crypto.SHA224
-	case oid.Equal(OIDSHA256):
-		return crypto.SHA256
-	case oid.Equal(OIDSHA384):
-		return crypto.SHA384
-	case oid.Equal(OIDSHA512):
-		return crypto.SHA512
+	if h, ok := hashoid.Hash(oid); ok {
+		return h
 	}
 	return 0
 }
 
 // OIDByHash is the inverse of HashByOID.
 func OIDByHash(h crypto.Hash) asn1.ObjectIdentifier {
-	switch h {
-	case crypto.SHA1:
-		return OIDSHA1
-	case crypto.SHA224:
-		return OIDSHA224
-	case crypto.SHA256:
-		return OIDSHA256
-	case crypto.SHA384:
-		return OIDSHA384
-	case crypto.SHA512:
-		return OIDSHA512
-	}
-	return nil
+	oid, _ := hashoid.OID(h)
+	return oid
 }
 
 type sigKind int

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"kyso/hashoid"
 )
 
 // Object identifiers used in the structures we build.
@@ -30,9 +32,6 @@ var (
 	OIDAttrSigningTime       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	OIDAttrSigningCertV2     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
 	OIDAttrTimeStampToken    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
-	OIDSHA256                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	OIDSHA384                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	OIDSHA512                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 	oidSHA256WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 	oidSHA384WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
 	oidSHA512WithRSA         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
@@ -65,28 +64,24 @@ type Params struct {
 	Stamper Stamper
 }
 
+// signingHash reports whether signatures are made with h: SHA-256,
+// SHA-384 and SHA-512.
+func signingHash(h crypto.Hash) bool {
+	return h == crypto.SHA256 || h == crypto.SHA384 || h == crypto.SHA512
+}
+
 // HashOID returns the digest algorithm identifier for h.
 func HashOID(h crypto.Hash) (asn1.ObjectIdentifier, error) {
-	switch h {
-	case crypto.SHA256:
-		return OIDSHA256, nil
-	case crypto.SHA384:
-		return OIDSHA384, nil
-	case crypto.SHA512:
-		return OIDSHA512, nil
+	if oid, ok := hashoid.OID(h); ok && signingHash(h) {
+		return oid, nil
 	}
 	return nil, fmt.Errorf("%w: %v", errUnsupportedHash, h)
 }
 
 // HashFromOID maps a digest algorithm identifier to a hash.
 func HashFromOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
-	switch {
-	case oid.Equal(OIDSHA256):
-		return crypto.SHA256, nil
-	case oid.Equal(OIDSHA384):
-		return crypto.SHA384, nil
-	case oid.Equal(OIDSHA512):
-		return crypto.SHA512, nil
+	if h, ok := hashoid.Hash(oid); ok && signingHash(h) {
+		return h, nil
 	}
 	return 0, fmt.Errorf("%w: %v", errUnsupportedHash, oid)
 }

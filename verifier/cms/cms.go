@@ -24,6 +24,8 @@ import (
 	// Hash implementations used by signatures we check.
 	_ "crypto/sha256"
 	_ "crypto/sha512"
+
+	"kyso/hashoid"
 )
 
 // Object identifiers used in CMS, ESS, CAdES and RFC 3161.
@@ -366,23 +368,10 @@ func (si *SignerInfo) SigningTime() (time.Time, bool) {
 	return t.UTC(), true
 }
 
-var hashOIDs = []struct {
-	oid asn1.ObjectIdentifier
-	h   crypto.Hash
-}{
-	{asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, crypto.SHA1},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, crypto.SHA256},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, crypto.SHA384},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, crypto.SHA512},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}, crypto.SHA224},
-}
-
 // HashFor maps a digest algorithm identifier to a hash.
 func HashFor(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
-	for _, h := range hashOIDs {
-		if h.oid.Equal(oid) {
-			return h.h, nil
-		}
+	if h, ok := hashoid.Hash(oid); ok {
+		return h, nil
 	}
 	return 0, fmt.Errorf("unsupported digest algorithm %v", oid)
 }
