@@ -52,10 +52,7 @@ func (a *CAArea) Routes(r *Router) {
 }
 
 func (a *CAArea) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "ca request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
+	failLogged(a.log, w, r, err)
 }
 
 func caPrincipal(r *http.Request) *auth.Principal {

@@ -49,12 +49,8 @@ func (a *DossierArea) Routes(r *Router) {
 	a.reportRoutes(r)
 }
 
-// fail renders err, logging internal errors.
 func (a *DossierArea) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "dossier request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
+	failLogged(a.log, w, r, err)
 }
 
 func principal(r *http.Request) *auth.Principal {

@@ -44,10 +44,7 @@ func (a *IdentityArea) Routes(r *Router) {
 }
 
 func (a *IdentityArea) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "identity request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
+	failLogged(a.log, w, r, err)
 }
 
 // challengeResponse is the 201 body of POST /v1/identity/challenges. The

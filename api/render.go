@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 
@@ -27,6 +28,16 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fin
 // Fail renders err as a problem document for handlers outside a Server
 // method; internal errors are shown without detail.
 func Fail(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }
+
+// failLogged renders err as a problem document and logs it, with the
+// request ID, when it is an internal error (shown to the client without
+// detail).
+func failLogged(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := problem.As(err); !ok || p.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	problem.Write(w, r, err)
+}
 
 // DecodeJSON reads a JSON request body into v: the content type must be
 // JSON, unknown fields and trailing data are refused, and an oversized body

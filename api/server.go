@@ -171,10 +171,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // finish writes err as a problem and logs it when it is an internal error.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		s.deps.Log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
+	failLogged(s.deps.Log, w, r, err)
 }
 
 // metricsHandler serves the registry.

@@ -53,10 +53,7 @@ func (a *SignArea) Routes(r *Router) {
 }
 
 func (a *SignArea) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "signing request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
+	failLogged(a.log, w, r, err)
 }
 
 // client identifies the caller's application for the audit log.
