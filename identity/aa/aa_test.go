@@ -8,8 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"os"
-	"path/filepath"
+	"kyso/internal/sharedvectors"
 	"testing"
 
 	"kyso/identity/lds"
@@ -18,11 +17,7 @@ import (
 
 func vec(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(append([]string{"..", "testdata", "emrtd"}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return sharedvectors.Read(t, append([]string{"emrtd"}, parts...)...)
 }
 
 // The real-world exchange from the vectors: RSA-1792, trailer 0x34CC

@@ -2,18 +2,13 @@ package lds
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"kyso/internal/sharedvectors"
 	"testing"
 )
 
 func vec(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(append([]string{"..", "testdata", "emrtd"}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return sharedvectors.Read(t, append([]string{"emrtd"}, parts...)...)
 }
 
 // Every SOD in the vectors parses and its SignerInfo verifies with the

@@ -2,6 +2,7 @@ package pa
 
 import (
 	"errors"
+	"kyso/internal/sharedvectors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,16 +13,12 @@ import (
 
 func vec(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(append([]string{"..", "testdata", "emrtd"}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return sharedvectors.Read(t, append([]string{"emrtd"}, parts...)...)
 }
 
 func loadCSCA(t testing.TB) *TrustStore {
 	t.Helper()
-	ts, reports, err := LoadDir(filepath.Join("..", "testdata", "emrtd", "csca"), LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
+	ts, reports, err := LoadDir(sharedvectors.Path(t, "emrtd", "csca"), LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

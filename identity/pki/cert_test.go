@@ -2,17 +2,14 @@ package pki
 
 import (
 	"encoding/pem"
+	"kyso/internal/sharedvectors"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 func readCert(t *testing.T, name string) *Certificate {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "emrtd", "csca", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := sharedvectors.Read(t, "emrtd", "csca", name)
 	if blk, _ := pem.Decode(b); blk != nil {
 		b = blk.Bytes
 	}
@@ -66,8 +63,10 @@ func TestTamperedCertificateSignatureFails(t *testing.T) {
 
 func FuzzParseCertificate(f *testing.F) {
 	for _, n := range []string{"VN_CSCA_ePassport_Vietnam_brainpoolP512r1.cer"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "emrtd", "csca", n)); err == nil {
-			f.Add(b)
+		if p, ok := sharedvectors.Lookup("emrtd", "csca", n); ok {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
