@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"kyso/cms"
 	"kyso/problem"
 	"kyso/signer"
-	"kyso/signer/cades"
 	"kyso/signer/jws"
 	"kyso/signer/signertest"
 )
@@ -42,11 +42,11 @@ func TestCMSLevels(t *testing.T) {
 			if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", path, "-CAfile", root, "-out", os.DevNull).CombinedOutput(); err != nil {
 				t.Fatalf("openssl cms -verify: %v\n%s", err, out)
 			}
-			info, err := cades.Parse(p7s)
+			sd, err := cms.Parse(p7s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (level >= signer.BT) != (len(info.TimeStampToken) > 0) {
+			if (level >= signer.BT) != (sd.TimeStampToken() != nil) {
 				t.Fatal("signature time-stamp presence does not match the level")
 			}
 			if level == signer.BLT {

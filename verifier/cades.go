@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"kyso/verifier/cms"
+	"kyso/cms"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"kyso/verifier/cms"
+	"kyso/cms"
 	"kyso/verifier/report"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"kyso/verifier/cms"
+	"kyso/cms"
 	"kyso/verifier/pdfscan"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"kyso/verifier/cms"
+	"kyso/cms"
 	"kyso/verifier/internal/testdoc"
 	"kyso/verifier/report"
 )

@@ -10,10 +10,9 @@
 // other revocation information) to SignedData. B-LTA (archive time-stamps)
 // is not made.
 //
-// We build the CMS structure ourselves with cryptobyte instead of using
-// github.com/digitorus/pkcs7: that library hashes the content it holds in
-// memory and cannot sign a digest computed elsewhere, which we need to hash
-// large PDFs and files as streams (bounded memory) and to sign for remote
-// clients that only send hashes. Parsing of CMS (for tests and for adding
-// the time-stamp) uses the same small encoder's counterpart in this package.
+// The CMS encoding (and all CMS parsing) is kyso/cms; this package chooses
+// the CAdES attributes, signs through a crypto.Signer (an HSM key) over a
+// digest computed elsewhere, so large files are hashed as streams and
+// remote clients may send only hashes, and gathers the B-LT validation
+// data.
 package cades

@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"fmt"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"kyso/cms"
 )
 
 // RevocationSource gives current OCSP responses and CRLs.
@@ -79,94 +77,26 @@ func CollectValidationData(ctx context.Context, rev RevocationSource, certs []*x
 
 // TokenCertificates returns the certificates inside the signature
 // time-stamp of a CMS signature, if any.
-func TokenCertificates(cms []byte) []*x509.Certificate {
-	info, err := Parse(cms)
-	if err != nil || len(info.TimeStampToken) == 0 {
-		return nil
-	}
-	tok, err := Parse(info.TimeStampToken)
+func TokenCertificates(der []byte) []*x509.Certificate {
+	sd, err := cms.Parse(der)
 	if err != nil {
 		return nil
 	}
-	return tok.Certificates
+	tok := sd.TimeStampToken()
+	if tok == nil {
+		return nil
+	}
+	ts, err := cms.Parse(tok)
+	if err != nil {
+		return nil
+	}
+	return ts.Certificates
 }
-
-// oidOCSPResponseFormat is id-ri-ocsp-response (RFC 5940).
-var oidOCSPResponseFormat = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 16, 2}
 
 // AddValidationData returns the CMS with vd's certificates added to
 // SignedData.certificates and its CRLs and OCSP responses (RFC 5940
 // other revocation information) to SignedData.crls, as CAdES B-LT places
 // them. Neither field is signed, so the signature stays valid.
-func AddValidationData(cms []byte, vd *ValidationData) ([]byte, error) {
-	in := cryptobyte.String(cms)
-	var ci, explicit, sd cryptobyte.String
-	var ct asn1.ObjectIdentifier
-	if !in.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.ReadASN1ObjectIdentifier(&ct) || !ct.Equal(OIDSignedData) ||
-		!ci.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !explicit.ReadASN1(&sd, cbasn1.SEQUENCE) {
-		return nil, errMalformed
-	}
-	var version, digestAlgs, encap cryptobyte.String
-	var vTag cbasn1.Tag
-	if !sd.ReadAnyASN1Element(&version, &vTag) || !sd.ReadASN1Element(&digestAlgs, cbasn1.SET) || !sd.ReadASN1Element(&encap, cbasn1.SEQUENCE) {
-		return nil, errMalformed
-	}
-	var certs, crls cryptobyte.String
-	var hasCerts, hasCRLs bool
-	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!sd.ReadOptionalASN1(&crls, &hasCRLs, cbasn1.Tag(1).Constructed().ContextSpecific()) {
-		return nil, errMalformed
-	}
-	signerInfos := sd // the rest: the SET of SignerInfo
-	seen := map[[32]byte]bool{}
-	existing := certs
-	for !existing.Empty() {
-		var el cryptobyte.String
-		var tag cbasn1.Tag
-		if !existing.ReadAnyASN1Element(&el, &tag) {
-			return nil, errMalformed
-		}
-		seen[sha256.Sum256(el)] = true
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addOID(b, OIDSignedData)
-		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				if len(vd.OCSPs) > 0 {
-					b.AddASN1Int64(5) // other revocation formats need version 5 (RFC 5652, 5.1)
-				} else {
-					b.AddBytes(version)
-				}
-				b.AddBytes(digestAlgs)
-				b.AddBytes(encap)
-				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					b.AddBytes(certs)
-					for _, c := range vd.Certs {
-						if k := sha256.Sum256(c); !seen[k] {
-							seen[k] = true
-							b.AddBytes(c)
-						}
-					}
-				})
-				if hasCRLs || len(vd.CRLs)+len(vd.OCSPs) > 0 {
-					b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-						b.AddBytes(crls)
-						for _, c := range vd.CRLs {
-							b.AddBytes(c)
-						}
-						for _, o := range vd.OCSPs {
-							// OtherRevocationInfoFormat ::= [1] IMPLICIT SEQUENCE { format, info }
-							b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-								addOID(b, oidOCSPResponseFormat)
-								b.AddBytes(o)
-							})
-						}
-					})
-				}
-				b.AddBytes(signerInfos)
-			})
-		})
-	})
-	return b.Bytes()
+func AddValidationData(der []byte, vd *ValidationData) ([]byte, error) {
+	return cms.AddValidationData(der, vd.Certs, vd.CRLs, vd.OCSPs)
 }

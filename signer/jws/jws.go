@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"kyso/cms"
 	"kyso/signer/cades"
 )
 
@@ -201,8 +202,8 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 			if o.Root != nil {
 				certs = append(certs, o.Root)
 			}
-			if info, err := cades.Parse(tok); err == nil {
-				certs = append(certs, info.Certificates...)
+			if ts, err := cms.Parse(tok); err == nil {
+				certs = append(certs, ts.Certificates...)
 			}
 			vd, err := cades.CollectValidationData(ctx, o.Revocation, certs)
 			if err != nil {

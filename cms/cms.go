@@ -1,12 +1,18 @@
-// Package cms parses CMS SignedData (RFC 5652) and RFC 3161 time-stamp
-// tokens for validation, and checks signer-info signatures with crypto/x509.
+// Package cms is Kyso's one implementation of CMS SignedData (RFC 5652):
+// it parses SignedData (DER, and BER re-encoded as DER) and RFC 3161
+// time-stamp tokens for validation, checks signer-info signatures, and
+// encodes SignedData for the CAdES and PAdES signers (signed attributes,
+// signing-certificate-v2, detached or attached content, validation data
+// added for B-LT).
 //
-// We parse with encoding/asn1 ourselves rather than through
-// github.com/digitorus/pkcs7 because validation needs the exact DER of the
-// signed attributes, every unsigned attribute (time-stamp tokens,
-// revocation values), the signing-certificate-v2 attribute and the raw
-// revocation choices, and must report which check failed (digest, signature,
-// signer identification) instead of one combined error.
+// We parse with encoding/asn1 and encode with cryptobyte ourselves rather
+// than through github.com/digitorus/pkcs7 because validation needs the
+// exact DER of the signed attributes, every unsigned attribute (time-stamp
+// tokens, revocation values), the signing-certificate-v2 attribute and the
+// raw revocation choices, and must report which check failed (digest,
+// signature, signer identification) instead of one combined error; and
+// because signing must work from a digest computed elsewhere (streamed
+// files, remote clients that send only hashes), which that library cannot.
 package cms
 
 import (
@@ -383,7 +389,7 @@ var (
 	oidRSA       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
 	oidRSAPSS    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
 	oidECPublic  = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidEd25519   = asn1.ObjectIdentifier{1, 3, 101, 112}
+	OIDEd25519   = asn1.ObjectIdentifier{1, 3, 101, 112}
 	namedSigAlgs = []struct {
 		oid asn1.ObjectIdentifier
 		alg x509.SignatureAlgorithm
@@ -424,7 +430,7 @@ func (si *SignerInfo) SignatureAlgorithmX509() (x509.SignatureAlgorithm, error) 
 		return pick(map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA256: x509.SHA256WithRSAPSS, crypto.SHA384: x509.SHA384WithRSAPSS, crypto.SHA512: x509.SHA512WithRSAPSS})
 	case oid.Equal(oidECPublic):
 		return pick(map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.ECDSAWithSHA1, crypto.SHA256: x509.ECDSAWithSHA256, crypto.SHA384: x509.ECDSAWithSHA384, crypto.SHA512: x509.ECDSAWithSHA512})
-	case oid.Equal(oidEd25519):
+	case oid.Equal(OIDEd25519):
 		return x509.PureEd25519, nil
 	}
 	return 0, fmt.Errorf("unsupported signature algorithm %v", oid)
