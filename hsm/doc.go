@@ -35,6 +35,26 @@
 //   - ECDSA with CKM_ECDSA, whose r||s output is converted to the ASN.1 DER
 //     that crypto.Signer callers expect.
 //
+// # Wrapped keys
+//
+// Keys that must be usable only with someone's activation data (a
+// citizen's signing key) are not kept on the token. GenerateSecret makes a
+// derivation secret: an AES-256 token key, sensitive, never extractable,
+// whose only use is CKA_DERIVE. GenerateWrappedKey derives from it, inside
+// the token, a key-encryption key for 32 bytes of activation data
+// (CKM_AES_ECB_ENCRYPT_DATA: KEK = AES-256(secret, activation), a
+// pseudo-random function keyed by a secret that never leaves the token),
+// generates a key pair as session objects, wraps the private key with
+// CKM_AES_KEY_WRAP_PAD (RFC 5649) and destroys every object: only the blob
+// and the public key leave. A WrappedKey holds the blob and the activation
+// data; each signature derives the KEK again, unwraps the private key into
+// a session object (sensitive, not extractable, sign only), signs and
+// destroys it, in one session. Wrong activation data fails the wrap's
+// integrity check (ErrActivation); the blob is useless without both the
+// activation data and the token that holds the secret. miekg/pkcs11 has no
+// constructor for CK_KEY_DERIVATION_STRING_DATA, so derive.go builds it with
+// cgo.
+//
 // # Recovery
 //
 // A network HSM that restarts, a token that is removed and put back, or a

@@ -40,3 +40,15 @@ func PooledSessions(h *HSM) int {
 	defer h.idleMu.Unlock()
 	return len(h.idle)
 }
+
+// SecretAttribute reads one attribute of the secret key with the label
+// straight through PKCS#11.
+func SecretAttribute(h *HSM, label string, attr uint) ([]byte, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	obj, err := h.findSecret(h.anchor, label)
+	if err != nil {
+		return nil, err
+	}
+	return h.attr(h.anchor, obj, attr)
+}

@@ -81,11 +81,17 @@ func (k *Key) signOnce(o *op, mech *pkcs11.Mechanism, input []byte) ([]byte, err
 // mechanism returns the PKCS#11 mechanism, the data to pass to C_Sign and
 // the mechanism's name for the metrics.
 func (k *Key) mechanism(digest []byte, opts crypto.SignerOpts) (*pkcs11.Mechanism, []byte, string, error) {
+	return signMechanism(k.pub, digest, opts)
+}
+
+// signMechanism returns the PKCS#11 mechanism, the data to pass to C_Sign
+// and the mechanism's name for a private key whose public key is pub.
+func signMechanism(pubKey crypto.PublicKey, digest []byte, opts crypto.SignerOpts) (*pkcs11.Mechanism, []byte, string, error) {
 	hash := opts.HashFunc()
 	if hash != 0 && len(digest) != hash.Size() {
 		return nil, nil, "", fmt.Errorf("hsm: digest is %d bytes, %v needs %d", len(digest), hash, hash.Size())
 	}
-	switch pub := k.pub.(type) {
+	switch pub := pubKey.(type) {
 	case *rsa.PublicKey:
 		if pss, ok := opts.(*rsa.PSSOptions); ok {
 			params, err := pssParams(pub, hash, pss.SaltLength)
@@ -111,7 +117,7 @@ func (k *Key) mechanism(digest []byte, opts crypto.SignerOpts) (*pkcs11.Mechanis
 		}
 		return pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil), digest, "ECDSA", nil
 	}
-	return nil, nil, "", fmt.Errorf("%w: public key of type %T", ErrUnsupported, k.pub)
+	return nil, nil, "", fmt.Errorf("%w: public key of type %T", ErrUnsupported, pubKey)
 }
 
 // pssParams builds CK_RSA_PKCS_PSS_PARAMS for hash and Go's salt length
