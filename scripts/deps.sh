@@ -16,6 +16,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[certutil]=libnss3-tools
   need[initdb]=postgresql
   need[chromium]=chromium
+  need[zbarimg]=zbar-tools
+  need[qpdf]=qpdf
 fi
 
 has() {

@@ -2,79 +2,87 @@ package pades
 
 import (
 	"bytes"
+	"crypto/x509"
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"kyso/fonts"
+	"kyso/signer/pdfincr"
 )
 
-// vietnamTime is the zone shown on appearances (UTC+7, no DST).
+// vietnamTime is the zone shown on appearances: Vietnam keeps UTC+7 all
+// year, so a fixed zone needs no time-zone database.
 var vietnamTime = time.FixedZone("ICT", 7*3600)
 
-// ascii folds text to what the standard Helvetica font with WinAnsi
-// encoding can show: Vietnamese diacritics are dropped (Nguyễn → Nguyen,
-// Đ → D), other characters become '?'.
-func ascii(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case r == 'đ':
-			b.WriteByte('d')
-		case r == 'Đ':
-			b.WriteByte('D')
-		case r >= 0x20 && r < 0x7f:
-			b.WriteRune(r)
-		default:
-			b.WriteByte('?')
+// stampLines is what a visible signature shows, in Vietnamese as the
+// country's e-government stamps do: the signer, for an organisation's
+// certificate the organisation and its email, the signing time in Vietnam
+// time, the reason and the location.
+func stampLines(name string, cert *x509.Certificate, t time.Time, reason, location string) []string {
+	lines := []string{"Ký bởi: " + name}
+	if cert != nil {
+		if org := strings.Join(cert.Subject.Organization, ", "); org != "" && org != name {
+			lines = append(lines, "Cơ quan: "+org)
+		}
+		if len(cert.Subject.Organization) > 0 && len(cert.EmailAddresses) > 0 {
+			lines = append(lines, "Email: "+cert.EmailAddresses[0])
 		}
 	}
-	return b.String()
-}
-
-func literal(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
-	return "(" + r.Replace(s) + ")"
-}
-
-// appearanceStream draws a framed box with the signer's name, the time,
-// the reason and the location.
-func appearanceStream(w, h float64, name string, t time.Time, reason, location string) []byte {
-	lines := []string{"Ky boi / Signed by: " + ascii(name), "Thoi gian / Date: " + t.In(vietnamTime).Format("2006-01-02 15:04:05 -07:00")}
+	lines = append(lines, "Thời gian ký: "+t.In(vietnamTime).Format("02/01/2006 15:04:05 -07:00"))
 	if reason != "" {
-		lines = append(lines, "Ly do / Reason: "+ascii(reason))
+		lines = append(lines, "Lý do: "+reason)
 	}
 	if location != "" {
-		lines = append(lines, "Noi ky / Location: "+ascii(location))
+		lines = append(lines, "Nơi ký: "+location)
 	}
-	longest := 0
-	for _, l := range lines {
-		if len(l) > longest {
-			longest = len(l)
-		}
+	return lines
+}
+
+// appearance writes the appearance stream of a visible signature and its
+// embedded subset font into u, and returns the stream's reference.
+func appearance(u *pdfincr.Update, w, h float64, lines []string) (pdfincr.Ref, error) {
+	face, err := fonts.Regular()
+	if err != nil {
+		return pdfincr.Ref{}, fmt.Errorf("pades: appearance font: %w", err)
 	}
+	sub := face.NewSubset()
 	fs := 10.0
 	if byHeight := (h - 4) / (float64(len(lines)) * 1.25); byHeight < fs {
 		fs = byHeight
 	}
-	if byWidth := (w - 6) / (float64(longest) * 0.52); byWidth < fs {
-		fs = byWidth
+	for _, l := range lines {
+		if lw := face.Width(l, fs); lw > w-6 {
+			fs *= (w - 6) / lw
+		}
 	}
 	if fs < 1 {
 		fs = 1
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "q 0.93 0.96 1 rg 0 0 %s %s re f Q\n", num(w), num(h))
-	fmt.Fprintf(&b, "q 0.1 0.2 0.6 RG 1 w 0.5 0.5 %s %s re S Q\n", num(w-1), num(h-1))
-	fmt.Fprintf(&b, "BT 0 0 0 rg /F1 %s Tf %s TL 3 %s Td\n", num(fs), num(fs*1.25), num(h-2-fs))
+	fmt.Fprintf(&b, "q 0.75 0.05 0.05 RG 1 w 0.5 0.5 %s %s re S Q\n", num(w-1), num(h-1))
+	fmt.Fprintf(&b, "BT 0.75 0.05 0.05 rg /F1 %s Tf %s TL 3 %s Td\n", num(fs), num(fs*1.25), num(h-2-fs))
 	for i, l := range lines {
 		if i > 0 {
 			b.WriteString("T* ")
 		}
-		b.WriteString(literal(l) + " Tj\n")
+		b.WriteString(sub.Hex(l) + " Tj\n")
 	}
 	b.WriteString("ET\n")
-	return b.Bytes()
+
+	apRef, fontRef := u.Alloc(), u.Alloc()
+	cid, desc, file, tu := u.Alloc(), u.Alloc(), u.Alloc(), u.Alloc()
+	objs, err := sub.Objects(cid.String(), desc.String(), file.String(), tu.String())
+	if err != nil {
+		return pdfincr.Ref{}, fmt.Errorf("pades: appearance font: %w", err)
+	}
+	u.Set(fontRef, objs.Font)
+	u.Set(cid, objs.CIDFont)
+	u.Set(desc, objs.Descriptor)
+	u.Set(file, objs.FontFile)
+	u.Set(tu, objs.ToUnicode)
+	u.Set(apRef, pdfincr.StreamBody(fmt.Sprintf(" /Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources << /Font << /F1 %s >> >>",
+		num(w), num(h), fontRef), b.Bytes()))
+	return apRef, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -65,7 +66,7 @@ func TestVisibleAppearanceAndCertification(t *testing.T) {
 	out := e.pdfsigOut(t, signed)
 	mustContain(t, out, "Signature is Valid", "Certificate is Trusted")
 	e.checkDSS(t, signed)
-	for _, want := range []string{"/TransformMethod /DocMDP", "/Perms << /DocMDP", "/Subtype /Form", "Signed by: Nguyen Van An"} {
+	for _, want := range []string{"/TransformMethod /DocMDP", "/Perms << /DocMDP", "/Subtype /Form", "/CIDFontType2"} {
 		if !bytes.Contains(signed, []byte(want)) {
 			t.Errorf("signed PDF lacks %q", want)
 		}
@@ -82,8 +83,14 @@ func TestVisibleAppearanceAndCertification(t *testing.T) {
 	citizen := e.pki.NewSigner(t, signertest.P256, nil, "Lê Thị Cúc")
 	o3 := e.opts(pades.BT)
 	o3.Signer, o3.Cert = citizen.Key, citizen.Cert
+	o3.Appearance = &pades.Appearance{Page: 1, X: 40, Y: 40, Width: 230, Height: 70}
 	twice := e.sign(t, signed, o3)
 	mustContain(t, e.pdfsigOut(t, twice), "Signature is Valid")
+	// Poppler extracts the stamps' Vietnamese text exactly and finds the
+	// appearance font embedded, subset and with a ToUnicode map.
+	text := e.popplerOut(t, "pdftotext", twice, "-")
+	mustContain(t, text, "Ký bởi: Lê Thị Cúc", "Thời gian ký: ", "+07:00", "Lý do: Đồng ý nội dung", "Nơi ký: Hà Nội")
+	checkFonts(t, e.popplerOut(t, "pdffonts", twice))
 	// P=1 forbids any further signature.
 	o4 := e.opts(pades.BB)
 	o4.Certify, o4.DocMDPPerm = true, 1
@@ -176,4 +183,41 @@ func signLargeFile(t testing.TB, e *env, path string) (uint64, int64) {
 		t.Fatal(err)
 	}
 	return sampler.peak, st.Size()
+}
+
+// popplerOut runs a poppler tool on pdf (written to a file) with args
+// after the file name.
+func (e *env) popplerOut(t *testing.T, tool string, pdf []byte, args ...string) string {
+	t.Helper()
+	bin := signertest.NeedTool(t, tool)
+	path := filepath.Join(e.dir, "poppler.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, append([]string{path}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", tool, err, out)
+	}
+	return string(out)
+}
+
+// checkFonts asserts the fonts Kyso drew with (DejaVu) are listed by
+// pdffonts as embedded, subset and with a ToUnicode map (columns emb, sub,
+// uni); the test page's own Helvetica is not Kyso's.
+func checkFonts(t *testing.T, out string) {
+	t.Helper()
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(l, "DejaVu") {
+			continue
+		}
+		n++
+		f := strings.Fields(l)
+		if len(f) < 7 || f[len(f)-5] != "yes" || f[len(f)-4] != "yes" || f[len(f)-3] != "yes" || !strings.Contains(f[0], "+") {
+			t.Errorf("font not embedded, subset and with ToUnicode: %q", l)
+		}
+	}
+	if n == 0 {
+		t.Errorf("pdffonts lists no DejaVu font:\n%s", out)
+	}
 }

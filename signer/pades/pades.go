@@ -434,12 +434,11 @@ func signatureRevision(ctx context.Context, doc *pdfincr.Doc, opts Options) (*pd
 		u.Set(sigRef, s.Bytes())
 		var apRef pdfincr.Ref
 		if opts.Appearance != nil {
-			apRef = u.Alloc()
-			fontRef := u.Alloc()
-			u.Set(fontRef, []byte("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"))
-			stream := appearanceStream(opts.Appearance.Width, opts.Appearance.Height, name, opts.Time, opts.Reason, opts.Location)
-			u.Set(apRef, pdfincr.StreamBody(fmt.Sprintf(" /Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources << /Font << /F1 %s >> >>",
-				num(opts.Appearance.Width), num(opts.Appearance.Height), fontRef), stream))
+			lines := stampLines(name, opts.Cert, opts.Time, opts.Reason, opts.Location)
+			var err error
+			if apRef, err = appearance(u, opts.Appearance.Width, opts.Appearance.Height, lines); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := sigUpdate(doc, u, sigRef, fi.freshName("Signature"), opts.Appearance, apRef, extraCatalog, skip...); err != nil {
 			return nil, nil, err
