@@ -30,7 +30,6 @@ var knownGaps = map[string]string{
 	"pdf/pyhanko/form-update-override-appearance-stream.pdf":     "pdf change analysis: a signature field's appearance overridden when it is signed is reported as a disallowed change",
 	"pdf/dss/pades-signed-annot-added.pdf":                       "pdf change analysis: an annotation added without certification is reported as a disallowed change",
 	"pdf/dss/pdf-structtreeroot-changes.pdf":                     "pdf change analysis: structure tree updates are reported as disallowed changes",
-	"pdf/dss/Test.signed_Certipost-2048-SHA512.extended-LTA.pdf": "pdf reader: an xref section reached through /Prev is not read",
 	"pdf/pyhanko/sig-no-signed-attrs.pdf":                        "CMS: SignerInfo without signed attributes (signature over the document digest) does not verify",
 	"pdf/dss/pkcs7-no-message-digest.pdf":                        "CMS: SignerInfo without signed attributes does not verify",
 	"pdf/dss/DSS-1683.pdf":                                       "CMS: adbe.pkcs7.detached signature value does not verify",

@@ -2,10 +2,8 @@ package pdfscan
 
 import (
 	"bytes"
-	"compress/zlib"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 )
 
@@ -23,7 +21,7 @@ type Limits struct {
 // DefaultLimits are generous for real documents and small enough to keep
 // hostile input cheap.
 func DefaultLimits() Limits {
-	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 21, MaxChain: 512, MaxStreamSize: 64 << 20, MaxDecoded: 256 << 20}
+	return Limits{MaxRevisions: 256, MaxObjects: 1 << 20, MaxDepth: 64, MaxValues: 1 << 21, MaxChain: 512, MaxStreamSize: 16 << 20, MaxDecoded: 64 << 20}
 }
 
 // EntryType is the type of a cross-reference entry.
@@ -52,6 +50,7 @@ type Section struct {
 	Entries map[int]Entry
 	Trailer *Dict
 	Prev    int64 // -1 when absent
+	Hybrid  bool  // a table complemented by an /XRefStm stream
 }
 
 // Revision is the file prefix ending at one %%EOF marker.
@@ -73,11 +72,14 @@ type File struct {
 	Trailing bool
 	lim      Limits
 	sections map[int64]*Section
+	secErrs  map[int64]error
 	objCache map[int64]cached
 	objStm   map[int64]*objStream
 	decoded  int64
 	values   int // parse budget left
 	entries  int // xref entries over all sections
+	// streamEntries is the budget of entries left for xref streams.
+	streamEntries int
 }
 
 // addEntry counts one more cross-reference entry against the file's bound.
@@ -115,7 +117,10 @@ func Parse(data []byte, lim Limits) (*File, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 1024)], "\x00\t\n\f\r "), []byte("%PDF-")) {
 		return nil, fmt.Errorf("%w: missing %%PDF- header", ErrNotPDF)
 	}
-	f := &File{Data: data, lim: lim, values: lim.MaxValues, sections: map[int64]*Section{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
+	f := &File{Data: data, lim: lim, values: lim.MaxValues, sections: map[int64]*Section{}, secErrs: map[int64]error{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
+	// Cross-reference streams compress well: bound their entries by the
+	// file's size so that a small update cannot declare a million objects.
+	f.streamEntries = max(4096, len(data)/4)
 	marker := []byte("%%EOF")
 	from := 0
 	for {
@@ -131,6 +136,11 @@ func Parse(data []byte, lim Limits) (*File, error) {
 		}
 		sec, err := f.section(sx)
 		if err != nil {
+			if f.declaresSection(sx) {
+				// A reader would use this revision: refuse rather than
+				// validate a different document than it shows.
+				return nil, fmt.Errorf("revision ending at %d: %w", eof, err)
+			}
 			continue
 		}
 		end := eof + len(marker)
@@ -215,26 +225,54 @@ func (f *File) chain(s *Section) ([]*Section, error) {
 func (f *File) section(off int64) (*Section, error) {
 	if s, ok := f.sections[off]; ok {
 		if s == nil {
-			return nil, fmt.Errorf("bad xref section at %d", off)
+			if err := f.secErrs[off]; err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("xref section at %d refers to itself", off)
 		}
 		return s, nil
 	}
 	f.sections[off] = nil // guards recursion through /XRefStm and /Length
-	var s *Section
-	var err error
-	if off < 0 || off >= int64(len(f.Data)) {
-		return nil, fmt.Errorf("xref offset %d outside the file", off)
-	}
-	if bytes.HasPrefix(f.Data[off:], []byte("xref")) {
-		s, err = f.table(off)
-	} else {
-		s, err = f.xrefStream(off)
-	}
+	s, err := f.readSection(off)
 	if err != nil {
+		f.secErrs[off] = err
 		return nil, err
 	}
 	f.sections[off] = s
 	return s, nil
+}
+
+func (f *File) readSection(off int64) (*Section, error) {
+	if off < 0 || off >= int64(len(f.Data)) {
+		return nil, fmt.Errorf("xref offset %d outside the file", off)
+	}
+	// Readers accept white space before the section an offset points at.
+	at := off
+	for at < int64(len(f.Data)) && at-off < 64 && isWhite(f.Data[at]) {
+		at++
+	}
+	if bytes.HasPrefix(f.Data[at:], []byte("xref")) {
+		return f.table(at)
+	}
+	return f.xrefStream(at)
+}
+
+// declaresSection reports whether off (after white space) holds "xref" or
+// an indirect object header: a section a reader would use.
+func (f *File) declaresSection(off int64) bool {
+	if off <= 0 || off >= int64(len(f.Data)) {
+		return false
+	}
+	p := f.newParser(off)
+	p.skipWS()
+	if bytes.HasPrefix(f.Data[p.pos:], []byte("xref")) {
+		return true
+	}
+	_, err1 := strconv.Atoi(string(p.regular()))
+	p.skipWS()
+	_, err2 := strconv.Atoi(string(p.regular()))
+	p.skipWS()
+	return err1 == nil && err2 == nil && string(p.regular()) == "obj"
 }
 
 func (f *File) newParser(pos int64) *parser {
@@ -286,16 +324,25 @@ func (f *File) table(off int64) (*Section, error) {
 	if prev := tr.Dict.Get("Prev"); prev.Kind == Int {
 		s.Prev = prev.Int
 	}
-	// Hybrid files: entries from the /XRefStm stream complement the table.
-	if xs := tr.Dict.Get("XRefStm"); xs.Kind == Int {
+	// Hybrid files (ISO 32000-1 §7.5.8.4): a reader looks an object up in
+	// the table, then in the /XRefStm stream, then along /Prev; the stream's
+	// entries complement the table's (compressed objects are free or absent
+	// there). A stream that cannot be read makes the section unreadable: a
+	// reader would apply it.
+	if xs := tr.Dict.Get("XRefStm"); xs.Kind != Null {
+		if xs.Kind != Int {
+			return nil, fmt.Errorf("xref at %d: /XRefStm is not an offset", off)
+		}
 		hs, err := f.xrefStream(xs.Int)
-		if err == nil {
-			for k, v := range hs.Entries {
-				if _, ok := s.Entries[k]; !ok || s.Entries[k].Type == Free {
-					s.Entries[k] = v
-				}
+		if err != nil {
+			return nil, fmt.Errorf("xref at %d: /XRefStm: %w", off, err)
+		}
+		for k, v := range hs.Entries {
+			if _, ok := s.Entries[k]; !ok || s.Entries[k].Type == Free {
+				s.Entries[k] = v
 			}
 		}
+		s.Hybrid = true
 	}
 	return s, nil
 }
@@ -338,13 +385,22 @@ func (f *File) xrefStream(off int64) (*Section, error) {
 			return nil, fmt.Errorf("xref stream at %d: bad /Index", off)
 		}
 	}
-	raw, err := f.decode(obj)
-	if err != nil {
-		return nil, fmt.Errorf("xref stream at %d: %w", off, err)
-	}
 	rowLen := ws[0] + ws[1] + ws[2]
 	if rowLen == 0 {
 		return nil, fmt.Errorf("xref stream at %d: empty rows", off)
+	}
+	var total int64
+	for i := 1; i < len(index); i += 2 {
+		total += index[i]
+	}
+	if total > int64(f.streamEntries) {
+		return nil, fmt.Errorf("xref stream at %d: %d entries declared, more than a file of %d bytes can define", off, total, len(f.Data))
+	}
+	// Decode no more than the declared rows need (a predictor adds a byte
+	// per row).
+	raw, err := f.decodeLimit(obj, total*int64(rowLen+1)+1024)
+	if err != nil {
+		return nil, fmt.Errorf("xref stream at %d: %w", off, err)
 	}
 	s := &Section{Offset: off, Stream: true, Entries: map[int]Entry{}, Trailer: d, Prev: -1}
 	if prev := d.Get("Prev"); prev.Kind == Int {
@@ -381,6 +437,10 @@ func (f *File) xrefStream(off int64) (*Section, error) {
 			}
 			if err := f.addEntry(); err != nil {
 				return nil, err
+			}
+			f.streamEntries--
+			if f.streamEntries < 0 {
+				return nil, fmt.Errorf("xref stream at %d: more cross-reference stream entries than a file of %d bytes can define", off, len(f.Data))
 			}
 			switch t {
 			case 0:
@@ -588,125 +648,6 @@ func (f *File) Raw(o Object) []byte {
 		return nil
 	}
 	return f.Data[o.StreamStart:o.StreamEnd]
-}
-
-// ErrUnsupportedFilter is returned for stream filters other than FlateDecode.
-var ErrUnsupportedFilter = errors.New("unsupported stream filter")
-
-// Decode returns the decoded stream data (FlateDecode with PNG predictors, or
-// no filter), bounded by MaxStreamSize.
-func (f *File) Decode(o Object) ([]byte, error) { return f.decode(o) }
-
-func (f *File) decode(o Object) ([]byte, error) {
-	if o.Kind != Stream {
-		return nil, fmt.Errorf("not a stream")
-	}
-	raw := f.Raw(o)
-	filter := o.Dict.Get("Filter")
-	if filter.Kind == Array && len(filter.Array) == 1 {
-		filter = filter.Array[0]
-	}
-	var parms *Dict
-	if dp := o.Dict.Get("DecodeParms"); dp.Kind == Dictionary {
-		parms = dp.Dict
-	} else if dp.Kind == Array && len(dp.Array) == 1 && dp.Array[0].Kind == Dictionary {
-		parms = dp.Array[0].Dict
-	}
-	switch {
-	case filter.Kind == Null:
-		return raw, nil
-	case filter.IsName("FlateDecode"):
-		zr, err := zlib.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("flate: %w", err)
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, f.lim.MaxStreamSize+1))
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("flate: %w", err)
-		}
-		if int64(len(out)) > f.lim.MaxStreamSize {
-			return nil, fmt.Errorf("stream larger than %d bytes", f.lim.MaxStreamSize)
-		}
-		f.decoded += int64(len(out))
-		if f.decoded > f.lim.MaxDecoded {
-			return nil, fmt.Errorf("more than %d decoded bytes in the file", f.lim.MaxDecoded)
-		}
-		return unpredict(out, parms)
-	}
-	return nil, ErrUnsupportedFilter
-}
-
-func unpredict(data []byte, parms *Dict) ([]byte, error) {
-	pr := parms.Get("Predictor")
-	if pr.Kind != Int || pr.Int < 10 {
-		return data, nil
-	}
-	cols := int64(1)
-	if c := parms.Get("Columns"); c.Kind == Int {
-		cols = c.Int
-	}
-	colors := int64(1)
-	if c := parms.Get("Colors"); c.Kind == Int {
-		colors = c.Int
-	}
-	bpc := int64(8)
-	if c := parms.Get("BitsPerComponent"); c.Kind == Int {
-		bpc = c.Int
-	}
-	if cols <= 0 || cols > 1<<16 || colors <= 0 || colors > 32 || bpc <= 0 || bpc > 16 {
-		return nil, fmt.Errorf("bad predictor parameters")
-	}
-	bpp := int((colors*bpc + 7) / 8)
-	rowLen := int((cols*colors*bpc + 7) / 8)
-	out := make([]byte, 0, len(data))
-	prev := make([]byte, rowLen)
-	for i := 0; i+rowLen+1 <= len(data); i += rowLen + 1 {
-		kind := data[i]
-		row := append([]byte(nil), data[i+1:i+1+rowLen]...)
-		for j := range row {
-			var left, up, ul byte
-			if j >= bpp {
-				left = row[j-bpp]
-				ul = prev[j-bpp]
-			}
-			up = prev[j]
-			switch kind {
-			case 0:
-			case 1:
-				row[j] += left
-			case 2:
-				row[j] += up
-			case 3:
-				row[j] += byte((int(left) + int(up)) / 2)
-			case 4:
-				row[j] += paeth(left, up, ul)
-			default:
-				return nil, fmt.Errorf("bad PNG predictor %d", kind)
-			}
-		}
-		out = append(out, row...)
-		prev = row
-	}
-	return out, nil
-}
-
-func paeth(a, b, c byte) byte {
-	p := int(a) + int(b) - int(c)
-	pa, pb, pc := abs(p-int(a)), abs(p-int(b)), abs(p-int(c))
-	if pa <= pb && pa <= pc {
-		return a
-	}
-	if pb <= pc {
-		return b
-	}
-	return c
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // Resolve follows a reference (one level at a time, up to a bound) as seen

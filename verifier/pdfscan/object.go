@@ -81,6 +81,32 @@ func (d *Dict) Name(key string) string {
 	return ""
 }
 
+// Duplicated returns the first repeated dictionary key found in o or in
+// the direct objects it contains ("" when none).
+func Duplicated(o Object) string {
+	switch o.Kind {
+	case Dictionary, Stream:
+		if o.Dict == nil {
+			return ""
+		}
+		if len(o.Dict.Duplicates) > 0 {
+			return o.Dict.Duplicates[0]
+		}
+		for _, k := range o.Dict.Keys {
+			if d := Duplicated(o.Dict.Vals[k]); d != "" {
+				return d
+			}
+		}
+	case Array:
+		for _, x := range o.Array {
+			if d := Duplicated(x); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
 // IsName reports whether o is the name n.
 func (o Object) IsName(n string) bool { return o.Kind == Name && o.Str == n }
 
@@ -349,9 +375,11 @@ func (p *parser) dict() (*Dict, error) {
 			return nil, err
 		}
 		if _, dup := d.Vals[k.Str]; dup {
+			// Renderers (poppler, pdf.js) take the last value: so do we,
+			// and remember the repetition, which callers treat as a
+			// modification or a format failure.
 			d.Duplicates = append(d.Duplicates, k.Str)
-			// Keep the first value, as most readers do, but remember the
-			// repetition: callers treat it as a format failure.
+			d.Vals[k.Str] = v
 			continue
 		}
 		d.Keys = append(d.Keys, k.Str)
