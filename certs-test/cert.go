@@ -35,8 +35,8 @@ var oidCMSAlgs = struct {
 	rsa map[crypto.Hash]asn1.ObjectIdentifier
 	ec  map[crypto.Hash]asn1.ObjectIdentifier
 }{
-	rsa: map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA256: pki.OIDSHA256WithRSA, crypto.SHA384: pki.OIDSHA384WithRSA},
-	ec:  map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA256: pki.OIDECDSAWithSHA256, crypto.SHA384: pki.OIDECDSAWithSHA384, crypto.SHA512: pki.OIDECDSAWithSHA512},
+	rsa: map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA1: pki.OIDSHA1WithRSA, crypto.SHA256: pki.OIDSHA256WithRSA, crypto.SHA384: pki.OIDSHA384WithRSA},
+	ec:  map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA1: pki.OIDECDSAWithSHA1, crypto.SHA256: pki.OIDECDSAWithSHA256, crypto.SHA384: pki.OIDECDSAWithSHA384, crypto.SHA512: pki.OIDECDSAWithSHA512},
 }
 
 // sigAlgFor returns the AlgorithmIdentifier a key of this kind signs with.
@@ -72,6 +72,12 @@ type certSpec struct {
 	explicit            bool
 	isCA                bool
 	aki                 []byte
+	// keyUsage replaces the default keyUsage (digitalSignature, or
+	// keyCertSign and cRLSign for a CA); noKeyUsage omits the extension;
+	// noBasicConstraints omits basicConstraints from a CA certificate.
+	keyUsage           *asn1.BitString
+	noKeyUsage         bool
+	noBasicConstraints bool
 }
 
 func keyID(spki []byte) []byte {
@@ -111,14 +117,21 @@ func makeCert(r io.Reader, spec certSpec, signer *key, h crypto.Hash, pss bool) 
 	ku := asn1.BitString{Bytes: []byte{0x80}, BitLength: 1} // digitalSignature
 	if spec.isCA {
 		ku = asn1.BitString{Bytes: []byte{0x06}, BitLength: 7} // keyCertSign, cRLSign
-		bc, _ := asn1.Marshal(struct {
-			IsCA bool
-			Max  int
-		}{true, 0})
-		exts = append(exts, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: bc})
+		if !spec.noBasicConstraints {
+			bc, _ := asn1.Marshal(struct {
+				IsCA bool
+				Max  int
+			}{true, 0})
+			exts = append(exts, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: bc})
+		}
 	}
-	kuVal, _ := asn1.Marshal(ku)
-	exts = append(exts, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: kuVal})
+	if spec.keyUsage != nil {
+		ku = *spec.keyUsage
+	}
+	if !spec.noKeyUsage {
+		kuVal, _ := asn1.Marshal(ku)
+		exts = append(exts, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: kuVal})
+	}
 	tbs, err := asn1.Marshal(struct {
 		Version  int `asn1:"explicit,tag:0"`
 		Serial   *big.Int

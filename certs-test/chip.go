@@ -55,6 +55,16 @@ func Tampers() map[string]string {
 		"expired-card":      "card-expired",
 		"aa-key":            "aa-failed",
 		"issuing-state":     "issuing-state-refused",
+		// Certificate profile and algorithm policy (ICAO Doc 9303-12,
+		// BSI TR-03105-5).
+		"foreign-csca":    "signer-country-mismatch", // a VNM card under a trusted French CSCA
+		"dsc-key-usage":   "dsc-key-usage",           // DSC without digitalSignature
+		"dsc-is-ca":       "dsc-is-ca",               // the SOD signed by a CA certificate
+		"csca-not-ca":     "csca-not-ca",             // anchor without basicConstraints cA
+		"dsc-after-issue": "signer-not-valid-at-issue",
+		"sod-sha1":        "sod-algorithm-refused",
+		"dsc-rsa-1024":    "sod-algorithm-refused",
+		"aa-rsa-1024":     "aa-algorithm-refused",
 	}
 }
 
@@ -284,22 +294,43 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	if err != nil {
 		return nil, err
 	}
-	dsc, err := genKey(opts.IssuerSeed, "dsc", prof.dscKey)
+	dscKind, aaKind, sodHash := prof.dscKey, prof.aaKey, prof.hash
+	switch opts.Tamper {
+	case "dsc-rsa-1024":
+		dscKind = "rsa1024"
+	case "aa-rsa-1024":
+		aaKind = "rsa1024"
+	case "sod-sha1":
+		sodHash = crypto.SHA1
+	}
+	dscLabel, aaLabel := "dsc", "aa"
+	if dscKind != prof.dscKey {
+		dscLabel += "-" + dscKind
+	}
+	if aaKind != prof.aaKey {
+		aaLabel += "-" + aaKind
+	}
+	dsc, err := genKey(opts.IssuerSeed, dscLabel, dscKind)
 	if err != nil {
 		return nil, err
 	}
-	aaKey, err := genKey(opts.Seed, "aa", prof.aaKey)
+	aaKey, err := genKey(opts.Seed, aaLabel, aaKind)
 	if err != nil {
 		return nil, err
 	}
 	sig := newStream(opts.Seed, "signatures")
 
 	// Certificates.
-	cscaName := pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test CSCA " + opts.Alg}
+	country := "VN"
+	if opts.Tamper == "foreign-csca" {
+		country = "FR"
+	}
+	cscaName := pkix.Name{Country: []string{country}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test CSCA " + opts.Alg}
 	cscaDER, cscaSKI, err := makeCert(sig, certSpec{
 		serial: 1, issuer: cscaName, subject: cscaName,
-		notBefore: now.AddDate(-1, 0, 0), notAfter: now.AddDate(15, 0, 0),
+		notBefore: now.AddDate(-3, 0, 0), notAfter: now.AddDate(15, 0, 0),
 		pub: csca.public(), explicit: prof.explicit, isCA: true,
+		noBasicConstraints: opts.Tamper == "csca-not-ca",
 	}, csca, prof.hash, prof.pss)
 	if err != nil {
 		return nil, err
@@ -317,13 +348,25 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	if opts.Tamper == "expired-dsc" {
 		dscNotAfter = now.AddDate(0, 0, -1)
 	}
-	dscName := pkix.Name{Country: []string{"VN"}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test Document Signer " + opts.Alg}
+	dscName := pkix.Name{Country: []string{country}, Organization: []string{"Kyso Test"}, CommonName: "Kyso Test Document Signer " + opts.Alg}
 	const dscSerial = 2
-	dscDER, _, err := makeCert(sig, certSpec{
+	// The DSC was valid when the card was issued (a year before Now).
+	dscNotBefore := issue.AddDate(0, -1, 0)
+	if opts.Tamper == "dsc-after-issue" {
+		dscNotBefore = issue.AddDate(0, 1, 0)
+	}
+	dscSpec := certSpec{
 		serial: dscSerial, issuer: cscaName, subject: dscName,
-		notBefore: now.AddDate(0, -1, 0), notAfter: dscNotAfter,
-		pub: dsc.public(), explicit: prof.explicit, aki: dscAKI,
-	}, dscSigner, prof.hash, prof.pss)
+		notBefore: dscNotBefore, notAfter: dscNotAfter,
+		pub: dsc.public(), explicit: prof.explicit && dsc.ec != nil, aki: dscAKI,
+	}
+	switch opts.Tamper {
+	case "dsc-key-usage":
+		dscSpec.keyUsage = &asn1.BitString{Bytes: []byte{0x40}, BitLength: 2} // nonRepudiation only
+	case "dsc-is-ca":
+		dscSpec.isCA = true
+	}
+	dscDER, _, err := makeCert(sig, dscSpec, dscSigner, prof.hash, prof.pss)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +434,7 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	aaHash := crypto.SHA256
 	var dg14 []byte
 	if aaKey.rsa != nil {
-		if opts.Alg == "rsa" {
+		if opts.Alg == "rsa" && opts.Tamper != "aa-rsa-1024" {
 			aaHash = crypto.SHA1 // classic trailer 0xBC
 		}
 	} else {
@@ -410,7 +453,7 @@ func NewChip(opts ChipOptions) (*Chip, error) {
 	issuerDER, _ := asn1.Marshal(cscaName.ToRDNSequence())
 	_ = dscCert
 	sod, err := buildSOD(sig, sodSpec{
-		hash: prof.hash, pss: prof.pss, dgs: listed, dsc: dscDER, dscSerial: dscSerial,
+		hash: sodHash, pss: prof.pss && dsc.rsa != nil, dgs: listed, dsc: dscDER, dscSerial: dscSerial,
 		dscIssuer: issuerDER, signer: dsc, signingTime: now.AddDate(0, 0, -1),
 	})
 	if err != nil {

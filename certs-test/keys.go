@@ -96,6 +96,9 @@ func genKey(seed, label, kind string) (*key, error) {
 	case "rsa":
 		k, err := genRSA(r, 2048)
 		return &key{rsa: k}, err
+	case "rsa1024":
+		k, err := genRSA(r, 1024)
+		return &key{rsa: k}, err
 	default:
 		c := ecc.ByName(kind)
 		if c == nil {

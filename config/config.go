@@ -117,6 +117,28 @@ type Identity struct {
 	RegistryTimeout time.Duration `yaml:"registry_timeout"`
 	// RequireRegistryMatch refuses citizens the registry does not know.
 	RequireRegistryMatch bool `yaml:"require_registry_match"`
+	// MasterListAnchors are PEM or DER certificate files (usually foreign
+	// CSCAs obtained out of band): an ICAO master list in CSCADir is used
+	// only when its signer is, or chains to, one of them. Without any,
+	// master lists add no anchor.
+	MasterListAnchors []string `yaml:"master_list_anchors"`
+	// Algorithms is the algorithm policy for chip documents.
+	Algorithms ChipAlgorithms `yaml:"algorithms"`
+}
+
+// ChipAlgorithms is the algorithm policy for SODs, document signers and
+// Active Authentication keys.
+type ChipAlgorithms struct {
+	// MinRSABits is the shortest RSA modulus accepted.
+	MinRSABits int `yaml:"min_rsa_bits"`
+	// LegacyRSABefore (YYYY-MM-DD): documents issued before this date may
+	// use RSA keys of at least 1024 bits. Empty: no exception.
+	LegacyRSABefore string `yaml:"legacy_rsa_before"`
+	// AllowSHA1SOD accepts SHA-1 data-group hashes and SOD/DSC signatures.
+	AllowSHA1SOD bool `yaml:"allow_sha1_sod"`
+	// AllowSHA1AA accepts Active Authentication signatures with SHA-1
+	// (ISO/IEC 9796-2 trailer 0xBC of classic RSA chips).
+	AllowSHA1AA bool `yaml:"allow_sha1_aa"`
 }
 
 // Signer configures signing.
@@ -158,7 +180,8 @@ func Default() Config {
 		CA: CA{CitizenValidity: 3 * 365 * 24 * time.Hour, CRLShards: 16, CRLValidity: 24 * time.Hour,
 			OCSPValidity: 24 * time.Hour, IssuancePerDay: 5, PEMDir: "./var/pki"},
 		Identity: Identity{CSCADir: "./var/trust/csca", Audience: "kyso", AssertionLifetime: 10 * time.Minute,
-			ChallengeLifetime: 2 * time.Minute, Registry: "embedded", RegistryTimeout: 5 * time.Second},
+			ChallengeLifetime: 2 * time.Minute, Registry: "embedded", RegistryTimeout: 5 * time.Second,
+			Algorithms: ChipAlgorithms{MinRSABits: 2048, AllowSHA1AA: true}},
 		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
 		Verifier: Verifier{},
 		Audit:    Audit{CheckpointEvery: 100},
@@ -359,6 +382,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Identity.Audience == "" {
 		bad("identity.audience", "must not be empty")
+	}
+	if n := c.Identity.Algorithms.MinRSABits; n < 2048 || n > 16384 {
+		bad("identity.algorithms.min_rsa_bits", "want 2048 to 16384, got %d", n)
+	}
+	if d := c.Identity.Algorithms.LegacyRSABefore; d != "" {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			bad("identity.algorithms.legacy_rsa_before", "want YYYY-MM-DD, got %q", d)
+		}
 	}
 	if c.Signer.TSAURL != "" {
 		if u, err := url.Parse(c.Signer.TSAURL); err != nil || u.Host == "" {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -29,6 +30,14 @@ type CardPolicy struct {
 	PassportStates []string
 	// ContentTypes are accepted SOD eContentTypes (empty: 2.23.136.1.1.1).
 	ContentTypes []asn1.ObjectIdentifier
+	// Algorithms is the algorithm policy for the SOD and the DSC and,
+	// except for SHA-1, for the Active Authentication key.
+	Algorithms pa.AlgorithmPolicy
+	// RefuseSHA1AA refuses Active Authentication signatures made with
+	// SHA-1. The classic ISO/IEC 9796-2 AA of RSA chips hashes a nonce the
+	// terminal chose, so collisions do not help a cloner; it stays allowed
+	// unless configured otherwise.
+	RefuseSHA1AA bool
 }
 
 // Card is a verified card.
@@ -60,9 +69,39 @@ func VerifyCard(in CardInput, nonce []byte, trust *pa.TrustStore, policy CardPol
 	if in.DG14 != nil {
 		dgs[14] = in.DG14
 	}
-	res, err := pa.Verify(in.SOD, dgs, trust, pa.Options{Now: now, ContentTypes: policy.ContentTypes})
+	// The issuing state and date of issue decide which signers may have
+	// signed; pa.Verify checks the data groups' hashes before it uses them.
+	popts := pa.Options{Now: now, ContentTypes: policy.ContentTypes, Algorithms: policy.Algorithms}
+	if m, err := lds.ParseDG1(in.DG1); err == nil {
+		// Documents of a type or state the policy refuses are refused
+		// before any signer is looked at.
+		if _, err := documentType(m, policy); err != nil {
+			return nil, err
+		}
+		popts.IssuingState = m.IssuingState
+	}
+	if in.DG13 != nil {
+		if d, err := lds.ParseDG13(in.DG13); err == nil && d.IssueDate() != "" {
+			if t, err := vnDate(d.IssueDate()); err == nil {
+				popts.IssueDate = t
+			}
+		}
+	}
+	res, err := pa.Verify(in.SOD, dgs, trust, popts)
 	switch {
 	case err == nil:
+	case errors.Is(err, pa.ErrCountryMismatch):
+		return nil, refuse(CodeSignerCountryMismatch, err)
+	case errors.Is(err, pa.ErrDSCKeyUsage):
+		return nil, refuse(CodeDSCKeyUsage, err)
+	case errors.Is(err, pa.ErrDSCIsCA):
+		return nil, refuse(CodeDSCIsCA, err)
+	case errors.Is(err, pa.ErrCSCAProfile):
+		return nil, refuse(CodeCSCANotCA, err)
+	case errors.Is(err, pa.ErrNotValidAtIssue):
+		return nil, refuse(CodeSignerNotValidAtIssue, err)
+	case errors.Is(err, pa.ErrAlgorithm):
+		return nil, refuse(CodeSODAlgorithmRefused, err)
 	case errors.Is(err, pa.ErrMalformed):
 		return nil, refuse(CodeMalformedInput, err)
 	case errors.Is(err, pa.ErrSignature):
@@ -98,26 +137,11 @@ func VerifyCard(in CardInput, nonce []byte, trust *pa.TrustStore, policy CardPol
 			return nil, refuse(CodeMalformedInput, err)
 		}
 	}
-	switch {
-	case mrz.Format == "TD1" && mrz.DocumentCode != "" && strings.ContainsAny(mrz.DocumentCode[:1], "IAC"):
-		if mrz.IssuingState != "VNM" {
-			return nil, refusef(CodeIssuingStateRefused, "citizen cards are accepted from VNM only, not %s", mrz.IssuingState)
-		}
-		if dg13 == nil {
-			return nil, refusef(CodeMalformedInput, "dg13 is required for a citizen card")
-		}
-		card.DocumentType = "cccd"
-	case mrz.Format == "TD3" && strings.HasPrefix(mrz.DocumentCode, "P"):
-		states := policy.PassportStates
-		if len(states) == 0 {
-			states = []string{"VNM"}
-		}
-		if !policy.AllowPassports || !slices.Contains(states, mrz.IssuingState) {
-			return nil, refusef(CodeIssuingStateRefused, "passports from %s are not accepted", mrz.IssuingState)
-		}
-		card.DocumentType = "passport"
-	default:
-		return nil, refusef(CodeIssuingStateRefused, "document type %s (%s) is not accepted", mrz.DocumentCode, mrz.Format)
+	if card.DocumentType, err = documentType(mrz, policy); err != nil {
+		return nil, err
+	}
+	if card.DocumentType == "cccd" && dg13 == nil {
+		return nil, refusef(CodeMalformedInput, "dg13 is required for a citizen card")
 	}
 	if err := consistency(card, mrz, dg13, now); err != nil {
 		return nil, err
@@ -133,10 +157,40 @@ func VerifyCard(in CardInput, nonce []byte, trust *pa.TrustStore, policy CardPol
 			return nil, refuse(CodeMalformedInput, err)
 		}
 	}
+	if err := policy.Algorithms.CheckKey(pub, popts.IssueDate); err != nil {
+		return nil, refuse(CodeAAAlgorithmRefused, fmt.Errorf("active authentication key: %w", err))
+	}
 	if err := aa.Verify(pub, dg14, nonce, in.AASignature); err != nil {
 		return nil, refuse(CodeAAFailed, err)
 	}
+	if h := aa.SignatureHash(pub, dg14, in.AASignature); policy.RefuseSHA1AA || h != crypto.SHA1 {
+		if err := (pa.AlgorithmPolicy{}).CheckHash(h, "active authentication signature"); err != nil {
+			return nil, refuse(CodeAAAlgorithmRefused, err)
+		}
+	}
 	return card, nil
+}
+
+// documentType accepts VNM citizen cards and, when configured, passports
+// of the listed states.
+func documentType(mrz *lds.MRZ, policy CardPolicy) (string, error) {
+	switch {
+	case mrz.Format == "TD1" && mrz.DocumentCode != "" && strings.ContainsAny(mrz.DocumentCode[:1], "IAC"):
+		if mrz.IssuingState != "VNM" {
+			return "", refusef(CodeIssuingStateRefused, "citizen cards are accepted from VNM only, not %s", mrz.IssuingState)
+		}
+		return "cccd", nil
+	case mrz.Format == "TD3" && strings.HasPrefix(mrz.DocumentCode, "P"):
+		states := policy.PassportStates
+		if len(states) == 0 {
+			states = []string{"VNM"}
+		}
+		if !policy.AllowPassports || !slices.Contains(states, mrz.IssuingState) {
+			return "", refusef(CodeIssuingStateRefused, "passports from %s are not accepted", mrz.IssuingState)
+		}
+		return "passport", nil
+	}
+	return "", refusef(CodeIssuingStateRefused, "document type %s (%s) is not accepted", mrz.DocumentCode, mrz.Format)
 }
 
 // consistency fills card from DG1 and DG13 and refuses disagreements.

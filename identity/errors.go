@@ -26,6 +26,16 @@ const (
 	CodeIssuingStateRefused = "issuing-state-refused"
 	CodeRegistryUnavailable = "registry-unavailable"
 	CodeAssertionInvalid    = "assertion-invalid"
+
+	// Certificate profile and algorithm refusals (ICAO Doc 9303-12, BSI
+	// TR-03105-5), one code per rule.
+	CodeSignerCountryMismatch = "signer-country-mismatch"
+	CodeDSCKeyUsage           = "dsc-key-usage"
+	CodeDSCIsCA               = "dsc-is-ca"
+	CodeCSCANotCA             = "csca-not-ca"
+	CodeSignerNotValidAtIssue = "signer-not-valid-at-issue"
+	CodeSODAlgorithmRefused   = "sod-algorithm-refused"
+	CodeAAAlgorithmRefused    = "aa-algorithm-refused"
 )
 
 func statusOf(code string) int {

@@ -429,3 +429,33 @@ func BenchmarkVerifyCard(b *testing.B) {
 		})
 	}
 }
+
+// A VNM card signed under a trusted foreign CSCA, one whose document
+// signer lacks digitalSignature and one whose document signer is a CA are
+// each refused, with three different codes.
+func TestForeignAndMisprofiledSignersRefused(t *testing.T) {
+	nonce := []byte("01234567")
+	seen := map[string]string{}
+	for _, tamper := range []string{"foreign-csca", "dsc-key-usage", "dsc-is-ca"} {
+		c := chip(t, "p256", tamper)
+		// The attack is real: the SOD signature and the chain to the
+		// (trusted) CSCA verify.
+		res, err := pa.Verify(c.SOD, nil, nil, pa.Options{Now: testNow, SkipChain: true})
+		if err != nil {
+			t.Fatalf("%s: SOD does not even verify: %v", tamper, err)
+		}
+		csca, _ := pki.ParseCertificate(c.CSCA)
+		if err := res.DSC.CheckSignatureFrom(csca); err != nil || !res.DSC.ValidAt(testNow) {
+			t.Fatalf("%s: DSC does not chain to the trusted CSCA: %v", tamper, err)
+		}
+		_, err = identity.VerifyCard(input(t, c, nonce), nonce, trustOf(t, c), identity.CardPolicy{}, testNow)
+		code := codeOf(err)
+		if code == "" || strings.HasPrefix(code, "internal") {
+			t.Fatalf("%s accepted or failed oddly: %v", tamper, err)
+		}
+		if prev, dup := seen[code]; dup {
+			t.Fatalf("%s and %s share code %s", tamper, prev, code)
+		}
+		seen[code] = tamper
+	}
+}

@@ -62,11 +62,11 @@ func TestLoadTrustFromGeneratedCard(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(trustDir, "vn-test.pem"), pemBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ts, _, err := identity.LoadTrust(trustDir, nil)
+	ts, _, err := identity.LoadTrust(trustDir, nil, nil)
 	if err != nil || ts.Len() != 1 {
 		t.Fatalf("LoadTrust: %v", err)
 	}
-	if _, _, err := identity.LoadTrust(t.TempDir(), nil); err == nil {
+	if _, _, err := identity.LoadTrust(t.TempDir(), nil, nil); err == nil {
 		t.Fatal("empty directory accepted")
 	}
 }
@@ -94,5 +94,18 @@ func TestPassportProfile(t *testing.T) {
 	}
 	if _, err := identity.VerifyCard(input(t, c, nonce), nonce, trustOf(t, c), identity.CardPolicy{AllowPassports: true, PassportStates: []string{"UTO"}}, testNow); codeOf(err) != "issuing-state-refused" {
 		t.Fatalf("state not listed: %v", err)
+	}
+}
+
+// A missing identity key (the CA loads without one) is an error, not a
+// panic.
+func TestNewRefusesNilKey(t *testing.T) {
+	db := storetest.SQLite(t)
+	c := chip(t, "p256", "")
+	var k *ecdsa.PrivateKey
+	for _, keys := range [][]crypto.Signer{{nil}, {k}} {
+		if _, err := identity.New(context.Background(), db, identity.Options{Trust: trustOf(t, c), Keys: keys}); err == nil {
+			t.Fatal("identity.New accepted a nil key")
+		}
 	}
 }

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"kyso/audit"
 	"kyso/identity/pa"
+	"kyso/identity/pki"
 	"kyso/problem"
 	"kyso/store"
 )
@@ -139,6 +141,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 	if len(o.Keys) == 0 {
 		return nil, errors.New("identity: no assertion signing key")
 	}
+	for i, k := range o.Keys {
+		if k == nil || reflect.ValueOf(k).Kind() == reflect.Pointer && reflect.ValueOf(k).IsNil() {
+			return nil, fmt.Errorf("identity: assertion signing key %d is missing (no identity key in the HSM?)", i)
+		}
+	}
 	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
@@ -252,13 +259,22 @@ func (s *Service) verify(ctx context.Context, req VerifyRequest) (*Verification,
 var OIDNationalSODVariant = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 
 // LoadTrust loads the CSCA trust anchors from dir (DefaultTrustDir when
-// empty): PEM or DER certificates and ICAO master lists. It fails when no
-// anchor could be loaded.
-func LoadTrust(dir string, log *slog.Logger) (*pa.TrustStore, []pa.SourceReport, error) {
+// empty): PEM or DER certificates and ICAO master lists, the latter only
+// when their signer is, or chains to, a certificate of one of
+// listAnchorFiles. It fails when no anchor could be loaded.
+func LoadTrust(dir string, listAnchorFiles []string, log *slog.Logger) (*pa.TrustStore, []pa.SourceReport, error) {
 	if dir == "" {
 		dir = DefaultTrustDir
 	}
-	ts, reports, err := pa.LoadDir(dir, pa.LoadOptions{Log: log})
+	var listAnchors []*pki.Certificate
+	for _, f := range listAnchorFiles {
+		certs, err := pa.ReadCertificates(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("identity: master list anchor %s: %w", f, err)
+		}
+		listAnchors = append(listAnchors, certs...)
+	}
+	ts, reports, err := pa.LoadDir(dir, pa.LoadOptions{Log: log, ListSignerAnchors: listAnchors})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"kyso/config"
 	"kyso/dossier"
 	"kyso/identity"
+	"kyso/identity/pa"
 	"kyso/signer"
 	"kyso/signer/csc"
 	"kyso/tsa"
@@ -68,7 +69,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load CA: %w", err)
 	}
-	trust, _, err := identity.LoadTrust(cfg.Identity.CSCADir, e.log.With("component", "identity"))
+	trust, _, err := identity.LoadTrust(cfg.Identity.CSCADir, cfg.Identity.MasterListAnchors, e.log.With("component", "identity"))
 	if err != nil {
 		return nil, fmt.Errorf("identity.csca_dir: %w", err)
 	}
@@ -83,7 +84,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 			TTL:          cfg.Identity.AssertionLifetime,
 			ChallengeTTL: cfg.Identity.ChallengeLifetime,
 			Registry:     registryRequirement(cfg.Identity),
-			CardPolicy:   identity.CardPolicy{AllowPassports: cfg.Identity.AllowPassports},
+			CardPolicy:   cardPolicy(cfg.Identity),
 		},
 		Trust:    trust,
 		Registry: registry,
@@ -160,6 +161,19 @@ func registryRequirement(c config.Identity) identity.RegistryRequirement {
 	default:
 		return identity.RegistryOptional
 	}
+}
+
+// cardPolicy is the chip document policy of the configuration.
+func cardPolicy(c config.Identity) identity.CardPolicy {
+	p := identity.CardPolicy{
+		AllowPassports: c.AllowPassports,
+		Algorithms:     pa.AlgorithmPolicy{MinRSABits: c.Algorithms.MinRSABits, AllowSHA1: c.Algorithms.AllowSHA1SOD},
+		RefuseSHA1AA:   !c.Algorithms.AllowSHA1AA,
+	}
+	if t, err := time.Parse(time.DateOnly, c.Algorithms.LegacyRSABefore); err == nil {
+		p.Algorithms.LegacyRSABefore = t
+	}
+	return p
 }
 
 // issuerChain returns the issuing certificates above cert, root excluded.

@@ -157,3 +157,24 @@ func verifyRSA(pub *pki.PublicKey, nonce, sig []byte) error {
 	}
 	return nil
 }
+
+// SignatureHash is the hash a verified signature used: the ISO/IEC 9796-2
+// trailer's for RSA, DG14's (or the curve's) for ECDSA; 0 when unknown.
+func SignatureHash(pub *pki.PublicKey, dg14 *lds.DG14, sig []byte) crypto.Hash {
+	switch {
+	case pub == nil:
+		return 0
+	case pub.RSA != nil:
+		_, _, h, err := Recover(pub, sig)
+		if err != nil {
+			return 0
+		}
+		return h
+	case pub.EC != nil:
+		if dg14 != nil && dg14.AAHash != 0 {
+			return dg14.AAHash
+		}
+		return hashForCurve(pub.EC.Curve.N.BitLen())
+	}
+	return 0
+}

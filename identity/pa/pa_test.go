@@ -9,16 +9,45 @@ import (
 	"time"
 
 	"kyso/identity/lds"
+	"kyso/identity/pki"
 )
+
+var alpha3 = map[string]string{"AT": "AUT", "FR": "FRA", "NZ": "NZL", "PH": "PHL", "SG": "SGP", "US": "USA", "DE": "D", "FI": "FIN", "RU": "RUS", "UK": "GBR"}
 
 func vec(t testing.TB, parts ...string) []byte {
 	t.Helper()
 	return sharedvectors.Read(t, append([]string{"emrtd"}, parts...)...)
 }
 
+// listSignerAnchors returns, for each master list of the vectors, the
+// CSCA that issued its signer: what an operator configures, from a source
+// outside the list, as identity.master_list_anchors.
+func listSignerAnchors(t testing.TB) []*pki.Certificate {
+	t.Helper()
+	var out []*pki.Certificate
+	for _, f := range []string{"DE_ML_2026-05-28-08-28-45.ml", "NL_ML_2026-07-22.ml"} {
+		ml, err := lds.ParseMasterList(vec(t, "csca", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, c := range ml.Certificates {
+			if c.MayHaveIssued(ml.SignerCert) && ml.SignerCert.CheckSignatureFrom(c) == nil {
+				out = append(out, c)
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("%s: no listed CSCA issued the signer", f)
+		}
+	}
+	return out
+}
+
 func loadCSCA(t testing.TB) *TrustStore {
 	t.Helper()
-	ts, reports, err := LoadDir(sharedvectors.Path(t, "emrtd", "csca"), LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
+	ts, reports, err := LoadDir(sharedvectors.Path(t, "emrtd", "csca"), LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), ListSignerAnchors: listSignerAnchors(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +77,7 @@ func TestRealChains(t *testing.T) {
 			// Verify while the DSC is valid: these are real documents
 			// whose signers may have expired since.
 			at := s.DSC.NotBefore.Add(24 * time.Hour)
-			res, err := Verify(sod, nil, ts, Options{Now: at})
+			res, err := Verify(sod, nil, ts, Options{Now: at, IssuingState: alpha3[c], Algorithms: AlgorithmPolicy{AllowSHA1: true, LegacyRSABefore: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}})
 			if err != nil {
 				t.Fatalf("%v (DSC issuer %q)", err, s.DSC.Issuer.String())
 			}
@@ -126,7 +155,7 @@ func TestMasterListTamperedOrUntrustedSigner(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "de.ml"), vec(t, "csca", "DE_ML_2026-05-28-08-28-45.ml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ts, reports, err := LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
+	ts, reports, err := LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), ListSignerAnchors: listSignerAnchors(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,18 +166,22 @@ func TestMasterListTamperedOrUntrustedSigner(t *testing.T) {
 	if byFile["nl.ml"].Err == nil || byFile["nl.ml"].Certificates != 0 {
 		t.Errorf("tampered list loaded: %+v", byFile["nl.ml"])
 	}
-	if byFile["de.ml"].Err != nil || byFile["de.ml"].SignerTrust != "list-member" || ts.Len() != byFile["de.ml"].Certificates {
+	if byFile["de.ml"].Err != nil || byFile["de.ml"].SignerTrust != "configured-anchor" || ts.Len() != byFile["de.ml"].Certificates {
 		t.Errorf("DE list: %+v", byFile["de.ml"])
 	}
-	// Requiring a configured anchor for list signers refuses the DE list
-	// when no German CSCA file is configured.
-	_, reports, err = LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), RequireTrustedListSigner: true})
+	// Without a configured anchor for its signer, the genuine DE list,
+	// whose signer chains to a CSCA inside the list, adds nothing: a list
+	// cannot vouch for itself.
+	ts, reports, err = LoadDir(dir, LoadOptions{Now: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range reports {
-		if r.File == "de.ml" && r.Err == nil {
-			t.Error("DE list loaded without a configured anchor for its signer")
+		if r.File == "de.ml" && (!errors.Is(r.Err, ErrListSignerUntrusted) || r.Certificates != 0) {
+			t.Errorf("DE list loaded without a configured anchor for its signer: %+v", r)
 		}
+	}
+	if ts.Len() != 0 {
+		t.Errorf("%d anchors added by lists whose signers are not configured", ts.Len())
 	}
 }

@@ -71,21 +71,28 @@ type SourceReport struct {
 	Kind         string // "certificate" or "master-list"
 	Certificates int    // anchors added
 	// SignerTrust (master lists): "configured-anchor" when the list signer
-	// chains to a certificate file in the directory, "list-member" when it
-	// chains to a CSCA inside the list itself, "unverified" otherwise.
+	// is, or chains to, one of LoadOptions.ListSignerAnchors; "untrusted"
+	// otherwise (the list is then not used).
 	SignerTrust string
 	Err         error
 }
+
+// ErrListSignerUntrusted is reported (wrapped, in SourceReport.Err) for a
+// master list whose signer does not chain to a configured anchor.
+var ErrListSignerUntrusted = errors.New("pa: master list signer does not chain to a configured anchor")
 
 // LoadOptions controls LoadDir.
 type LoadOptions struct {
 	// Now is the time at which master-list signer certificates are checked
 	// for validity (zero: time.Now()).
 	Now time.Time
-	// RequireTrustedListSigner refuses master lists whose signer does not
-	// chain to a certificate file in the directory.
-	RequireTrustedListSigner bool
-	Log                      *slog.Logger
+	// ListSignerAnchors are the certificates a master list's signer must
+	// be, or chain to, for the list's CSCAs to be used (ICAO Doc 9303-12 9:
+	// a list is only as trustworthy as its signer). Usually the CSCAs of
+	// the states whose lists are trusted. With none, master lists are
+	// reported and skipped: a list signed by anyone adds nothing.
+	ListSignerAnchors []*pki.Certificate
+	Log               *slog.Logger
 }
 
 // LoadDir loads every *.pem, *.crt, *.cer, *.der and *.ml file of dir
@@ -134,7 +141,7 @@ func LoadDir(dir string, opts LoadOptions) (*TrustStore, []SourceReport, error) 
 		}
 		reports = append(reports, r)
 	}
-	configured := NewTrustStore(ts.anchors...)
+	listAnchors := NewTrustStore(opts.ListSignerAnchors...)
 	for _, name := range mlFiles {
 		r := SourceReport{File: name, Kind: "master-list"}
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -142,19 +149,13 @@ func LoadDir(dir string, opts LoadOptions) (*TrustStore, []SourceReport, error) 
 			var ml *lds.MasterList
 			ml, err = lds.ParseMasterList(b)
 			if err == nil {
-				r.SignerTrust, err = checkMasterList(ml, configured, now)
-			}
-			if err == nil && opts.RequireTrustedListSigner && r.SignerTrust != "configured-anchor" {
-				err = fmt.Errorf("pa: master list signer %q does not chain to a configured CSCA", ml.SignerCert.Subject.String())
+				r.SignerTrust, err = checkMasterList(ml, listAnchors, now)
 			}
 			if err == nil {
 				for _, c := range ml.Certificates {
 					if ts.add(c) {
 						r.Certificates++
 					}
-				}
-				if r.SignerTrust == "unverified" {
-					log.Warn("master list loaded but its signer's chain is not established", "file", name, "signer", ml.SignerCert.Subject.String())
 				}
 			}
 		}
@@ -169,19 +170,26 @@ func LoadDir(dir string, opts LoadOptions) (*TrustStore, []SourceReport, error) 
 }
 
 // checkMasterList verifies the list's CMS signature with its signer
-// certificate and says how far the signer is trusted.
-func checkMasterList(ml *lds.MasterList, configured *TrustStore, now time.Time) (string, error) {
+// certificate and that the signer is, or chains to, a configured anchor.
+func checkMasterList(ml *lds.MasterList, anchors *TrustStore, now time.Time) (string, error) {
 	if err := ml.VerifySignature(); err != nil {
 		return "", fmt.Errorf("pa: master list signature: %w", err)
 	}
-	if _, err := chain(ml.SignerCert, configured, now); err == nil {
+	if anchors.seen[ml.SignerCert.Fingerprint()] && ml.SignerCert.ValidAt(now) {
 		return "configured-anchor", nil
 	}
-	if _, err := chain(ml.SignerCert, NewTrustStore(ml.Certificates...), now); err == nil {
-		return "list-member", nil
+	a, err := chain(ml.SignerCert, anchors, now)
+	if err != nil {
+		return "untrusted", fmt.Errorf("%w: signer %q: %v", ErrListSignerUntrusted, ml.SignerCert.Subject.String(), err)
 	}
-	return "unverified", nil
+	if !a.IsCA || (a.HasKeyUsage && a.KeyUsage&pki.KeyUsageKeyCertSign == 0) {
+		return "untrusted", fmt.Errorf("%w: anchor %q is not a CA", ErrListSignerUntrusted, a.Subject.String())
+	}
+	return "configured-anchor", nil
 }
+
+// ReadCertificates reads the PEM or DER certificates of path.
+func ReadCertificates(path string) ([]*pki.Certificate, error) { return readCertificates(path) }
 
 func readCertificates(path string) ([]*pki.Certificate, error) {
 	b, err := os.ReadFile(path)

@@ -26,7 +26,29 @@ type Certificate struct {
 	SubjectKeyID        []byte
 	AuthorityKeyID      []byte
 	IsCA                bool
+	// HasBasicConstraints is true when the extension is present.
+	HasBasicConstraints bool
+	// KeyUsage holds the keyUsage bits (KeyUsageDigitalSignature, ...);
+	// HasKeyUsage is false when the extension is absent.
+	KeyUsage    KeyUsage
+	HasKeyUsage bool
 }
+
+// KeyUsage is the X.509 keyUsage bit set, bit 0 (digitalSignature) first.
+type KeyUsage uint16
+
+// Key usage bits (RFC 5280 4.2.1.3).
+const (
+	KeyUsageDigitalSignature KeyUsage = 1 << iota
+	KeyUsageNonRepudiation
+	KeyUsageKeyEncipherment
+	KeyUsageDataEncipherment
+	KeyUsageKeyAgreement
+	KeyUsageKeyCertSign
+	KeyUsageCRLSign
+	KeyUsageEncipherOnly
+	KeyUsageDecipherOnly
+)
 
 type certificate struct {
 	TBS       asn1.RawValue
@@ -96,7 +118,21 @@ func ParseCertificate(der []byte) (*Certificate, error) {
 			}
 			if _, err := asn1.Unmarshal(e.Value, &bc); err == nil {
 				out.IsCA = bc.IsCA
+				out.HasBasicConstraints = true
+			} else {
+				return nil, fmt.Errorf("pki: basicConstraints: %w", err)
 			}
+		case e.Id.Equal(oidExtKeyUsage):
+			var bits asn1.BitString
+			if _, err := asn1.Unmarshal(e.Value, &bits); err != nil {
+				return nil, fmt.Errorf("pki: keyUsage: %w", err)
+			}
+			for i := 0; i < 9 && i < bits.BitLength; i++ {
+				if bits.At(i) == 1 {
+					out.KeyUsage |= 1 << i
+				}
+			}
+			out.HasKeyUsage = true
 		}
 	}
 	return out, nil

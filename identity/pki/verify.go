@@ -119,3 +119,22 @@ func VerifyDigest(pub *PublicKey, rsaPKCS1 bool, hash crypto.Hash, digest, sig [
 		return nil
 	}
 }
+
+// SignatureDigest returns the hash a signature with sigAlg uses: the hash
+// the algorithm fixes, the PSS parameters' hash, or else digestAlg's hash
+// (CMS SignerInfos naming rsaEncryption or ecPublicKey). It returns 0 when
+// no hash can be determined.
+func SignatureDigest(sigAlg AlgorithmIdentifier, digestAlg asn1.ObjectIdentifier) crypto.Hash {
+	kind, h := sigAlgorithm(sigAlg.Algorithm)
+	if kind == kindPSS {
+		ph, _, err := PSSParameters(sigAlg.Parameters.FullBytes)
+		if err != nil {
+			return 0
+		}
+		return ph
+	}
+	if h == 0 && digestAlg != nil {
+		h = HashByOID(digestAlg)
+	}
+	return h
+}
