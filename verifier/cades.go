@@ -280,7 +280,15 @@ func (v *Verifier) checkRevocation(ctx context.Context, o *outcome, sig *report.
 		switch {
 		case r.Status == revocation.Revoked && i == 0:
 			o.check("revocation", fmt.Errorf("%s revoked at %s", chain[i].Subject.CommonName, r.RevokedAt.Format(time.RFC3339)))
-			o.fail(report.TotalFailed, report.Revoked, "the signing certificate was revoked before the signing time")
+			// EN 319 102-1 §5.6.2.4: a revocation before the best
+			// signature time leaves it open whether the signature was
+			// made before; it is a failure only when the signer's own
+			// claimed signing time is at or after the revocation.
+			if cl := sig.SigningTime.Claimed; cl != nil && !cl.Before(r.RevokedAt) {
+				o.fail(report.TotalFailed, report.Revoked, "the signing certificate was revoked before the claimed signing time")
+			} else {
+				o.fail(report.Indeterminate, report.RevokedNoPOE, "the signing certificate was revoked and nothing proves the signature was made before")
+			}
 		case r.Status == revocation.Revoked:
 			o.check("revocation", fmt.Errorf("CA %s revoked at %s", chain[i].Subject.CommonName, r.RevokedAt.Format(time.RFC3339)))
 			o.fail(report.Indeterminate, report.RevokedCANoPOE, "a CA certificate of the chain was revoked")

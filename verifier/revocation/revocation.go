@@ -1,6 +1,8 @@
 // Package revocation decides whether a certificate was revoked at a given
-// time, from revocation data carried by the document (a PDF's /DSS, CMS
-// revocation values) or fetched online: OCSP first, then the CRL. Online
+// time, per RFC 5280 §6.3 and ETSI EN 319 102-1 §5.2.5, from revocation
+// data carried by the document (a PDF's /DSS, CMS revocation values) and
+// data fetched online (OCSP first, then the CRL); see Checker.Check for
+// which evidence applies and how it is weighed. Online
 // fetching is bounded by a timeout and a response size, limited to the hosts
 // the configuration allows, cached per checker, and can be turned off.
 package revocation
@@ -10,6 +12,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,9 +49,11 @@ type Result struct {
 	// RevokedAt is set when the certificate is revoked, also when the
 	// revocation came after the time asked about (Status is then Good).
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
-	Source    string    `json:"source,omitempty"` // e.g. "DSS OCSP", "online CRL http://…"
-	Issued    time.Time `json:"issued,omitzero"`  // thisUpdate of the evidence used
-	Detail    string    `json:"detail,omitempty"`
+	// Reason is the RFC 5280 CRLReason of the revocation.
+	Reason int       `json:"reason,omitempty"`
+	Source string    `json:"source,omitempty"` // e.g. "DSS OCSP", "online CRL http://…"
+	Issued time.Time `json:"issued,omitzero"`  // thisUpdate of the evidence used
+	Detail string    `json:"detail,omitempty"`
 }
 
 // Config configures a Checker.
@@ -57,9 +62,13 @@ type Config struct {
 	AllowedHosts []string      // hosts online checks may contact; "*" allows any
 	Timeout      time.Duration // per request; default 5s
 	Client       *http.Client
-	MaxResponse  int64         // bytes; default 10 MiB
-	Freshness    time.Duration // how long before the asked time evidence may be issued; default 24h
-	Now          func() time.Time
+	MaxResponse  int64 // bytes; default 10 MiB
+	// Freshness is how long before the time asked about a "good" may have
+	// been issued; zero means the evidence's own validity period
+	// (nextUpdate - thisUpdate), and evidence without nextUpdate must then
+	// be issued at or after that time.
+	Freshness time.Duration
+	Now       func() time.Time
 }
 
 // Checker checks revocation. It is safe for concurrent use.
@@ -85,9 +94,6 @@ func New(cfg Config) *Checker {
 	if cfg.MaxResponse == 0 {
 		cfg.MaxResponse = 10 << 20
 	}
-	if cfg.Freshness == 0 {
-		cfg.Freshness = 24 * time.Hour
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -107,16 +113,59 @@ func wrapBasic(basic []byte) ([]byte, error) {
 	return asn1.Marshal(response{Status: 0, Bytes: responseBytes{Type: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}, Response: basic}})
 }
 
-func (c *Checker) fresh(this, next, at time.Time) bool {
-	if !this.Before(at.Add(-c.cfg.Freshness)) {
-		return true
-	}
-	return !next.IsZero() && !at.Before(this) && !at.After(next)
+// candidate is one piece of revocation evidence that applies to a
+// certificate: signed by its issuer (or a delegated responder), in scope.
+type candidate struct {
+	source                 string
+	thisUpdate, nextUpdate time.Time
+	status                 Status // Good or Revoked
+	revokedAt              time.Time
+	reason                 int
 }
 
-// Check returns cert's status at time at, issued by issuer.
+// errNotForCert marks evidence about other certificates; it is skipped
+// silently.
+var errNotForCert = errors.New("not about this certificate")
+
+// Check returns cert's status at time at, issued by issuer, from every
+// source: the evidence given, then (unless offline) the certificate's OCSP
+// responders and, when they give no answer, its CRL distribution points.
+//
+// Evidence applies only when it is about cert and authentic: a CRL of
+// cert's issuer whose scope covers cert (RFC 5280 §6.3.3: issuing
+// distribution point, certificate type, all reasons, no indirect or delta
+// CRL, no unknown critical extension), an OCSP response whose CertID
+// names cert's issuer and which the issuer or its delegated responder
+// signed. A "good" issued after cert expired counts only under
+// ExpiredCertsOnCRL or an OCSP archive cutoff. Then:
+//   - any evidence that cert was revoked at or before at decides Revoked,
+//     whatever else says good;
+//   - else evidence of a revocation after at gives Good with RevokedAt;
+//   - else a "good" issued at or after at (the closest after at is
+//     reported), or issued before at within the freshness window
+//     (Config.Freshness, or the evidence's own nextUpdate - thisUpdate
+//     when unset), gives Good;
+//   - else Unknown, with the reasons each piece of evidence was refused.
 func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at time.Time, evidence []Evidence) Result {
 	var notes []string
+	var cands []*candidate
+	add := func(cand *candidate, err error, source string) {
+		switch {
+		case errors.Is(err, errNotForCert):
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s: %v", source, err))
+		default:
+			cands = append(cands, cand)
+		}
+	}
+	crls := func(evidence []Evidence) [][]byte {
+		var out [][]byte
+		for _, ev := range evidence {
+			out = append(out, ev.CRLs...)
+		}
+		return out
+	}(evidence)
+	responder := c.responderCheck(ctx, issuer, crls)
 	for _, ev := range evidence {
 		ocsps := slices.Clone(ev.OCSP)
 		for _, b := range ev.Basic {
@@ -125,54 +174,59 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 			}
 		}
 		for _, der := range ocsps {
-			r, ok, note := c.fromOCSP(der, cert, issuer, at, ev.Origin+" OCSP", false)
-			if note != "" {
-				notes = append(notes, note)
-			}
-			if ok {
-				return r
-			}
+			src := ev.Origin + " OCSP"
+			cand, err := fromOCSP(der, cert, issuer, src, responder)
+			add(cand, err, src)
 		}
 		for _, der := range ev.CRLs {
-			r, ok, note := c.fromCRL(der, cert, issuer, at, ev.Origin+" CRL", false)
-			if note != "" {
-				notes = append(notes, note)
-			}
-			if ok {
-				return r
-			}
+			src := ev.Origin + " CRL"
+			cand, err := fromCRL(der, cert, issuer, src)
+			add(cand, err, src)
 		}
+	}
+	if r, ok := decide(cands, at, c.cfg.Freshness); ok && r.Status == Revoked {
+		return r
 	}
 	if c.cfg.Offline {
 		notes = append(notes, "online checks disabled")
-		return Result{Status: Unknown, Detail: strings.Join(notes, "; ")}
+	} else {
+		online := 0
+		for _, u := range cert.OCSPServer {
+			der, err := c.fetchOCSP(ctx, u, cert, issuer)
+			if err != nil {
+				notes = append(notes, err.Error())
+				continue
+			}
+			src := "online OCSP " + u
+			cand, err := fromOCSP(der, cert, issuer, src, responder)
+			add(cand, err, src)
+			if err == nil {
+				online++
+				break
+			}
+		}
+		if online == 0 {
+			for _, u := range cert.CRLDistributionPoints {
+				der, err := c.get(ctx, u, "")
+				if err != nil {
+					notes = append(notes, err.Error())
+					continue
+				}
+				src := "online CRL " + u
+				cand, err := fromCRL(der, cert, issuer, src)
+				add(cand, err, src)
+				if err == nil {
+					break
+				}
+			}
+		}
 	}
-	for _, u := range cert.OCSPServer {
-		der, err := c.fetchOCSP(ctx, u, cert, issuer)
-		if err != nil {
-			notes = append(notes, err.Error())
-			continue
-		}
-		r, ok, note := c.fromOCSP(der, cert, issuer, at, "online OCSP "+u, true)
-		if note != "" {
-			notes = append(notes, note)
-		}
-		if ok {
-			return r
-		}
+	if r, ok := decide(cands, at, c.cfg.Freshness); ok {
+		return r
 	}
-	for _, u := range cert.CRLDistributionPoints {
-		der, err := c.get(ctx, u, "")
-		if err != nil {
-			notes = append(notes, err.Error())
-			continue
-		}
-		r, ok, note := c.fromCRL(der, cert, issuer, at, "online CRL "+u, true)
-		if note != "" {
-			notes = append(notes, note)
-		}
-		if ok {
-			return r
+	for _, cand := range cands {
+		if cand.status == Good {
+			notes = append(notes, fmt.Sprintf("%s: issued %s, not fresh for %s", cand.source, stamp(cand.thisUpdate), stamp(at)))
 		}
 	}
 	if len(notes) == 0 {
@@ -181,60 +235,91 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 	return Result{Status: Unknown, Detail: strings.Join(notes, "; ")}
 }
 
-func (c *Checker) fromOCSP(der []byte, cert, issuer *x509.Certificate, at time.Time, source string, current bool) (Result, bool, string) {
-	resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
-	if err != nil {
-		if strings.Contains(err.Error(), "no response matching") || strings.Contains(err.Error(), "bad serial") {
-			return Result{}, false, ""
+// decide applies Check's rules to the candidates.
+func decide(cands []*candidate, at time.Time, freshness time.Duration) (Result, bool) {
+	var revokedBefore, revokedAfter, after, before *candidate
+	for _, c := range cands {
+		switch {
+		case c.status == Revoked && !c.revokedAt.After(at):
+			if revokedBefore == nil || c.revokedAt.Before(revokedBefore.revokedAt) {
+				revokedBefore = c
+			}
+		case c.status == Revoked:
+			if revokedAfter == nil || c.revokedAt.Before(revokedAfter.revokedAt) {
+				revokedAfter = c
+			}
+		case !c.thisUpdate.Before(at):
+			if after == nil || c.thisUpdate.Before(after.thisUpdate) {
+				after = c
+			}
+		default:
+			window := freshness
+			if window <= 0 && !c.nextUpdate.IsZero() {
+				window = c.nextUpdate.Sub(c.thisUpdate)
+			}
+			if c.thisUpdate.Before(at.Add(-window)) {
+				continue
+			}
+			if before == nil || c.thisUpdate.After(before.thisUpdate) {
+				before = c
+			}
 		}
-		return Result{}, false, fmt.Sprintf("%s: %v", source, err)
 	}
-	if resp.SerialNumber == nil || resp.SerialNumber.Cmp(cert.SerialNumber) != 0 {
-		return Result{}, false, ""
+	switch {
+	case revokedBefore != nil:
+		return Result{Status: Revoked, RevokedAt: revokedBefore.revokedAt, Reason: revokedBefore.reason, Source: revokedBefore.source, Issued: revokedBefore.thisUpdate}, true
+	case revokedAfter != nil:
+		return Result{Status: Good, RevokedAt: revokedAfter.revokedAt, Reason: revokedAfter.reason, Source: revokedAfter.source, Issued: revokedAfter.thisUpdate}, true
+	case after != nil:
+		return Result{Status: Good, Source: after.source, Issued: after.thisUpdate}, true
+	case before != nil:
+		return Result{Status: Good, Source: before.source, Issued: before.thisUpdate}, true
 	}
-	if resp.Certificate != nil && !bytes.Equal(resp.Certificate.Raw, issuer.Raw) && !slices.Contains(resp.Certificate.ExtKeyUsage, x509.ExtKeyUsageOCSPSigning) {
-		return Result{}, false, fmt.Sprintf("%s: responder certificate lacks id-kp-OCSPSigning", source)
-	}
-	switch resp.Status {
-	case ocsp.Revoked:
-		r := Result{Status: Revoked, RevokedAt: resp.RevokedAt.UTC(), Source: source, Issued: resp.ThisUpdate.UTC()}
-		if resp.RevokedAt.After(at) {
-			r.Status = Good
-		}
-		return r, true, ""
-	case ocsp.Good:
-		if !current && !c.fresh(resp.ThisUpdate, resp.NextUpdate, at) {
-			return Result{}, false, fmt.Sprintf("%s: response of %s too old for %s", source, resp.ThisUpdate.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		}
-		return Result{Status: Good, Source: source, Issued: resp.ThisUpdate.UTC()}, true, ""
-	}
-	return Result{}, false, fmt.Sprintf("%s: status unknown", source)
+	return Result{}, false
 }
 
-func (c *Checker) fromCRL(der []byte, cert, issuer *x509.Certificate, at time.Time, source string, current bool) (Result, bool, string) {
-	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		return Result{}, false, fmt.Sprintf("%s: %v", source, err)
-	}
-	if !bytes.Equal(crl.RawIssuer, cert.RawIssuer) {
-		return Result{}, false, ""
-	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
-		return Result{}, false, fmt.Sprintf("%s: CRL signature: %v", source, err)
-	}
-	for _, e := range crl.RevokedCertificateEntries {
-		if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-			r := Result{Status: Revoked, RevokedAt: e.RevocationTime.UTC(), Source: source, Issued: crl.ThisUpdate.UTC()}
-			if e.RevocationTime.After(at) {
-				r.Status = Good
-			}
-			return r, true, ""
+// responderCheck returns the check of a delegated OCSP responder
+// certificate without id-pkix-ocsp-nocheck: it must be shown unrevoked by
+// a CRL of the issuer (given, or fetched when online) at the time the
+// response was produced.
+func (c *Checker) responderCheck(ctx context.Context, issuer *x509.Certificate, crls [][]byte) responderCheck {
+	return func(r *x509.Certificate, at time.Time) error {
+		if !bytes.Equal(r.RawIssuer, issuer.RawSubject) {
+			return errors.New("not issued by the certificate's issuer")
 		}
+		var cands []*candidate
+		var notes []string
+		for _, der := range crls {
+			cand, err := fromCRL(der, r, issuer, "CRL")
+			if err == nil {
+				cands = append(cands, cand)
+			} else if !errors.Is(err, errNotForCert) {
+				notes = append(notes, err.Error())
+			}
+		}
+		if !c.cfg.Offline {
+			for _, u := range r.CRLDistributionPoints {
+				der, err := c.get(ctx, u, "")
+				if err != nil {
+					notes = append(notes, err.Error())
+					continue
+				}
+				if cand, err := fromCRL(der, r, issuer, "online CRL "+u); err == nil {
+					cands = append(cands, cand)
+				} else {
+					notes = append(notes, err.Error())
+				}
+			}
+		}
+		res, ok := decide(cands, at, c.cfg.Freshness)
+		switch {
+		case !ok:
+			return fmt.Errorf("revocation status unknown (%s)", strings.Join(notes, "; "))
+		case res.Status == Revoked:
+			return fmt.Errorf("revoked at %s", stamp(res.RevokedAt))
+		}
+		return nil
 	}
-	if !current && !c.fresh(crl.ThisUpdate, crl.NextUpdate, at) {
-		return Result{}, false, fmt.Sprintf("%s: CRL of %s too old for %s", source, crl.ThisUpdate.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-	}
-	return Result{Status: Good, Source: source, Issued: crl.ThisUpdate.UTC()}, true, ""
 }
 
 func (c *Checker) allowed(raw string) (*url.URL, error) {
