@@ -6,8 +6,10 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: run test bench demo build deps deps-test openapi fuzz clean
 
+## build: bin/kyso (the production binary) and bin/kyso-dev (dev setup, test data, demo, bench)
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/kyso ./cmd/kyso
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/kyso-dev ./cmd/kyso-dev
 
 deps:
 	@scripts/deps.sh run
@@ -29,7 +31,7 @@ bench: deps-test build
 
 ## demo: the five-step journey against the server `make run` started
 demo: build
-	./bin/kyso demo
+	./bin/kyso-dev demo
 
 ## fuzz: run each fuzz target for a short while
 fuzz:

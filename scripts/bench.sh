@@ -23,6 +23,7 @@ benchtime=${BENCH_BENCHTIME:-1s}
 count=${BENCH_COUNT:-3}
 verify_runs=${BENCH_VERIFY_RUNS:-20}
 kyso=$root/bin/kyso
+kysodev=$root/bin/kyso-dev
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
@@ -33,6 +34,7 @@ if ! command -v hyperfine >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "hyperfine not installable; timing the verifiers with a loop" >&2
 fi
 [ -x "$kyso" ] || go build -o bin/kyso ./cmd/kyso
+[ -x "$kysodev" ] || go build -o bin/kyso-dev ./cmd/kyso-dev
 
 rm -rf "$run"
 mkdir -p "$out" "$run/hsm/tokens" "$run/data" "$run/docs"
@@ -101,7 +103,7 @@ unset KYSO_HSM_PIN KYSO_DATABASE_DSN
 "$kyso" token init --config "$run/kyso.yaml"
 "$kyso" ceremony init --config "$run/ceremony.yaml" >"$run/ceremony.log"
 # The synthetic cards of the load test share the CSCA of issuer seed kyso-dev.
-"$kyso" testdata chip --id 001099000000 --issuer-seed kyso-dev --out "$run/chip" >/dev/null
+"$kysodev" testdata chip --id 001099000000 --issuer-seed kyso-dev --out "$run/chip" >/dev/null
 mkdir -p "$run/data/trust/csca"
 cp "$run/chip/csca.pem" "$run/data/trust/csca/kyso-dev-csca.pem"
 rsa=$("$kyso" principal add --config "$run/kyso.yaml" --role agency --agency BENCH-RSA --name "bench RSA" --json)
@@ -135,7 +137,7 @@ curl -fsS "$url/readyz" >/dev/null || { echo "bench server not ready after 60 s"
 
 step "load tests ($duration per scenario, $workers workers)"
 load_status=0
-"$kyso" bench --url "$url" --credentials "$run/credentials.json" --duration "$duration" --workers "$workers" \
+"$kysodev" bench --url "$url" --credentials "$run/credentials.json" --duration "$duration" --workers "$workers" \
   --docs "$run/docs" --out "$out/load.json" | tee "$out/load.txt" || load_status=$?
 
 step "kyso verify vs pdfsig ($verify_runs runs per file)"
@@ -189,7 +191,7 @@ stop_server
 trap - EXIT
 
 step "summary"
-"$kyso" bench report --load "$out/load.json" --gobench "$gobench" --cli "$cli" \
+"$kysodev" bench report --load "$out/load.json" --gobench "$gobench" --cli "$cli" \
   --machine "$(nproc) cores, $(uname -m), SoftHSM2 $(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null || echo '?')" \
   --out "$out/results.json" | tee "$out/summary.txt" || load_status=1
 echo

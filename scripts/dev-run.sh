@@ -15,7 +15,7 @@ slots.removable = false
 CONF
 fi
 export SOFTHSM2_CONF=$var/hsm/softhsm2.conf
-./bin/kyso dev setup
+./bin/kyso-dev dev setup
 echo
 echo "Kyso is starting on http://127.0.0.1:8080"
 echo "  health:        http://127.0.0.1:8080/readyz"

@@ -13,10 +13,11 @@ import (
 
 	"kyso/audit"
 	"kyso/auth"
+	"kyso/cmd/internal/devsetup"
 	"kyso/dossier/demo"
 )
 
-// kyso demo against the server as kyso serve wires it: the synthetic
+// kyso-dev demo against the server as kyso serve wires it: the synthetic
 // citizen goes from chip verification to a verified, agency-sealed
 // e-result, and the audit chain holds afterwards.
 func TestDemoAgainstTheWiredServer(t *testing.T) {
@@ -31,7 +32,7 @@ func TestDemoAgainstTheWiredServer(t *testing.T) {
 	e := newTestEnvAt(t, base)
 	b := startServer(t, e)
 	ctx := context.Background()
-	rec, token, err := b.principals.Add(ctx, auth.AddRequest{Role: auth.RoleAgency, AgencyCode: devAgency, Name: "desk"})
+	rec, token, err := b.principals.Add(ctx, auth.AddRequest{Role: auth.RoleAgency, AgencyCode: devsetup.Agency, Name: "desk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestDemoAgainstTheWiredServer(t *testing.T) {
 	ts.Start()
 	defer ts.Close()
 
-	creds, _ := json.Marshal(devCredentials{BaseURL: base, Agency: devPrincipal{ID: rec.ID, Agency: devAgency, Token: token}})
+	creds, _ := json.Marshal(demo.Credentials{BaseURL: base, Agency: demo.Principal{ID: rec.ID, Agency: devsetup.Agency, Token: token}})
 	credsFile := filepath.Join(t.TempDir(), "dev-credentials.json")
 	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
 		t.Fatal(err)

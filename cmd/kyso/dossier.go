@@ -36,8 +36,5 @@ func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, 
 	if err != nil {
 		return nil, err
 	}
-	if err := dossier.SeedDemoAgencies(ctx, svc.Agencies()); err != nil {
-		return nil, err
-	}
 	return svc, nil
 }

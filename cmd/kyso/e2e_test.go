@@ -20,6 +20,7 @@ import (
 
 	"kyso/auth"
 	certstest "kyso/certs-test"
+	"kyso/cmd/internal/devsetup"
 )
 
 // requireTool fails under CI and skips elsewhere when a tool is missing.
@@ -59,7 +60,7 @@ func TestServerWithOutsideTools(t *testing.T) {
 	dir := t.TempDir()
 
 	// Identity from a synthetic card under the dev CSCA.
-	chip, err := certstest.NewChip(certstest.ChipOptions{ID: "079203004567", Name: "Trần Thị Bình", IssuerSeed: devIssuerSeed})
+	chip, err := certstest.NewChip(certstest.ChipOptions{ID: "079203004567", Name: "Trần Thị Bình", IssuerSeed: devsetup.IssuerSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestServerWithOutsideTools(t *testing.T) {
 	}
 
 	// An e-result sealed by the agency is trusted by pdfsig as well.
-	_, agency, err := b.principals.Add(context.Background(), auth.AddRequest{Role: auth.RoleAgency, AgencyCode: devAgency, Name: "agency"})
+	_, agency, err := b.principals.Add(context.Background(), auth.AddRequest{Role: auth.RoleAgency, AgencyCode: devsetup.Agency, Name: "agency"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-// Command kyso is the one binary of the service: the server, the key
-// ceremony, signing, verification, test data and operator tools. It only
-// wires packages together; the behaviour lives in them.
+// Command kyso is the production binary of the service: the server, the
+// key ceremony, the CA officer's tools, principals, signing, verification,
+// the audit log and token set-up. It only wires packages together; the
+// behaviour lives in them. Test fixtures, the demo and the load tests are
+// in the development binary, kyso-dev, and never link into this one.
 package main
 
 import (
@@ -42,15 +44,11 @@ func commands() map[string]command {
 		"principal": {"manage API principals (agency, officer, admin tokens)", runPrincipal},
 		"audit":     {"verify or read the tamper-evident audit log", runAudit},
 		"token":     {"initialise the HSM token for local use", runToken},
-		"dev":       {"local development setup (token, ceremony, demo principals)", runDev},
 		"ceremony":  {"run key ceremonies in the HSM (init, rotate, list)", runCeremony},
 		"ca":        {"CA officer tools: list, show, revoke, release, crl, history", runCA},
 		"sign":      {"sign a PDF, any file (CAdES) or JSON (JWS)", runSign},
 		"verify":    {"verify signatures in a PDF, CMS or JWS file", runVerify},
-		"testdata":  {"generate synthetic chip cards and test documents", runTestdata},
 		"registry":  {"manage the embedded population registry", runRegistry},
-		"demo":      {"walk a synthetic citizen through the five-step process", runDemo},
-		"bench":     {"load tests against a running server (make bench)", runBench},
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"kyso/api"
 	"kyso/auth"
 	"kyso/ca/ceremony"
+	"kyso/cmd/internal/appenv"
+	"kyso/cmd/internal/devsetup"
 	"kyso/config"
 	"kyso/hsm/hsmtest"
 	"kyso/store/storetest"
@@ -44,8 +46,6 @@ func TestUsage(t *testing.T) {
 		{[]string{"principal"}, exitUsage, "Subcommands"},
 		{[]string{"principal", "add"}, exitUsage, "--role is required"},
 		{[]string{"audit", "frobnicate"}, exitUsage, "unknown subcommand"},
-		{[]string{"testdata", "chip"}, exitUsage, "--out and --id are required"},
-		{[]string{"testdata", "chip-answer", "--dir", "x", "--nonce", "!!"}, exitUsage, "hex or base64"},
 		{[]string{"verify"}, 3, ""},
 		{[]string{"ca"}, exitUsage, "revoke"},
 		{[]string{"ca", "--help"}, exitOK, "history"},
@@ -59,7 +59,7 @@ func TestUsage(t *testing.T) {
 	}
 	// Every command of the tree is listed by --help.
 	_, out, _ := runCLI(t, nil, "--help")
-	for _, c := range []string{"serve", "version", "principal", "ceremony", "sign", "verify", "testdata", "audit", "registry", "demo", "ca"} {
+	for _, c := range []string{"serve", "version", "principal", "ceremony", "sign", "verify", "audit", "registry", "ca", "token"} {
 		if !regexp.MustCompile(`(?m)^  ` + c + `\s`).MatchString(out) {
 			t.Errorf("--help does not list %s", c)
 		}
@@ -128,7 +128,7 @@ func newTestEnvAt(t *testing.T, publicURL string) *env {
 	hcfg.KeyMetricLabel = keyMetricLabel
 	e := &env{cfg: cfg, log: newLogger(cfg, os.Stderr), registry: reg, db: storetest.SQLite(t), hsm: hsmtest.Open(t, hcfg, reg)}
 	var out bytes.Buffer
-	if err := devCeremony(context.Background(), stdio{out: &out, err: &out}, e); err != nil {
+	if err := devsetup.Ceremony(context.Background(), &out, e.app()); err != nil {
 		t.Fatalf("dev ceremony: %v\n%s", err, out.String())
 	}
 	return e
@@ -170,7 +170,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 func TestDevCeremonyIsIdempotent(t *testing.T) {
 	e := newTestEnv(t)
 	var out bytes.Buffer
-	if err := devCeremony(context.Background(), stdio{out: &out, err: &out}, e); err != nil {
+	if err := devsetup.Ceremony(context.Background(), &out, e.app()); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	if !strings.Contains(out.String(), "already done") {
@@ -183,4 +183,9 @@ func TestDevCeremonyIsIdempotent(t *testing.T) {
 	if len(entries) == 0 {
 		t.Fatal("dev setup wrote no test CSCA")
 	}
+}
+
+// app is the environment as the shared packages see it.
+func (e *env) app() *appenv.Env {
+	return &appenv.Env{Config: e.cfg, Log: e.log, DB: e.db, HSM: e.hsm, Registry: e.registry}
 }

@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"kyso/cmd/internal/devsetup"
+	"kyso/dossier/demo"
 	"kyso/hsm/hsmtest"
 )
 
-// dev setup then serve, as make run does: the server becomes ready, answers
+// The dev setup then serve, as make run does: the server becomes ready, answers
 // with the demo agency's token, and stops cleanly when its context ends (what
 // SIGTERM does).
 func TestDevSetupServeAndShutdown(t *testing.T) {
@@ -38,21 +40,23 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 		"KYSO_IDENTITY_CSCA_DIR=" + filepath.Join(dir, "trust", "csca"),
 		"KYSO_HTTP_SHUTDOWN_TIMEOUT=5s",
 	}
-	if code, out, errs := runCLI(t, env, "dev", "setup"); code != exitOK {
-		t.Fatalf("dev setup: exit %d\n%s%s", code, out, errs)
+	var setupOut bytes.Buffer
+	setup := devsetup.Options{Environ: env, Out: &setupOut, Log: &setupOut}
+	if err := devsetup.Setup(context.Background(), setup); err != nil {
+		t.Fatalf("dev setup: %v\n%s", err, setupOut.String())
 	}
 	info, err := os.Stat(filepath.Join(dir, "hsm", "user.pin"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("PIN file: %v %v", info, err)
 	}
-	var creds devCredentials
+	var creds demo.Credentials
 	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
 	if err != nil || json.Unmarshal(b, &creds) != nil || creds.Agency.Token == "" {
 		t.Fatalf("dev-credentials.json: %v %s", err, b)
 	}
 	// A second setup changes nothing.
-	if code, _, errs := runCLI(t, env, "dev", "setup"); code != exitOK {
-		t.Fatalf("second dev setup: %s", errs)
+	if err := devsetup.Setup(context.Background(), setup); err != nil {
+		t.Fatalf("second dev setup: %v\n%s", err, setupOut.String())
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"kyso/hsm"
+	"kyso/cmd/internal/appenv"
 )
 
 func runToken(ctx context.Context, io stdio, args []string) int {
@@ -33,7 +28,7 @@ func tokenInit(ctx context.Context, io stdio, args []string) int {
 	if *soPINFile == "" {
 		*soPINFile = filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin")
 	}
-	created, err := initToken(cfg.HSM.Module, cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv, *soPINFile)
+	created, err := appenv.InitToken(cfg.HSM.Module, cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv, *soPINFile)
 	if err != nil {
 		return fail(io.err, "token init", err)
 	}
@@ -43,48 +38,4 @@ func tokenInit(ctx context.Context, io stdio, args []string) int {
 		fmt.Fprintf(io.out, "token %q already initialised\n", cfg.HSM.TokenLabel)
 	}
 	return exitOK
-}
-
-// initToken makes sure the token exists, creating random PIN files when
-// they are missing. It reports whether it initialised the token.
-func initToken(module, label, pinFile, pinEnv, soPINFile string) (bool, error) {
-	userPIN, err := hsm.LoadPIN(pinFile, pinEnv)
-	if err != nil {
-		if pinFile == "" {
-			return false, err
-		}
-		if userPIN, err = writeRandomPIN(pinFile); err != nil {
-			return false, err
-		}
-	}
-	soPIN, err := hsm.LoadPIN(soPINFile, "")
-	if err != nil {
-		if soPIN, err = writeRandomPIN(soPINFile); err != nil {
-			return false, err
-		}
-	}
-	err = hsm.InitToken(module, label, soPIN, userPIN)
-	if errors.Is(err, hsm.ErrTokenExists) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func writeRandomPIN(path string) (string, error) {
-	if _, err := os.Stat(path); err == nil {
-		b, err := os.ReadFile(path)
-		return strings.TrimSpace(string(b)), err
-	}
-	b := make([]byte, 18)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	pin := base64.RawURLEncoding.EncodeToString(b)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(pin+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write PIN file: %w", err)
-	}
-	return pin, nil
 }

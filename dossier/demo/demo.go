@@ -30,7 +30,7 @@ import (
 type Options struct {
 	// BaseURL of the server; "" takes base_url from the credentials file.
 	BaseURL string
-	// CredentialsFile is var/dev-credentials.json written by `kyso dev
+	// CredentialsFile is var/dev-credentials.json written by `kyso-dev dev
 	// setup`: {"base_url", "agency": {"id", "agency", "token"}, "officer",
 	// "admin"}.
 	CredentialsFile string
@@ -65,7 +65,7 @@ type Principal struct {
 }
 
 // DemoCitizen is the card generated when ChipDir has none. Its CSCA is
-// derived from the issuer seed "kyso-dev", which `kyso dev setup` trusts.
+// derived from the issuer seed "kyso-dev", which `kyso-dev dev setup` trusts.
 var DemoCitizen = certstest.ChipOptions{ID: "001099008888", Name: "Nguyễn Thị Mai", BirthDate: "1990-02-15", Sex: "F",
 	Alg: "p256", Seed: "kyso-demo", IssuerSeed: "kyso-dev"}
 
@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) error {
 
 // PrepareChip writes the demo card (DemoCitizen) into chipDir unless one is
 // there, and copies its test CSCA certificate into trustDir (the server's
-// identity csca_dir) so that the server accepts the card. For `kyso dev
+// identity csca_dir) so that the server accepts the card. For `kyso-dev dev
 // setup`, before the server starts.
 func PrepareChip(chipDir, trustDir string) error {
 	if _, err := os.Stat(filepath.Join(chipDir, "card.json")); errors.Is(err, os.ErrNotExist) {
@@ -129,7 +129,7 @@ func PrepareChip(chipDir, trustDir string) error {
 func loadCredentials(path string) (*Credentials, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("demo: credentials (run kyso dev setup): %w", err)
+		return nil, fmt.Errorf("demo: credentials (run kyso-dev dev setup): %w", err)
 	}
 	var c Credentials
 	if err := json.Unmarshal(b, &c); err != nil {

@@ -189,7 +189,7 @@ func TestRun(t *testing.T) {
 
 func TestRunNeedsCredentials(t *testing.T) {
 	err := demo.Run(context.Background(), demo.Options{CredentialsFile: filepath.Join(t.TempDir(), "none.json"), ChipDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "kyso dev setup") {
+	if err == nil || !strings.Contains(err.Error(), "kyso-dev dev setup") {
 		t.Fatalf("missing credentials: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ type Agency struct {
 	Token   string `json:"token"`
 }
 
-// Credentials is the file scripts/bench.sh writes for `kyso bench`.
+// Credentials is the file scripts/bench.sh writes for `kyso-dev bench`.
 type Credentials struct {
 	BaseURL  string   `json:"base_url"`
 	Agencies []Agency `json:"agencies"`

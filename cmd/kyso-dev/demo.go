@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 
+	"kyso/cmd/internal/appenv"
+	"kyso/cmd/internal/devsetup"
 	"kyso/dossier/demo"
 )
 
@@ -16,12 +18,12 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
-	cfg, err := loadConfig(*configPath, io)
+	cfg, err := appenv.LoadConfig(*configPath, io.env)
 	if err != nil {
 		return fail(io.err, "demo", err)
 	}
 	if *creds == "" {
-		*creds = filepath.Join(cfg.DataDir, "dev-credentials.json")
+		*creds = filepath.Join(cfg.DataDir, devsetup.CredentialsFile)
 	}
 	if *chip == "" {
 		*chip = filepath.Join(cfg.DataDir, "demo-chip")

@@ -13,8 +13,8 @@ import (
 	"kyso/loadtest/scenario"
 )
 
-// runBench is `kyso bench`: the load test against a running server, and
-// `kyso bench report`, the summary of a whole `make bench` run.
+// runBench is `kyso-dev bench`: the load test against a running server, and
+// `kyso-dev bench report`, the summary of a whole `make bench` run.
 func runBench(ctx context.Context, io stdio, args []string) int {
 	if len(args) > 0 && args[0] == "report" {
 		return benchReport(ctx, io, args[1:])
@@ -30,8 +30,8 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	docs := fs.String("docs", "", "directory to keep one signed PDF per agency and level")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: kyso bench --credentials FILE [--url URL] [--duration 10s] [--workers N] [--out results.json]")
-		fmt.Fprintln(io.err, "       kyso bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
+		fmt.Fprintln(io.err, "usage: kyso-dev bench --credentials FILE [--url URL] [--duration 10s] [--workers N] [--out results.json]")
+		fmt.Fprintln(io.err, "       kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
 		fs.PrintDefaults()
 	}
 	if c := parse(fs, args); c >= 0 {
@@ -78,7 +78,7 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 
 func benchReport(ctx context.Context, io stdio, args []string) int {
 	fs := newFlags("bench report", io.err)
-	loadPath := fs.String("load", "", "results of kyso bench (JSON)")
+	loadPath := fs.String("load", "", "results of kyso-dev bench (JSON)")
 	goPath := fs.String("gobench", "", "output of go test -bench")
 	cliPath := fs.String("cli", "", "hyperfine --export-json results of kyso verify and pdfsig")
 	machine := fs.String("machine", "", "description of the machine")
@@ -87,7 +87,7 @@ func benchReport(ctx context.Context, io stdio, args []string) int {
 		return c
 	}
 	if fs.NArg() > 0 || (*loadPath == "" && *goPath == "" && *cliPath == "") {
-		fmt.Fprintln(io.err, "usage: kyso bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
+		fmt.Fprintln(io.err, "usage: kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
 		return exitUsage
 	}
 	var load *scenario.Load

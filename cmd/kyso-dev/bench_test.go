@@ -17,12 +17,12 @@ func TestBenchUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"bench"}, exitUsage, "usage: kyso bench"},
-		{[]string{"bench", "--credentials", creds, "--workers", "0"}, exitUsage, "usage: kyso bench"},
+		{[]string{"bench"}, exitUsage, "usage: kyso-dev bench"},
+		{[]string{"bench", "--credentials", creds, "--workers", "0"}, exitUsage, "usage: kyso-dev bench"},
 		{[]string{"bench", "--credentials", creds}, exitFail, "loopback"},
 		{[]string{"bench", "--credentials", creds, "--url", "http://kyso.example.vn"}, exitFail, "loopback"},
 		{[]string{"bench", "--credentials", filepath.Join(dir, "missing.json")}, exitFail, "credentials"},
-		{[]string{"bench", "report"}, exitUsage, "usage: kyso bench report"},
+		{[]string{"bench", "report"}, exitUsage, "usage: kyso-dev bench report"},
 	} {
 		code, out, errs := runCLI(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {

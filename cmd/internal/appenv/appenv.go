@@ -1,0 +1,180 @@
+// Package appenv opens what Kyso's commands share: the configuration, a
+// logger, the store and the HSM token. Both binaries use it: kyso (the
+// server and operator tools) and kyso-dev (local setup, test data, demo and
+// load tests).
+package appenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"kyso/config"
+	"kyso/hsm"
+	"kyso/store"
+)
+
+// Env is an opened environment.
+type Env struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	HSM      *hsm.HSM
+	Registry *prometheus.Registry
+}
+
+// LoadConfig reads the configuration file (if path is not empty) and the
+// KYSO_* variables of environ.
+func LoadConfig(path string, environ []string) (config.Config, error) {
+	return config.Load(path, environ)
+}
+
+// NewLogger returns the logger the configuration asks for, writing to w.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Options say what Open opens.
+type Options struct {
+	ConfigPath string
+	Environ    []string
+	// LogTo receives the log.
+	LogTo io.Writer
+	// WithHSM opens the HSM token too.
+	WithHSM bool
+}
+
+// Open loads the configuration and opens the store, and the HSM when asked.
+func Open(ctx context.Context, o Options) (*Env, error) {
+	cfg, err := LoadConfig(o.ConfigPath, o.Environ)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Config: cfg, Log: NewLogger(cfg, o.LogTo), Registry: prometheus.NewRegistry()}
+	e.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dsn := cfg.Database.DSN
+	if dsn == "" {
+		dsn = "sqlite:" + strings.TrimSuffix(cfg.DataDir, "/") + "/kyso.db"
+	}
+	if e.DB, err = store.Open(ctx, dsn, e.Log); err != nil {
+		return nil, err
+	}
+	if o.WithHSM {
+		if err := e.OpenHSM(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// OpenHSM logs in to the configured token.
+func (e *Env) OpenHSM(ctx context.Context) error {
+	useLocalSoftHSM(e.Config)
+	pin, err := hsm.LoadPIN(e.Config.HSM.PINFile, e.Config.HSM.PINEnv)
+	if err != nil {
+		return fmt.Errorf("HSM user PIN (hsm.pin_file / hsm.pin_env): %w", err)
+	}
+	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.TokenLabel, PIN: pin,
+		PoolSize: e.Config.HSM.PoolSize, KeyMetricLabel: KeyMetricLabel}, e.Log, e.Registry)
+	if err != nil {
+		return fmt.Errorf("open HSM token %q: %w", e.Config.HSM.TokenLabel, err)
+	}
+	e.HSM = h
+	return nil
+}
+
+// Close releases the HSM and the store.
+func (e *Env) Close() {
+	if e.HSM != nil {
+		e.HSM.Close()
+	}
+	if e.DB != nil {
+		e.DB.Close()
+	}
+}
+
+// KeyMetricLabel keeps the HSM metrics' key label bounded: citizens' keys
+// (one per credential) are counted together.
+func KeyMetricLabel(label string) string {
+	if strings.HasPrefix(label, "cred-") {
+		return "citizen-keys"
+	}
+	return label
+}
+
+// useLocalSoftHSM points SoftHSM2 at the token directory that `make run`
+// creates under the data directory, unless SOFTHSM2_CONF says otherwise, so
+// that kyso commands find the local token without extra setup.
+func useLocalSoftHSM(cfg config.Config) {
+	if cfg.HSM.Module != "" || os.Getenv("SOFTHSM2_CONF") != "" {
+		return
+	}
+	conf, err := filepath.Abs(filepath.Join(cfg.DataDir, "hsm", "softhsm2.conf"))
+	if err != nil {
+		return
+	}
+	if _, err := os.Stat(conf); err == nil {
+		os.Setenv("SOFTHSM2_CONF", conf)
+	}
+}
+
+// InitToken makes sure the token exists, creating random PIN files when
+// they are missing. It reports whether it initialised the token.
+func InitToken(module, label, pinFile, pinEnv, soPINFile string) (bool, error) {
+	userPIN, err := hsm.LoadPIN(pinFile, pinEnv)
+	if err != nil {
+		if pinFile == "" {
+			return false, err
+		}
+		if userPIN, err = writeRandomPIN(pinFile); err != nil {
+			return false, err
+		}
+	}
+	soPIN, err := hsm.LoadPIN(soPINFile, "")
+	if err != nil {
+		if soPIN, err = writeRandomPIN(soPINFile); err != nil {
+			return false, err
+		}
+	}
+	err = hsm.InitToken(module, label, soPIN, userPIN)
+	if errors.Is(err, hsm.ErrTokenExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func writeRandomPIN(path string) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		b, err := os.ReadFile(path)
+		return strings.TrimSpace(string(b)), err
+	}
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	pin := base64.RawURLEncoding.EncodeToString(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(pin+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write PIN file: %w", err)
+	}
+	return pin, nil
+}
