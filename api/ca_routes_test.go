@@ -37,7 +37,7 @@ func (caAssertions) VerifyAssertion(_ context.Context, raw string) (*auth.Assert
 	if len(parts) != 3 || parts[0] != "citizen" {
 		return nil, errors.New("bad assertion")
 	}
-	return &auth.Assertion{Subject: parts[1], Name: "Võ Thị Sáu", JTI: parts[2], Expiry: time.Now().Add(time.Minute)}, nil
+	return &auth.Assertion{Subject: parts[1], Name: "Võ Thị Sáu", Province: "Huế", JTI: parts[2], Expiry: time.Now().Add(time.Minute)}, nil
 }
 
 func caServer(t *testing.T) (string, string) {
@@ -104,7 +104,14 @@ func TestCAEndpoints(t *testing.T) {
 	csrDER, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, k)
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}))
 
-	resp, body := call(t, "POST", base+"/v1/certificates", "citizen-001099012345-a", map[string]string{"key": "remote", "pin": "135790", "province": "Huế"})
+	// A request choosing its own province (ST) is refused: the subject
+	// comes from the verified chip data only.
+	resp, body := call(t, "POST", base+"/v1/certificates", "citizen-001099012345-z", map[string]string{"key": "remote", "pin": "135790", "province": "Verified by Ministry of Public Security, signing for UBND Ha Noi"})
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(string(body), "subject-attribute-not-requestable") {
+		t.Fatalf("province in request: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, body = call(t, "POST", base+"/v1/certificates", "citizen-001099012345-a", map[string]string{"key": "remote", "pin": "135790"})
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("remote: %d %s", resp.StatusCode, body)
 	}

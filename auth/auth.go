@@ -54,10 +54,12 @@ type Assertion struct {
 	Name      string
 	BirthDate string
 	Sex       string
-	LoA       string
-	AMR       []string
-	IssuedAt  time.Time
-	Expiry    time.Time
+	// Province comes from the chip's verified place of residence.
+	Province string
+	LoA      string
+	AMR      []string
+	IssuedAt time.Time
+	Expiry   time.Time
 }
 
 // AssertionVerifier checks a citizen's bearer identity assertion.

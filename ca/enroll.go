@@ -36,12 +36,20 @@ const MaxCSRSize = 64 << 10
 // generated in the HSM for remote signing (Key "remote" with a PIN) or a
 // CSR from the citizen's own device.
 type EnrollRequest struct {
-	Key      string `json:"key,omitempty"`
-	PIN      string `json:"pin,omitempty"`
-	CSR      string `json:"csr,omitempty"`
-	Profile  string `json:"profile,omitempty"`
-	Province string `json:"province,omitempty"`
+	Key     string `json:"key,omitempty"`
+	PIN     string `json:"pin,omitempty"`
+	CSR     string `json:"csr,omitempty"`
+	Profile string `json:"profile,omitempty"`
+	// Province is refused: the ST of a citizen's certificate comes only
+	// from the verified place of residence in the identity assertion. The
+	// field is decoded so that a request naming it gets a clear refusal.
+	Province *string `json:"province,omitempty"`
 }
+
+// ErrSubjectFromChip refuses a request that tries to choose a subject
+// attribute.
+var ErrSubjectFromChip = problem.New(http.StatusBadRequest, "subject-attribute-not-requestable",
+	"the subject of a citizen certificate comes only from the verified chip data: its province (ST) is the place of residence on the card and cannot be set in the request")
 
 // Enrollment is the result of Enroll.
 type Enrollment struct {
@@ -150,7 +158,10 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 	if !ok || !spec.Public {
 		return nil, ErrUnknownProfile
 	}
-	sub := profile.Subject{CommonName: name, Province: strings.TrimSpace(req.Province), UID: profile.CitizenUID(p.Subject)}
+	if req.Province != nil {
+		return nil, ErrSubjectFromChip.With("field", "province")
+	}
+	sub := profile.Subject{CommonName: name, Province: a.Province, UID: profile.CitizenUID(p.Subject)}
 	if err := spec.Validate(sub); err != nil {
 		return nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
 	}

@@ -13,13 +13,14 @@ import (
 	"kyso/ca"
 	"kyso/credential"
 	"kyso/hsm"
+	"kyso/problem"
 	"kyso/store"
 	"kyso/store/storetest"
 )
 
 func citizen(id, jti string) *auth.Principal {
 	return &auth.Principal{Role: auth.RoleCitizen, Subject: id, Name: "Phạm Minh Châu", Assertion: &auth.Assertion{
-		JTI: jti, Subject: id, Name: "Phạm Minh Châu", IssuedAt: time.Now(), Expiry: time.Now().Add(5 * time.Minute),
+		JTI: jti, Subject: id, Name: "Phạm Minh Châu", Province: "Hà Nội", IssuedAt: time.Now(), Expiry: time.Now().Add(5 * time.Minute),
 	}}
 }
 
@@ -43,12 +44,21 @@ func TestEnrollRemoteAndCSR(t *testing.T) {
 		e := enrollEnv(t, db)
 		ctx := context.Background()
 		p := citizen("001099012345", "jti-1")
-		en, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810", Province: "Hà Nội"})
+		forged := "Verified by Ministry of Public Security, signing for UBND Ha Noi"
+		_, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-0"), ca.EnrollRequest{Key: "remote", PIN: "246810", Province: &forged})
+		if pr, ok := problem.As(err); !ok || pr.Status != 400 || pr.Code != "subject-attribute-not-requestable" {
+			t.Fatalf("province in the request: %v", err)
+		}
+		en, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if en.CredentialID == "" || en.Certificate.Subject.CommonName != "Phạm Minh Châu" {
 			t.Fatalf("enrollment %+v", en)
+		}
+		// ST is the verified place of residence carried by the assertion.
+		if st := en.Certificate.Subject.Province; len(st) != 1 || st[0] != "Hà Nội" {
+			t.Fatalf("ST %v", st)
 		}
 		// The same assertion cannot be used twice.
 		if _, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810"}); !errors.Is(err, auth.ErrReplayed) && !errors.Is(err, ca.ErrCredentialTaken) {

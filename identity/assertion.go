@@ -23,12 +23,15 @@ import (
 // Claims are the claims of an identity assertion. The JSON form is both
 // the JWT payload and the `claims` member of the verification response.
 type Claims struct {
-	Issuer         string           `json:"iss"`
-	Audience       jwt.Audience     `json:"aud"`
-	Subject        string           `json:"sub"` // 12-digit personal ID number
-	Name           string           `json:"name"`
-	BirthDate      string           `json:"birthdate"` // YYYY-MM-DD
-	Sex            string           `json:"sex,omitempty"`
+	Issuer    string       `json:"iss"`
+	Audience  jwt.Audience `json:"aud"`
+	Subject   string       `json:"sub"` // 12-digit personal ID number
+	Name      string       `json:"name"`
+	BirthDate string       `json:"birthdate"` // YYYY-MM-DD
+	Sex       string       `json:"sex,omitempty"`
+	// Province is the provincial-level unit of the verified place of
+	// residence (DG13), the only source of a certificate's ST.
+	Province       string           `json:"province,omitempty"`
 	ACR            string           `json:"acr"`
 	AMR            []string         `json:"amr"`
 	LoA            string           `json:"loa"`
@@ -212,7 +215,7 @@ func (s *Service) VerifyAssertion(ctx context.Context, raw string) (*auth.Assert
 		return nil, invalid(errors.New("identity assertion: bad subject or jti"))
 	}
 	return &auth.Assertion{
-		Raw: raw, JTI: c.ID, Subject: c.Subject, Name: c.Name, BirthDate: c.BirthDate, Sex: c.Sex,
+		Raw: raw, JTI: c.ID, Subject: c.Subject, Name: c.Name, BirthDate: c.BirthDate, Sex: c.Sex, Province: c.Province,
 		LoA: c.LoA, AMR: c.AMR, IssuedAt: std.IssuedAt.Time(), Expiry: std.Expiry.Time(),
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"kyso/identity/aa"
 	"kyso/identity/lds"
 	"kyso/identity/pa"
+	"kyso/identity/province"
 )
 
 // CardInput is what the phone read from the chip, as received.
@@ -42,13 +43,16 @@ type CardPolicy struct {
 
 // Card is a verified card.
 type Card struct {
-	IDNumber       string // 12 digits
-	FullName       string
-	BirthDate      string // YYYY-MM-DD
-	Sex            string // "M", "F" or "" when unspecified
-	Expiry         string // YYYY-MM-DD, "" when the card does not expire
-	DocumentType   string // "cccd" or "passport"
-	IssuingState   string
+	IDNumber     string // 12 digits
+	FullName     string
+	BirthDate    string // YYYY-MM-DD
+	Sex          string // "M", "F" or "" when unspecified
+	Expiry       string // YYYY-MM-DD, "" when the card does not expire
+	DocumentType string // "cccd" or "passport"
+	IssuingState string
+	// Province is the current provincial-level unit of the place of
+	// residence in DG13 ("" when DG13 has none or it names no province).
+	Province       string
 	SODHash        string
 	DSCFingerprint string
 	DSCSubject     string
@@ -219,6 +223,9 @@ func consistency(card *Card, mrz *lds.MRZ, dg13 *lds.DG13, now time.Time) error 
 			return refusef(CodeMalformedInput, "DG13 ID number %q is not 12 digits", id)
 		}
 		card.IDNumber = id
+		if u, ok := province.FromAddress(norm.NFC.String(dg13.Field(lds.DG13Residence))); ok {
+			card.Province = u.Name
+		}
 		if name := norm.NFC.String(dg13.FullName()); name != "" {
 			card.FullName = name
 		}

@@ -92,7 +92,8 @@ func TestVerifyCardAlgorithms(t *testing.T) {
 			}
 			want := identity.Card{IDNumber: "079090001234", FullName: "Trần Đức Anh", BirthDate: "1990-02-15", Sex: "M", DocumentType: "cccd", IssuingState: "VNM"}
 			if card.IDNumber != want.IDNumber || card.FullName != want.FullName || card.BirthDate != want.BirthDate ||
-				card.Sex != want.Sex || card.DocumentType != want.DocumentType || card.IssuingState != want.IssuingState {
+				card.Sex != want.Sex || card.DocumentType != want.DocumentType || card.IssuingState != want.IssuingState ||
+				card.Province != "Hà Nội" {
 				t.Fatalf("card %+v", card)
 			}
 			if len(card.SODHash) != 64 || len(card.DSCFingerprint) != 64 {

@@ -230,7 +230,7 @@ func (s *Service) verify(ctx context.Context, req VerifyRequest) (*Verification,
 	iat := now.Truncate(time.Second)
 	c := &Claims{
 		Issuer: s.cfg.Issuer, Audience: jwt.Audience{s.cfg.Audience},
-		Subject: card.IDNumber, Name: card.FullName, BirthDate: card.BirthDate, Sex: card.Sex,
+		Subject: card.IDNumber, Name: card.FullName, BirthDate: card.BirthDate, Sex: card.Sex, Province: card.Province,
 		ACR: ACRPrefix + loa, AMR: amr, LoA: loa,
 		ID:       base64.RawURLEncoding.EncodeToString(jti),
 		IssuedAt: jwt.NewNumericDate(iat), NotBefore: jwt.NewNumericDate(iat), Expiry: jwt.NewNumericDate(iat.Add(s.cfg.TTL)),
