@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kyso/api"
+	"kyso/cli/verifycli"
 	"kyso/verifier"
 	"kyso/verifier/report"
 )
@@ -54,7 +55,7 @@ func TestVerifyCLIAndAPIAgree(t *testing.T) {
 				args = append(args, "--trust", a)
 			}
 			var stdout, stderr bytes.Buffer
-			code := verifier.RunCLI(context.Background(), args, &stdout, &stderr)
+			code := verifycli.Run(context.Background(), args, &stdout, &stderr)
 			var cli report.Report
 			if err := json.Unmarshal(stdout.Bytes(), &cli); err != nil {
 				t.Fatalf("CLI report: %v\n%s", err, stderr.String())
@@ -77,7 +78,7 @@ func TestVerifyCLIAndAPIAgree(t *testing.T) {
 			if cli.Status.MainIndication != tc.want || len(cli.Signatures) != tc.sigs {
 				t.Fatalf("CLI: %s with %d signatures, want %s with %d", cli.Status.MainIndication, len(cli.Signatures), tc.want, tc.sigs)
 			}
-			if code != verifier.ExitCode(apiRep.Status.MainIndication) {
+			if code != verifycli.ExitCode(apiRep.Status.MainIndication) {
 				t.Fatalf("CLI exit %d, API indication %s", code, apiRep.Status.MainIndication)
 			}
 			cli.Document.Name, apiRep.Document.Name = "", ""

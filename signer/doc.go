@@ -7,7 +7,7 @@
 // of the service calls; they map input problems to *problem.Error values.
 // Sole control over citizens' keys (identity assertion, signing PIN,
 // signature activation data) lives in kyso/signer/csc, the RFC 3161
-// authority in kyso/tsa, and the command line in RunCLI.
+// authority in kyso/tsa; the command line is kyso/cli/signcli.
 //
 // Subpackages: pdfincr (incremental PDF updates; why we wrote our own is in
 // its package comment), pades, cades (CMS built over precomputed digests so
@@ -26,5 +26,5 @@ package signer
 //	svc := csc.New(db, credentialStore, keyByLabel /* hsm.FindKey */, auditLog, deps, csc.Config{})
 //	api.New(apiDeps, …, api.NewSignArea(svc, tsaSrv, log))
 //
-// and "kyso sign" is signer.RunCLI(ctx, args, signer.CLIDeps{OpenKey: …}, stdout, stderr).
+// and "kyso sign" is signcli.Run(ctx, args, signcli.Deps{OpenKey: …}, stdout, stderr).
 // The signing routes are described in api/openapi.json.

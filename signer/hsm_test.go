@@ -16,6 +16,7 @@ import (
 
 	"kyso/hsm"
 	"kyso/hsm/hsmtest"
+	"kyso/cli/signcli"
 	"kyso/signer"
 	"kyso/signer/signertest"
 )
@@ -43,7 +44,7 @@ func TestLocalCLIWithHSMKey(t *testing.T) {
 	if err := os.WriteFile(in, signertest.PDF(t, signertest.PDFOptions{}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deps := signer.CLIDeps{
+	deps := signcli.Deps{
 		OpenKey: func(ctx context.Context, l string) (crypto.Signer, func(), error) {
 			k, err := h.FindKey(ctx, l)
 			return k, func() {}, err
@@ -55,7 +56,7 @@ func TestLocalCLIWithHSMKey(t *testing.T) {
 	run := func(args ...string) {
 		t.Helper()
 		var stderr bytes.Buffer
-		if code := signer.RunCLI(context.Background(), args, deps, os.Stdout, &stderr); code != 0 {
+		if code := signcli.Run(context.Background(), args, deps, os.Stdout, &stderr); code != 0 {
 			t.Fatalf("kyso sign %v: %d %s", args, code, stderr.String())
 		}
 	}
@@ -75,10 +76,10 @@ func TestLocalCLIWithHSMKey(t *testing.T) {
 	}
 	// Usage errors.
 	var stderr bytes.Buffer
-	if code := signer.RunCLI(context.Background(), []string{"pdf", in}, deps, os.Stdout, &stderr); code != 2 {
+	if code := signcli.Run(context.Background(), []string{"pdf", in}, deps, os.Stdout, &stderr); code != 2 {
 		t.Fatalf("no key and no server: exit %d", code)
 	}
-	if code := signer.RunCLI(context.Background(), []string{"docx"}, deps, os.Stdout, &stderr); code != 2 {
+	if code := signcli.Run(context.Background(), []string{"docx"}, deps, os.Stdout, &stderr); code != 2 {
 		t.Fatalf("unknown kind: exit %d", code)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"kyso/audit"
 	"kyso/auth"
 	"kyso/credential"
+	"kyso/cli/signcli"
 	"kyso/signer"
 	"kyso/signer/csc"
 	"kyso/signer/signertest"
@@ -131,7 +132,7 @@ func newServer(t *testing.T, db *store.DB) *server {
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	code := signer.RunCLI(context.Background(), args, signer.CLIDeps{Getenv: func(k string) string { return env[k] }}, io.Discard, &stderr)
+	code := signcli.Run(context.Background(), args, signcli.Deps{Getenv: func(k string) string { return env[k] }}, io.Discard, &stderr)
 	return code, stderr.String()
 }
 

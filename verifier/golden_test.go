@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"kyso/verifier/internal/testdoc"
+	"kyso/verifier/report"
+	"kyso/verifier/revocation"
 )
 
 var (
@@ -65,17 +67,16 @@ func TestGolden(t *testing.T) {
 	root := filepath.Join(dir, "root.pem")
 	for _, tc := range []struct {
 		file string
-		code int
+		want report.Indication
 	}{
-		{"lta.pdf", ExitPassed},
-		{"page-added.pdf", ExitFailed},
+		{"lta.pdf", report.TotalPassed},
+		{"page-added.pdf", report.TotalFailed},
 	} {
 		for _, format := range []string{"text", "json"} {
 			t.Run(tc.file+"/"+format, func(t *testing.T) {
-				var stdout, stderr bytes.Buffer
-				code := RunCLI(context.Background(), []string{filepath.Join(dir, tc.file), "--trust", root, "--format", format, "--at", goldenAt, "--offline"}, &stdout, &stderr)
-				if code != tc.code {
-					t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, stdout.String(), stderr.String())
+				stdout, got := goldenReport(t, filepath.Join(dir, tc.file), root, format)
+				if got != tc.want {
+					t.Fatalf("%s, want %s\n%s", got, tc.want, stdout.String())
 				}
 				golden := filepath.Join(dir, "golden", tc.file+"."+format)
 				if *update {
@@ -95,39 +96,40 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func TestRunCLIUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"--format", "xml", "a.pdf"},
-		{"--bogus"},
-		{"a.pdf", "b.pdf"},
-		{"--at", "yesterday", "a.pdf"},
-		{"testdata/does-not-exist.pdf"},
-		{"testdata/root.pem", "--trust", "testdata/root.pem"},
-	} {
-		var stdout, stderr bytes.Buffer
-		if code := RunCLI(context.Background(), args, &stdout, &stderr); code != ExitUnreadable {
-			t.Errorf("%q: exit %d, want %d", args, code, ExitUnreadable)
-		}
-	}
-	var stdout, stderr bytes.Buffer
-	code := RunCLI(context.Background(), []string{"testdata/lta.pdf", "--trust", "testdata/root.pem", "--at", "2026-01-15T08:00:00Z", "--offline", "--format", "html"}, &stdout, &stderr)
-	if code != ExitPassed || !bytes.Contains(stdout.Bytes(), []byte(`id="verdict"`)) {
-		t.Fatalf("html: exit %d\n%s", code, stderr.String())
-	}
-	// Trust anchors from a configuration file.
-	cfg := filepath.Join(t.TempDir(), "kyso.yaml")
-	if err := os.WriteFile(cfg, []byte("verifier:\n  trust_files: [testdata/root.pem]\n  offline: true\n"), 0o600); err != nil {
+// goldenReport verifies path offline at goldenAt with the anchors of root,
+// as `kyso verify --offline` does, and renders the report in format.
+func goldenReport(t *testing.T, path, root, format string) (*bytes.Buffer, report.Indication) {
+	t.Helper()
+	roots, err := LoadCertificates(root)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if code := RunCLI(context.Background(), []string{"--config", cfg, "testdata/lta.pdf", "--at", "2026-01-15T08:00:00Z"}, &stdout, &stderr); code != ExitPassed {
-		t.Fatalf("--config: exit %d\n%s", code, stderr.String())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// No trust anchor: the chain cannot be built.
-	code = RunCLI(context.Background(), []string{"testdata/lta.pdf", "--at", "2026-01-15T08:00:00Z", "--offline"}, &stdout, &stderr)
-	if code != ExitIndeterminate {
-		t.Fatalf("no trust: exit %d, want %d", code, ExitIndeterminate)
+	at, err := time.Parse(time.RFC3339, goldenAt)
+	if err != nil {
+		t.Fatal(err)
 	}
+	v := New(Options{Roots: roots, At: at, Revocation: revocation.New(revocation.Config{Offline: true})})
+	rep, err := v.Verify(context.Background(), Input{Name: path, Data: data})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out bytes.Buffer
+	switch format {
+	case "json":
+		err = rep.JSON(&out)
+	case "html":
+		err = rep.HTML(&out)
+	default:
+		err = rep.Text(&out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &out, rep.Status.MainIndication
 }
 
 func pemCert(c *x509.Certificate) []byte {

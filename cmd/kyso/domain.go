@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"kyso/auth"
+	"kyso/cli/signcli"
+	"kyso/cli/verifycli"
 	"kyso/ca/ceremony"
 	"kyso/ca/officercli"
 	"kyso/identity"
-	"kyso/signer"
-	"kyso/verifier"
 )
 
 // Commands that hand their arguments to a package's own command line read
@@ -71,7 +71,7 @@ func runSign(ctx context.Context, io stdio, args []string) int {
 		}
 		return ""
 	}
-	deps := signer.CLIDeps{Getenv: getenv}
+	deps := signcli.Deps{Getenv: getenv}
 	var e *env
 	deps.OpenKey = func(ctx context.Context, label string) (crypto.Signer, func(), error) {
 		var err error
@@ -91,11 +91,11 @@ func runSign(ctx context.Context, io stdio, args []string) int {
 			e.close()
 		}
 	}()
-	return signer.RunCLI(ctx, args, deps, io.out, io.err)
+	return signcli.Run(ctx, args, deps, io.out, io.err)
 }
 
 func runVerify(ctx context.Context, io stdio, args []string) int {
-	return verifier.RunCLI(ctx, args, io.out, io.err)
+	return verifycli.Run(ctx, args, io.out, io.err)
 }
 
 func runRegistry(ctx context.Context, io stdio, args []string) int {

@@ -1,23 +1,24 @@
-package verifier
+// Package verifycli is `kyso verify`: validating every signature of a PDF,
+// CMS or JWS file and printing the report as text, JSON or HTML.
+package verifycli
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"kyso/certfile"
 	"os"
 	"strings"
 	"time"
 
 	"kyso/config"
+	"kyso/verifier"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
 
-// Exit codes of RunCLI.
+// Exit codes of Run.
 const (
 	ExitPassed        = 0
 	ExitFailed        = 1
@@ -25,18 +26,10 @@ const (
 	ExitUnreadable    = 3
 )
 
-// MaxInput bounds the size of a document read by the CLI and the API.
-const MaxInput = 64 << 20
-
 type multi []string
 
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
-
-// LoadCertificates reads every certificate from PEM or DER files.
-func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
-	return certfile.Read(paths...)
-}
 
 const usage = `usage: kyso verify FILE [--trust PEM]... [--format json|text|html] [--at TIME] [--offline]
        [--config FILE] [--detached FILE] [--allow-host HOST]...
@@ -46,7 +39,7 @@ serialization).
 Exit status: 0 passed, 1 failed, 2 indeterminate, 3 unreadable input or usage.
 `
 
-// ExitCode maps a main indication to RunCLI's exit status.
+// ExitCode maps a main indication to Run's exit status.
 func ExitCode(i report.Indication) int {
 	switch i {
 	case report.TotalPassed:
@@ -57,8 +50,8 @@ func ExitCode(i report.Indication) int {
 	return ExitIndeterminate
 }
 
-// RunCLI implements `kyso verify`.
-func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Run implements `kyso verify`.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var trust, hosts multi
@@ -118,7 +111,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rc.AllowedHosts = append(rc.AllowedHosts, c.Verifier.AllowedHosts...)
 		rc.Offline = rc.Offline || c.Verifier.Offline
 	}
-	roots, err := LoadCertificates(anchors...)
+	roots, err := verifier.LoadCertificates(anchors...)
 	if err != nil {
 		return fail(err.Error())
 	}
@@ -134,8 +127,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitUnreadable
 		}
 	}
-	v := New(Options{Roots: roots, At: when, Revocation: revocation.New(rc)})
-	rep, err := v.Verify(ctx, Input{Name: files[0], Data: data, Detached: det})
+	v := verifier.New(verifier.Options{Roots: roots, At: when, Revocation: revocation.New(rc)})
+	rep, err := v.Verify(ctx, verifier.Input{Name: files[0], Data: data, Detached: det})
 	if err != nil {
 		fmt.Fprintf(stderr, "kyso verify: %v\n", err)
 		return ExitUnreadable
@@ -161,11 +154,11 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxInput+1))
+	b, err := io.ReadAll(io.LimitReader(f, verifier.MaxInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(b) > MaxInput {
+	if len(b) > verifier.MaxInput {
 		return nil, errors.New(path + ": larger than the input limit")
 	}
 	return b, nil

@@ -1,4 +1,7 @@
-package signer
+// Package signcli is `kyso sign`: signing a PDF, any file (CAdES) or a JSON
+// document (JWS) locally with a key in the HSM, or remotely through a Kyso
+// server.
+package signcli
 
 import (
 	"bytes"
@@ -19,17 +22,18 @@ import (
 	"strings"
 	"time"
 
+	"kyso/signer"
 	"kyso/tsa"
 )
 
-// CLIDeps is what the command line needs from its caller.
-type CLIDeps struct {
+// Deps is what the command line needs from its caller.
+type Deps struct {
 	// OpenKey opens an HSM key by label for local signing and returns a
 	// function releasing it; nil disables --key-label.
 	OpenKey func(ctx context.Context, label string) (crypto.Signer, func(), error)
 	// Deps supplies time-stamps and revocation data for local signatures
 	// (--tsa-url overrides the time-stamp source).
-	Deps
+	signer.Deps
 	// Getenv reads the environment (KYSO_SIGNING_PIN, KYSO_TOKEN); os.Getenv
 	// when nil.
 	Getenv func(string) string
@@ -61,9 +65,9 @@ type cliOpts struct {
 	x, y, width, height                            float64
 }
 
-// RunCLI runs "kyso sign" with args (after "sign") and returns the exit
+// Run runs "kyso sign" with args (after "sign") and returns the exit
 // code: 0 done, 1 failed, 2 usage.
-func RunCLI(ctx context.Context, args []string, deps CLIDeps, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "pdf" && args[0] != "cms" && args[0] != "jws") {
 		fmt.Fprint(stderr, cliUsage)
 		return 2
@@ -157,15 +161,15 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 	return certfile.Read(path)
 }
 
-func (o cliOpts) pdfOptions(level Level) PDFOptions {
-	p := PDFOptions{Level: level, Reason: o.reason, Location: o.location, Certify: o.certify}
+func (o cliOpts) pdfOptions(level signer.Level) signer.PDFOptions {
+	p := signer.PDFOptions{Level: level, Reason: o.reason, Location: o.location, Certify: o.certify}
 	if o.visible {
-		p.Appearance = &Appearance{Page: o.page, X: o.x, Y: o.y, Width: o.width, Height: o.height}
+		p.Appearance = &signer.Appearance{Page: o.page, X: o.x, Y: o.y, Width: o.width, Height: o.height}
 	}
 	return p
 }
 
-func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps, out io.Writer) error {
+func localSign(ctx context.Context, kind, input string, o cliOpts, deps Deps, out io.Writer) error {
 	if deps.OpenKey == nil {
 		return errors.New("local signing is not available")
 	}
@@ -180,7 +184,7 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps,
 	if err != nil {
 		return err
 	}
-	level, err := ParseLevel(o.level)
+	level, err := signer.ParseLevel(o.level)
 	if err != nil {
 		return err
 	}
@@ -189,10 +193,10 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps,
 		return fmt.Errorf("key %q: %w", o.keyLabel, err)
 	}
 	defer release()
-	k := Key{Signer: key, Cert: certs[0], Chain: append(certs[1:], chain...)}
+	k := signer.Key{Signer: key, Cert: certs[0], Chain: append(certs[1:], chain...)}
 	d := deps.Deps
 	if d.Revocation == nil {
-		d.Revocation = NetRevocation{HTTP: deps.HTTP}
+		d.Revocation = signer.NetRevocation{HTTP: deps.HTTP}
 	}
 	if o.tsaURL != "" {
 		d.Stamper = &tsa.Client{URL: o.tsaURL, HTTP: deps.HTTP}
@@ -210,9 +214,9 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps,
 		}
 		po := o.pdfOptions(level)
 		po.Deps = d
-		return SignPDF(ctx, k, in, st.Size(), out, po)
+		return signer.SignPDF(ctx, k, in, st.Size(), out, po)
 	case "cms":
-		p7s, err := SignCMS(ctx, k, in, CMSOptions{Level: level, Deps: d})
+		p7s, err := signer.SignCMS(ctx, k, in, signer.CMSOptions{Level: level, Deps: d})
 		if err != nil {
 			return err
 		}
@@ -227,7 +231,7 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps,
 		if err := json.Compact(&compact, payload); err != nil {
 			return fmt.Errorf("%s is not JSON: %w", input, err)
 		}
-		sig, _, err := SignJWS(ctx, k, compact.Bytes(), JWSOptions{Serialization: o.serialization, Level: level, Deps: d})
+		sig, _, err := signer.SignJWS(ctx, k, compact.Bytes(), signer.JWSOptions{Serialization: o.serialization, Level: level, Deps: d})
 		if err != nil {
 			return err
 		}
@@ -247,7 +251,7 @@ func readSecret(file, env string, getenv func(string) string) (string, error) {
 	return getenv(env), nil
 }
 
-func remoteSign(ctx context.Context, kind, input string, o cliOpts, deps CLIDeps, out io.Writer) error {
+func remoteSign(ctx context.Context, kind, input string, o cliOpts, deps Deps, out io.Writer) error {
 	token, err := readSecret(o.tokFile, "KYSO_TOKEN", deps.Getenv)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
