@@ -16,10 +16,16 @@
 // signature and document time-stamps (RFC 3161: the token's signature and
 // chain, and that the imprint matches the signature value or the byte
 // range), the PAdES baseline level reached, and each later incremental
-// update: allowed (DSS, document time-stamps, further signatures, form
-// filling where DocMDP permits) or not (changed content, new pages,
-// annotations, objects overridden by later definitions, data after the last
-// %%EOF).
+// update, analysed as a whitelist over the object graph (see changes.go):
+// every object a later revision defines, changes or frees must be
+// explained by an allowed kind of update — validation data (/DSS) sharing
+// no object with the content, document time-stamps, co-signatures, filling
+// existing fields and annotations where DocMDP (P, from the signature's
+// /Reference or the catalog's /Perms), FieldMDP and /Lock permit,
+// document metadata — else it is a modification: changed content, new
+// pages, a reference dangling at signing time defined later, repeated
+// dictionary keys, an overlay widget, /NeedAppearances or /XFA set, a
+// re-emitted signature dictionary, data after the last %%EOF.
 //
 // A JWS may come in compact, flattened JSON or general JSON serialization;
 // every signature of a general JWS gets its own report entry. For each it
@@ -40,9 +46,10 @@
 // digest. The JWS parser is our own because go-jose refuses the critical
 // sigT header that older JAdES signatures carry.
 //
-// Policy where EN 319 102-1 leaves room: a disallowed change after signing
-// makes the signature TOTAL-FAILED with HASH_FAILURE, because what a viewer
-// shows is no longer the signed data; without a time-stamp the best
+// Policy where EN 319 102-1 leaves room: as EU DSS does, a disallowed
+// change after signing makes every signature made before it TOTAL-FAILED
+// with FORMAT_FAILURE (HASH_FAILURE only when a signature's own bytes do
+// not match), and the document takes its worst signature's result; without a time-stamp the best
 // signature time is the validation time, so revocation data must be fresh
 // for it or be fetched online.
 //

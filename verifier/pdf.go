@@ -31,6 +31,7 @@ type pdfSig struct {
 	tsTime   time.Time // valid document time-stamp time
 	ok       bool      // structural checks passed
 	docMDP   int
+	lock     fieldLock
 }
 
 const (
@@ -39,14 +40,15 @@ const (
 )
 
 // sigFields walks the AcroForm fields of revision rev and returns the
-// object numbers of signature values.
-func sigFields(f *pdfscan.File, rev int) []int {
+// object numbers of signature values with the field holding each.
+func sigFields(f *pdfscan.File, rev int) ([]int, map[int]*pdfscan.Dict) {
 	root := f.Root(rev)
 	af := f.ResolveDict(rev, root.Get("AcroForm"))
 	if af == nil {
-		return nil
+		return nil, nil
 	}
 	var out []int
+	holder := map[int]*pdfscan.Dict{}
 	seen := map[int]bool{}
 	count := 0
 	var walk func(o pdfscan.Object, ft string, depth int)
@@ -72,6 +74,7 @@ func sigFields(f *pdfscan.File, rev int) []int {
 			if vv := d.Get("V"); vv.Kind == pdfscan.Reference && !seen[vv.Ref.Num] {
 				seen[vv.Ref.Num] = true
 				out = append(out, vv.Ref.Num)
+				holder[vv.Ref.Num] = d
 			}
 		}
 		if kids := d.Get("Kids"); kids.Kind == pdfscan.Array {
@@ -85,7 +88,7 @@ func sigFields(f *pdfscan.File, rev int) []int {
 			walk(fo, "", 0)
 		}
 	}
-	return out
+	return out, holder
 }
 
 func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Report) {
@@ -97,13 +100,17 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 	rep.Document.Revisions = len(f.Revisions)
 	last := len(f.Revisions) - 1
 	var sigs []*pdfSig
-	nums := sigFields(f, last)
+	nums, holders := sigFields(f, last)
 	if len(nums) > maxSignatures {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d signatures; only the first %d are validated", len(nums), maxSignatures))
 		nums = nums[:maxSignatures]
 	}
 	for _, num := range nums {
-		sigs = append(sigs, v.pdfStructure(f, num))
+		s := v.pdfStructure(f, num)
+		if s.ok {
+			s.docMDP, s.lock = sigPermissions(f, last, num, s.dict, holders[num])
+		}
+		sigs = append(sigs, s)
 	}
 	sort.SliceStable(sigs, func(i, j int) bool { return sigs[i].br[1] < sigs[j].br[1] })
 	if len(sigs) == 0 && f.Trailing {
@@ -130,13 +137,9 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 			}
 		}
 	}
-	docMDP := 0
 	for _, s := range sigs {
 		if !s.ok || s.docTS {
 			continue
-		}
-		if s.docMDP > 0 && (docMDP == 0 || s.docMDP < docMDP) {
-			docMDP = s.docMDP
 		}
 		sd, err := cms.Parse(s.contents)
 		if err != nil {
@@ -174,8 +177,16 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		}, &s.sig)
 	}
 
-	// Changes after each signed revision.
-	changes := classifyChanges(f, firstSigned(sigs), docMDP)
+	// Changes after each signed revision: a disallowed change fails every
+	// signature made before it (the signed bytes are intact, what a reader
+	// shows is not what was signed).
+	var infos []sigInfo
+	for _, s := range sigs {
+		if s.ok {
+			infos = append(infos, sigInfo{num: s.num, rev: s.rev, docTS: s.docTS, docMDP: s.docMDP, lock: s.lock})
+		}
+	}
+	changes := classifyChanges(f, firstSigned(sigs), infos)
 	rep.Changes = changes
 	for _, s := range sigs {
 		if !s.ok {
@@ -183,8 +194,8 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		}
 		for _, c := range changes {
 			if c.Revision > s.rev+1 && !c.Allowed {
-				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "changes after signing", Result: "failed", Detail: fmt.Sprintf("revision %d: %s", c.Revision, c.Detail)})
-				s.fail(report.TotalFailed, report.HashFailure, fmt.Sprintf("the document was changed after signing (revision %d: %s)", c.Revision, c.Kind))
+				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "changes after signing", Result: "failed", Detail: fmt.Sprintf("revision %d: %s: %s", c.Revision, c.Kind, c.Detail)})
+				s.fail(report.TotalFailed, report.FormatFailure, fmt.Sprintf("the document was changed after signing (revision %d: %s)", c.Revision, c.Kind))
 				break
 			}
 		}
@@ -333,7 +344,6 @@ func (v *Verifier) pdfStructure(f *pdfscan.File, num int) *pdfSig {
 		}
 	}
 	s.contents = der[:n]
-	s.docMDP = docMDPOf(f, last, d)
 	s.ok = true
 	s.sig.Checks = append(s.sig.Checks, report.Check{Name: "signature structure", Result: "passed", Detail: fmt.Sprintf("byte range covers revision %d except /Contents", s.rev+1)})
 	return s
@@ -357,25 +367,85 @@ func derLength(b []byte) (int, error) {
 	return n, nil
 }
 
-func docMDPOf(f *pdfscan.File, rev int, d *pdfscan.Dict) int {
-	refs, err := f.Resolve(rev, d.Get("Reference"))
-	if err != nil || refs.Kind != pdfscan.Array {
-		return 0
-	}
-	for _, r := range refs.Array {
-		rd := f.ResolveDict(rev, r)
-		if rd == nil || rd.Name("TransformMethod") != "DocMDP" {
-			continue
+// sigPermissions returns the DocMDP P of a certification signature (from
+// its /Reference, the catalog's /Perms naming it, or a PDF 2.0 /Lock /P; 0
+// for an approval signature) and the fields its FieldMDP transform or its
+// field's /Lock dictionary locks (ISO 32000-1 §12.8.2, ISO 32000-2
+// §12.8.2.4).
+func sigPermissions(f *pdfscan.File, rev, num int, d, field *pdfscan.Dict) (int, fieldLock) {
+	p := 0
+	var lock fieldLock
+	params := func(tp *pdfscan.Dict) {
+		if tp == nil {
+			return
 		}
-		p := 2
-		if tp := f.ResolveDict(rev, rd.Get("TransformParams")); tp != nil {
-			if pv := tp.Get("P"); pv.Kind == pdfscan.Int && pv.Int >= 1 && pv.Int <= 3 {
-				p = int(pv.Int)
+		if pv := tp.Get("P"); pv.Kind == pdfscan.Int && pv.Int >= 1 && pv.Int <= 3 && (p == 0 || int(pv.Int) < p) {
+			p = int(pv.Int)
+		}
+	}
+	lockOf := func(tp *pdfscan.Dict) {
+		if tp == nil {
+			return
+		}
+		action := tp.Name("Action")
+		if action != "All" && action != "Include" && action != "Exclude" {
+			return
+		}
+		var names []string
+		if fs, err := f.Resolve(rev, tp.Get("Fields")); err == nil && fs.Kind == pdfscan.Array {
+			for _, x := range fs.Array {
+				if x.Kind == pdfscan.String && len(names) < maxFields {
+					names = append(names, pdfText(x.Str))
+				}
 			}
 		}
-		return p
+		// Several locks combine into the strictest: keep the first unless
+		// a later one locks everything.
+		if lock.action == "" || action == "All" {
+			lock = fieldLock{action: action, fields: names}
+		}
 	}
-	return 0
+	certified := false
+	if refs, err := f.Resolve(rev, d.Get("Reference")); err == nil && refs.Kind == pdfscan.Array {
+		for i, r := range refs.Array {
+			if i > 16 {
+				break
+			}
+			rd := f.ResolveDict(rev, r)
+			if rd == nil {
+				continue
+			}
+			switch rd.Name("TransformMethod") {
+			case "DocMDP":
+				certified = true
+				if p == 0 {
+					p = 2
+				}
+				tp := f.ResolveDict(rev, rd.Get("TransformParams"))
+				if tp != nil && tp.Get("P").Kind == pdfscan.Int {
+					p = 0
+					params(tp)
+					if p == 0 {
+						p = 2
+					}
+				}
+			case "FieldMDP":
+				lockOf(f.ResolveDict(rev, rd.Get("TransformParams")))
+			}
+		}
+	}
+	if perms := f.ResolveDict(rev, f.Root(rev).Get("Perms")); perms != nil {
+		if dm := perms.Get("DocMDP"); dm.Kind == pdfscan.Reference && dm.Ref.Num == num && !certified {
+			p = 2
+		}
+	}
+	if field != nil {
+		if ld := f.ResolveDict(rev, field.Get("Lock")); ld != nil {
+			lockOf(ld)
+			params(ld)
+		}
+	}
+	return p, lock
 }
 
 // dss collects the /DSS certificates and revocation data of revision rev and

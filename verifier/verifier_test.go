@@ -164,7 +164,7 @@ func pdfCases() []pdfCase {
 			d := signBT(t, fx)
 			return d[:len(d)-200]
 		}},
-		{name: "page added after signing", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "page added after signing", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			d := signBT(t, fx)
 			_, next := testdoc.Object(t, d, 1)
 			return testdoc.Update(t, d, map[int]string{
@@ -172,11 +172,11 @@ func pdfCases() []pdfCase {
 				next: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
 			}, 0)
 		}},
-		{name: "content changed in an incremental update", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "content changed in an incremental update", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			c := "BT /F1 24 Tf 72 720 Td (Giay tu choi) Tj ET"
 			return testdoc.Update(t, signBT(t, fx), map[int]string{4: fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c)}, 0)
 		}},
-		{name: "shadow attack: page replaced by later object", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "shadow attack: page replaced by later object", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			d := signBT(t, fx)
 			_, next := testdoc.Object(t, d, 1)
 			c := "BT /F1 24 Tf 72 720 Td (Hidden) Tj ET"
@@ -185,15 +185,25 @@ func pdfCases() []pdfCase {
 				next: fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c),
 			}, 0)
 		}},
-		{name: "annotation added", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		// Annotations are allowed after an approval signature (as EU DSS
+		// and pyHanko allow them) and after a certification with P=3.
+		{name: "annotation added after an approval signature", want: report.TotalPassed, build: func(t *testing.T, fx *fixture) []byte {
 			d := signBT(t, fx)
+			_, next := testdoc.Object(t, d, 1)
+			return testdoc.Update(t, d, map[int]string{
+				3:    fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [%d 0 R] >>", next),
+				next: "<< /Type /Annot /Subtype /Text /Rect [72 600 92 620] /Contents (checked) >>",
+			}, 0)
+		}},
+		{name: "annotation added after certification P=2", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
+			d := fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.AllowFillingExistingFormFieldsAndSignaturesPerms})
 			_, next := testdoc.Object(t, d, 1)
 			return testdoc.Update(t, d, map[int]string{
 				3:    fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [%d 0 R] >>", next),
 				next: "<< /Type /Annot /Subtype /FreeText /Rect [72 600 400 650] /Contents (VOID) /DA (/Helv 24 Tf 1 0 0 rg) >>",
 			}, 0)
 		}},
-		{name: "incremental saving attack: data after %%EOF", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "incremental saving attack: data after %%EOF", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			return append(signBT(t, fx), []byte("4 0 obj\n<< /Length 10 >>\nstream\nBT (x) ET\nendstream\nendobj\n")...)
 		}},
 		{name: "ByteRange leaves a gap", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
@@ -247,7 +257,7 @@ func pdfCases() []pdfCase {
 			return fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: k, TSA: true})
 		}},
 		{name: "untrusted root", untrust: true, tampered: true, want: report.Indeterminate, sub: report.NoCertificateChainFound, build: signBT},
-		{name: "certification P=1 then another signature", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "certification P=1 then another signature", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			d := fx.pki.Sign(t, fx.plain, testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.DoNotAllowAnyChangesPerms})
 			return fx.pki.Sign(t, d, testdoc.SignOptions{Signer: fx.signer, TSA: true})
 		}},
@@ -258,11 +268,11 @@ func pdfCases() []pdfCase {
 			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.AllowFillingExistingFormFieldsAndSignaturesPerms})
 			return fillForm(t, d)
 		}},
-		{name: "form filled after certification P=1", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "form filled after certification P=1", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true, CertType: sign.CertificationSignature, DocMDP: sign.DoNotAllowAnyChangesPerms})
 			return fillForm(t, d)
 		}},
-		{name: "form field moved after signing", tampered: true, want: report.TotalFailed, sub: report.HashFailure, build: func(t *testing.T, fx *fixture) []byte {
+		{name: "form field moved after signing", tampered: true, want: report.TotalFailed, sub: report.FormatFailure, build: func(t *testing.T, fx *fixture) []byte {
 			d := fx.pki.Sign(t, testdoc.FormPDF(), testdoc.SignOptions{Signer: fx.signer, TSA: true})
 			return testdoc.Update(t, d, map[int]string{6: "<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /V (A) /Rect [72 100 300 130] /P 3 0 R >>"}, 0)
 		}},
