@@ -2,7 +2,9 @@ package api
 
 import (
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -258,50 +260,120 @@ func (a *DossierArea) reject(w http.ResponseWriter, r *http.Request) {
 
 func (a *DossierArea) decide(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		Decision string `json:"decision"`
-		Note     string `json:"note"`
+		Decision     string `json:"decision"`
+		Note         string `json:"note"`
+		OfficerName  string `json:"officer_name"`
+		OfficerTitle string `json:"officer_title"`
 	}
 	if err := DecodeJSON(r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.reply(w, r)(a.svc.Decide(r.Context(), principal(r), mux.Vars(r)["id"], b.Decision, b.Note))
+	p := principal(r)
+	officer := dossier.Officer{Name: b.OfficerName, Title: b.OfficerTitle}
+	if officer.Name == "" && p != nil {
+		officer.Name = p.Name
+	}
+	a.reply(w, r)(a.svc.DecideAs(r.Context(), p, mux.Vars(r)["id"], b.Decision, b.Note, officer))
 }
 
 func (a *DossierArea) signResult(w http.ResponseWriter, r *http.Request) {
-	pdf, err := a.resultBody(r)
+	o, err := a.resultBody(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.reply(w, r)(a.svc.SignResult(r.Context(), principal(r), mux.Vars(r)["id"], pdf))
+	if err := resultStamp(r.URL.Query(), &o); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, r)(a.svc.SignResultWith(r.Context(), principal(r), mux.Vars(r)["id"], o))
+}
+
+// resultStamp reads the seal's stamp from the query: stamp=invisible, or
+// stamp_page, stamp_x, stamp_y, stamp_width, stamp_height (points from the
+// bottom-left corner). A JSON body's "stamp" member has the same effect.
+func resultStamp(q url.Values, o *dossier.ResultOptions) error {
+	switch q.Get("stamp") {
+	case "":
+	case "invisible":
+		o.Invisible = true
+	case "visible":
+	default:
+		return problem.New(http.StatusBadRequest, "bad-appearance", "stamp must be visible or invisible")
+	}
+	if q.Get("stamp_page") == "" && q.Get("stamp_x") == "" && q.Get("stamp_y") == "" && q.Get("stamp_width") == "" && q.Get("stamp_height") == "" {
+		return nil
+	}
+	st := &dossier.Stamp{Page: 1, X: 36, Y: 36, Width: 220, Height: 64}
+	if v := q.Get("stamp_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return problem.New(http.StatusBadRequest, "bad-appearance", "stamp_page must be a page number from 1")
+		}
+		st.Page = n
+	}
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{{"stamp_x", &st.X}, {"stamp_y", &st.Y}, {"stamp_width", &st.Width}, {"stamp_height", &st.Height}} {
+		if v := q.Get(f.key); v != "" {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return problem.Newf(http.StatusBadRequest, "bad-appearance", "%s must be a number of points", f.key)
+			}
+			*f.dst = x
+		}
+	}
+	o.Stamp = st
+	return nil
 }
 
 // resultBody is the PDF to seal: a raw application/pdf body, a multipart
-// part "pdf", JSON {"pdf": base64}, or nothing (generate from the decision).
-func (a *DossierArea) resultBody(r *http.Request) ([]byte, error) {
+// part "pdf", JSON {"pdf": base64, "stamp": {...}}, or nothing (generate
+// from the decision).
+func (a *DossierArea) resultBody(r *http.Request) (dossier.ResultOptions, error) {
+	var o dossier.ResultOptions
 	switch {
 	case emptyBody(r):
-		return nil, nil
+		return o, nil
 	case isMultipart(r):
 		mp, err := readMultipart(r, a.svc.Limits())
 		if err != nil {
-			return nil, err
+			return o, err
 		}
 		if f := mp.first("pdf", "result"); f != nil {
-			return f.Data, nil
+			o.PDF = f.Data
 		}
-		return nil, nil
+		return o, nil
 	case RequireContentType(r, "application/pdf") == nil:
-		return readLimited(r, a.svc.Limits().MaxResultBytes)
+		pdf, err := readLimited(r, a.svc.Limits().MaxResultBytes)
+		o.PDF = pdf
+		return o, err
 	}
 	var b struct {
-		PDF []byte `json:"pdf"`
+		PDF   []byte `json:"pdf"`
+		Stamp *struct {
+			Page      int     `json:"page"`
+			X         float64 `json:"x"`
+			Y         float64 `json:"y"`
+			Width     float64 `json:"width"`
+			Height    float64 `json:"height"`
+			Invisible bool    `json:"invisible"`
+		} `json:"stamp"`
 	}
 	if err := DecodeJSON(r, &b); err != nil {
-		return nil, err
+		return o, err
 	}
-	return b.PDF, nil
+	o.PDF = b.PDF
+	if st := b.Stamp; st != nil {
+		if st.Invisible {
+			o.Invisible = true
+		} else {
+			o.Stamp = &dossier.Stamp{Page: st.Page, X: st.X, Y: st.Y, Width: st.Width, Height: st.Height}
+		}
+	}
+	return o, nil
 }
 
 func (a *DossierArea) giveBack(w http.ResponseWriter, r *http.Request) {

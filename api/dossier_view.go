@@ -14,6 +14,7 @@ type dossierView struct {
 	ID              string        `json:"id"`
 	ProcedureCode   string        `json:"procedure_code"`
 	Applicant       string        `json:"applicant"`
+	ApplicantName   string        `json:"applicant_name,omitempty"`
 	AgencyCode      string        `json:"agency_code"`
 	State           string        `json:"state"`
 	Version         int64         `json:"version"`
@@ -43,11 +44,19 @@ type decisionView struct {
 	Decision  string `json:"decision"`
 	Note      string `json:"note,omitempty"`
 	DecidedBy string `json:"decided_by"`
+	// OfficerName and OfficerTitle are the deciding officer as printed
+	// on the e-result.
+	OfficerName  string `json:"officer_name,omitempty"`
+	OfficerTitle string `json:"officer_title,omitempty"`
 }
 
 type resultView struct {
 	SHA256 string `json:"sha256"`
 	Href   string `json:"href"`
+	// Number is a generated e-result's number and symbol.
+	Number string `json:"number,omitempty"`
+	// VerifyHref is the public verification page the QR code leads to.
+	VerifyHref string `json:"verify_href"`
 }
 
 type fileView struct {
@@ -85,7 +94,7 @@ func optTime(t time.Time) *time.Time {
 
 func viewDossier(d *dossier.Dossier) dossierView {
 	v := dossierView{
-		ID: d.ID, ProcedureCode: d.ProcedureCode, Applicant: d.Applicant, AgencyCode: d.AgencyCode,
+		ID: d.ID, ProcedureCode: d.ProcedureCode, Applicant: d.Applicant, ApplicantName: d.ApplicantName, AgencyCode: d.AgencyCode,
 		State: string(d.State), Version: d.Version,
 		Form:            formView{Kind: d.FormKind, SHA256: d.FormSHA256, Signer: d.FormSigner},
 		DigitizedInputs: d.HasDigitized,
@@ -94,10 +103,12 @@ func viewDossier(d *dossier.Dossier) dossierView {
 		AcknowledgedAt: optTime(d.AcknowledgedAt), ClosedAt: optTime(d.ClosedAt), UpdatedAt: d.UpdatedAt,
 	}
 	if d.Decision != "" {
-		v.Decision = &decisionView{Decision: d.Decision, Note: d.DecisionNote, DecidedBy: d.DecidedBy}
+		v.Decision = &decisionView{Decision: d.Decision, Note: d.DecisionNote, DecidedBy: d.DecidedBy,
+			OfficerName: d.DecidedByName, OfficerTitle: d.DecidedByTitle}
 	}
 	if d.ResultSHA256 != "" {
-		v.Result = &resultView{SHA256: d.ResultSHA256, Href: "/v1/dossiers/" + d.ID + "/result"}
+		v.Result = &resultView{SHA256: d.ResultSHA256, Href: "/v1/dossiers/" + d.ID + "/result", Number: d.ResultNumber,
+			VerifyHref: dossier.VerifyPath + d.ID}
 	}
 	for _, f := range d.Files {
 		v.Files = append(v.Files, fileView{Name: f.Name, Kind: f.Kind, ContentType: f.ContentType, Size: f.Size, SHA256: f.SHA256,

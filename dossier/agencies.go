@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"kyso/problem"
 	"kyso/store"
 )
@@ -46,6 +48,8 @@ type Agency struct {
 	Name       string `json:"name"`
 	Level      Level  `json:"level"`
 	ParentCode string `json:"parent_code,omitempty"`
+	// Place is where the agency dates its documents ("Hà Nội").
+	Place string `json:"place,omitempty"`
 }
 
 // Agencies is the store of agencies.
@@ -76,6 +80,9 @@ func (a *Agencies) Upsert(ctx context.Context, ag Agency) error {
 	if ag.Name == "" || len(ag.Name) > 200 {
 		return invalid("agency name must be 1-200 bytes")
 	}
+	if len(ag.Place) > 100 {
+		return invalid("agency place must be at most 100 bytes")
+	}
 	if ag.Level.rank() == 0 {
 		return invalid("agency level must be province, district or commune")
 	}
@@ -94,9 +101,10 @@ func (a *Agencies) Upsert(ctx context.Context, ag Agency) error {
 			return invalid("the parent of a %s cannot be a %s", ag.Level, parent.Level)
 		}
 	}
-	_, err := a.db.ExecContext(ctx, `INSERT INTO agencies (code, name, level, parent_code, updated_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent_code = excluded.parent_code, updated_at = excluded.updated_at`,
-		ag.Code, ag.Name, string(ag.Level), ag.ParentCode, a.now().UnixMilli())
+	_, err := a.db.ExecContext(ctx, `INSERT INTO agencies (code, name, level, parent_code, updated_at, place) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent_code = excluded.parent_code,
+		updated_at = excluded.updated_at, place = excluded.place`,
+		ag.Code, norm.NFC.String(ag.Name), string(ag.Level), ag.ParentCode, a.now().UnixMilli(), norm.NFC.String(ag.Place))
 	if err != nil {
 		return fmt.Errorf("dossier: upsert agency %s: %w", ag.Code, err)
 	}
@@ -107,8 +115,8 @@ func (a *Agencies) Upsert(ctx context.Context, ag Agency) error {
 func (a *Agencies) Get(ctx context.Context, code string) (*Agency, error) {
 	var ag Agency
 	var level string
-	err := a.db.QueryRowContext(ctx, "SELECT code, name, level, parent_code FROM agencies WHERE code = $1", code).
-		Scan(&ag.Code, &ag.Name, &level, &ag.ParentCode)
+	err := a.db.QueryRowContext(ctx, "SELECT code, name, level, parent_code, place FROM agencies WHERE code = $1", code).
+		Scan(&ag.Code, &ag.Name, &level, &ag.ParentCode, &ag.Place)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrAgencyNotFound
 	}
@@ -121,7 +129,7 @@ func (a *Agencies) Get(ctx context.Context, code string) (*Agency, error) {
 
 // List returns every agency ordered by code.
 func (a *Agencies) List(ctx context.Context) ([]Agency, error) {
-	rows, err := a.db.QueryContext(ctx, "SELECT code, name, level, parent_code FROM agencies ORDER BY code")
+	rows, err := a.db.QueryContext(ctx, "SELECT code, name, level, parent_code, place FROM agencies ORDER BY code")
 	if err != nil {
 		return nil, fmt.Errorf("dossier: list agencies: %w", err)
 	}
@@ -130,7 +138,7 @@ func (a *Agencies) List(ctx context.Context) ([]Agency, error) {
 	for rows.Next() {
 		var ag Agency
 		var level string
-		if err := rows.Scan(&ag.Code, &ag.Name, &level, &ag.ParentCode); err != nil {
+		if err := rows.Scan(&ag.Code, &ag.Name, &level, &ag.ParentCode, &ag.Place); err != nil {
 			return nil, fmt.Errorf("dossier: list agencies: %w", err)
 		}
 		ag.Level = Level(level)
@@ -160,12 +168,12 @@ func Subtree(list []Agency, root string) []Agency {
 	return out
 }
 
-// DemoAgencies are the agencies the development setup creates: the Ha Noi
+// DemoAgencies are the agencies the development setup creates: the Hà Nội
 // people's committee (province) and one of its districts.
 func DemoAgencies() []Agency {
 	return []Agency{
-		{Code: "UBND-HN", Name: "Ha Noi", Level: LevelProvince},
-		{Code: "UBND-HN-BD", Name: "Ba Dinh", Level: LevelDistrict, ParentCode: "UBND-HN"},
+		{Code: "UBND-HN", Name: "Ủy ban nhân dân thành phố Hà Nội", Level: LevelProvince, Place: "Hà Nội"},
+		{Code: "UBND-HN-BD", Name: "Ủy ban nhân dân quận Ba Đình", Level: LevelDistrict, ParentCode: "UBND-HN", Place: "Hà Nội"},
 	}
 }
 

@@ -122,6 +122,9 @@ type Dossier struct {
 	ID            string
 	ProcedureCode string
 	Applicant     string
+	// ApplicantName is the applicant's full name from the verified
+	// identity, as the e-result prints it.
+	ApplicantName string
 	AgencyCode    string
 	State         State
 	Version       int64
@@ -133,9 +136,16 @@ type Dossier struct {
 	Decision     string
 	DecisionNote string
 	DecidedBy    string
+	// DecidedByName and DecidedByTitle are the deciding officer's full
+	// name and position, printed on the e-result.
+	DecidedByName  string
+	DecidedByTitle string
 
 	HasDigitized bool
 	ResultSHA256 string
+	// ResultNumber is the generated e-result's number and symbol
+	// ("15/KQ-UBND-HN").
+	ResultNumber string
 
 	SubmittedAt    time.Time
 	ReceivedAt     time.Time
@@ -199,10 +209,18 @@ func DefaultLimits() Limits {
 	return Limits{MaxFileBytes: 10 << 20, MaxFiles: 20, MaxResultBytes: 20 << 20, MaxNoteBytes: 4096}
 }
 
-// Sealer seals with an agency's key: a PDF at PAdES B-LT or better, and a
-// SHA-256 digest (returning the signature and the sealing certificate).
+// Stamp places the seal's visible signature: page (1-based) and rectangle
+// in PDF points from the page's bottom-left corner.
+type Stamp struct {
+	Page                int
+	X, Y, Width, Height float64
+}
+
+// Sealer seals with an agency's key: a PDF at PAdES B-LT or better (with a
+// visible stamp when stamp is not nil), and a SHA-256 digest (returning the
+// signature and the sealing certificate).
 type Sealer interface {
-	SealPDF(ctx context.Context, agencyCode string, pdf []byte) ([]byte, error)
+	SealPDF(ctx context.Context, agencyCode string, pdf []byte, stamp *Stamp) ([]byte, error)
 	SealDigest(ctx context.Context, agencyCode string, digest []byte) (sig []byte, certDER []byte, err error)
 }
 

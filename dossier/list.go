@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"kyso/auth"
-	"kyso/dossier/resultpdf"
 )
 
 // ListQuery filters and pages a dossier list. Times bound the submission
@@ -140,31 +139,6 @@ func decodePageToken(tok string) (int64, string, error) {
 		return 0, "", bad
 	}
 	return at, id, nil
-}
-
-// renderResult generates the result document from the recorded decision.
-func (s *Service) renderResult(d *Dossier) []byte {
-	outcome := "APPROVED"
-	if d.Decision == DecisionDeny {
-		outcome = "DENIED"
-	}
-	lines := []string{
-		"Dossier: " + d.ID,
-		"Procedure: " + d.ProcedureCode,
-		"Applicant (CCCD): " + d.Applicant,
-		"Agency in charge: " + d.AgencyCode,
-		"Submitted: " + d.SubmittedAt.Format(time.RFC3339),
-		"",
-		"Decision: " + outcome,
-		"Decided by: " + d.DecidedBy,
-		"Decided at: " + d.ProcessedAt.Format(time.RFC3339),
-	}
-	if d.DecisionNote != "" {
-		lines = append(lines, "", "Note:")
-		lines = append(lines, wrap(d.DecisionNote, 90)...)
-	}
-	lines = append(lines, "", "This electronic result is sealed by the agency in charge.")
-	return resultpdf.Render(resultpdf.Document{Title: s.title, Lines: lines})
 }
 
 func wrap(s string, width int) []string {

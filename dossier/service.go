@@ -15,7 +15,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"kyso/audit"
 	"kyso/auth"
@@ -52,6 +55,9 @@ type Config struct {
 	Log *slog.Logger
 	// ResultTitle heads generated result documents.
 	ResultTitle string
+	// PublicURL is the service's public base URL; generated e-results
+	// carry a QR code to PublicURL/verify/r/<dossier id>. None when empty.
+	PublicURL string
 }
 
 // Service runs the five-step process.
@@ -66,6 +72,7 @@ type Service struct {
 	log      *slog.Logger
 	agencies *Agencies
 	title    string
+	public   string
 }
 
 // New applies the migrations and returns the service.
@@ -104,7 +111,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		l.MaxNoteBytes = d.MaxNoteBytes
 	}
 	s := &Service{db: cfg.DB, audit: cfg.Audit, key: cfg.EventKey, sealer: cfg.Sealer, forms: cfg.Forms,
-		limits: l, now: cfg.Now, log: cfg.Log, agencies: ags, title: cfg.ResultTitle}
+		limits: l, now: cfg.Now, log: cfg.Log, agencies: ags, title: cfg.ResultTitle,
+		public: strings.TrimRight(cfg.PublicURL, "/")}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -112,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.title == "" {
-		s.title = "KET QUA GIAI QUYET THU TUC HANH CHINH"
+		s.title = "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 	}
 	ags.now = s.now
 	return s, nil
@@ -182,7 +190,8 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, req SubmitReque
 	fsum := sha256.Sum256(form)
 	d := &Dossier{
 		ID: newID(), ProcedureCode: req.ProcedureCode, Applicant: p.Subject, AgencyCode: req.AgencyCode,
-		State: StateSubmitted, Version: 1, FormKind: kind, FormSHA256: hex.EncodeToString(fsum[:]),
+		ApplicantName: applicantName(p),
+		State:         StateSubmitted, Version: 1, FormKind: kind, FormSHA256: hex.EncodeToString(fsum[:]),
 		FormSigner: check.Signer, SubmittedAt: now, UpdatedAt: now,
 	}
 	details := map[string]any{"procedure_code": d.ProcedureCode, "agency_code": d.AgencyCode,
@@ -193,9 +202,10 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, req SubmitReque
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO dossiers (id, procedure_code, applicant, agency_code, state, version,
 			form_kind, form, form_sha256, form_signer, decision, decision_note, decided_by, has_digitized, result, result_sha256,
-			submitted_at, received_at, processed_at, result_signed_at, returned_at, acknowledged_at, closed_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', '', 0, NULL, '', $11, 0, 0, 0, 0, 0, 0, $11)`,
-			d.ID, d.ProcedureCode, d.Applicant, d.AgencyCode, string(d.State), d.Version, d.FormKind, form, d.FormSHA256, d.FormSigner, now.UnixMilli())
+			submitted_at, received_at, processed_at, result_signed_at, returned_at, acknowledged_at, closed_at, updated_at, applicant_name)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', '', 0, NULL, '', $11, 0, 0, 0, 0, 0, 0, $11, $12)`,
+			d.ID, d.ProcedureCode, d.Applicant, d.AgencyCode, string(d.State), d.Version, d.FormKind, form, d.FormSHA256, d.FormSigner, now.UnixMilli(),
+			d.ApplicantName)
 		if err != nil {
 			return fmt.Errorf("dossier: insert: %w", err)
 		}
@@ -307,10 +317,29 @@ func (s *Service) Reject(ctx context.Context, p *auth.Principal, id, reason stri
 	})
 }
 
-// Decide records an appraisal decision by the acting officer. Approve and
-// deny move the dossier to processed (the last one counts for the result);
-// a note is recorded and keeps the state.
+// Decide records an appraisal decision by the acting principal, named on
+// the e-result by its principal name. See DecideAs.
 func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, note string) (*Dossier, error) {
+	var o Officer
+	if p != nil {
+		o.Name = p.Name
+	}
+	return s.DecideAs(ctx, p, id, decision, note, o)
+}
+
+// Officer is the person who takes a decision for the agency: full name
+// and position ("Chủ tịch"), printed on the e-result.
+type Officer struct {
+	Name, Title string
+}
+
+// maxOfficerField bounds an officer's name and title (bytes).
+const maxOfficerField = 200
+
+// DecideAs records an appraisal decision taken by officer for the acting
+// agency. Approve and deny move the dossier to processed (the last one
+// counts for the result); a note is recorded and keeps the state.
+func (s *Service) DecideAs(ctx context.Context, p *auth.Principal, id, decision, note string, officer Officer) (*Dossier, error) {
 	switch decision {
 	case DecisionApprove, DecisionDeny:
 		if err := s.checkNote(note, false); err != nil {
@@ -323,20 +352,28 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, n
 	default:
 		return nil, invalid("decision must be approve, deny or note")
 	}
+	officer.Name, officer.Title = cleanText(officer.Name), cleanText(officer.Title)
+	if len(officer.Name) > maxOfficerField || len(officer.Title) > maxOfficerField {
+		return nil, invalid("officer_name and officer_title are limited to %d bytes", maxOfficerField)
+	}
 	return s.transition(ctx, p, id, ActDecide, 0, func(tx *sql.Tx, d *Dossier, now time.Time, details map[string]any) error {
 		details["decision"] = decision
 		if note != "" {
 			details["note"] = note
 		}
 		details["officer"] = actorName(p)
-		if p.Name != "" {
-			details["officer_name"] = p.Name
+		if officer.Name != "" {
+			details["officer_name"] = officer.Name
+		}
+		if officer.Title != "" {
+			details["officer_title"] = officer.Title
 		}
 		if decision == DecisionNote {
 			return nil
 		}
 		d.State = StateProcessed
 		d.Decision, d.DecisionNote, d.DecidedBy = decision, note, actorName(p)
+		d.DecidedByName, d.DecidedByTitle = officer.Name, officer.Title
 		if d.ProcessedAt.IsZero() {
 			d.ProcessedAt = now
 		}
@@ -345,25 +382,62 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, id, decision, n
 }
 
 // SignResult seals the result document with the agency key: pdf when
-// given, else a document generated from the recorded decision.
+// given (with an invisible seal), else a document generated from the
+// recorded decision (with the seal's stamp in its signature block).
 func (s *Service) SignResult(ctx context.Context, p *auth.Principal, id string, pdf []byte) (*Dossier, error) {
+	return s.SignResultWith(ctx, p, id, ResultOptions{PDF: pdf})
+}
+
+// ResultOptions says what SignResultWith seals and where its stamp goes.
+type ResultOptions struct {
+	// PDF is the agency's own result document; empty means generate one
+	// from the recorded decision.
+	PDF []byte
+	// Stamp places the seal's visible signature. When nil, a generated
+	// document gets it in its signature block and an uploaded one none.
+	Stamp *Stamp
+	// Invisible seals without a visible signature.
+	Invisible bool
+}
+
+// SignResultWith seals the result document with the agency key.
+func (s *Service) SignResultWith(ctx context.Context, p *auth.Principal, id string, o ResultOptions) (*Dossier, error) {
+	pdf := o.PDF
 	if int64(len(pdf)) > s.limits.MaxResultBytes {
 		return nil, tooLarge("result", s.limits.MaxResultBytes)
+	}
+	if st := o.Stamp; st != nil && (st.Page < 1 || st.Width <= 0 || st.Height <= 0 || st.X < 0 || st.Y < 0 ||
+		st.Width > 2000 || st.Height > 2000 || st.X > 20000 || st.Y > 20000) {
+		return nil, problem.New(http.StatusBadRequest, "bad-appearance", "the stamp needs a page from 1 and a positive width and height within the page")
 	}
 	d, err := s.precheck(ctx, p, id, ActSignResult)
 	if err != nil {
 		return nil, err
 	}
+	stamp := o.Stamp
 	generated := len(pdf) == 0
+	number := ""
 	if generated {
 		if d.Decision != DecisionApprove && d.Decision != DecisionDeny {
 			return nil, ErrNoDecision.With("state", string(d.State))
 		}
-		pdf = s.renderResult(d)
+		if number, err = s.nextNumber(ctx, d.AgencyCode); err != nil {
+			return nil, err
+		}
+		var box *Stamp
+		if pdf, box, err = s.renderResult(ctx, d, number); err != nil {
+			return nil, err
+		}
+		if stamp == nil {
+			stamp = box
+		}
 	} else if !looksLikePDF(pdf) {
 		return nil, invalid("the result must be a PDF document")
 	}
-	sealedPDF, err := s.sealer.SealPDF(ctx, d.AgencyCode, pdf)
+	if o.Invisible {
+		stamp = nil
+	}
+	sealedPDF, err := s.sealer.SealPDF(ctx, d.AgencyCode, pdf, stamp)
 	if err != nil {
 		return nil, fmt.Errorf("dossier: seal result of %s: %w", d.ID, err)
 	}
@@ -374,12 +448,33 @@ func (s *Service) SignResult(ctx context.Context, p *auth.Principal, id string, 
 	return s.transition(ctx, p, id, ActSignResult, d.Version, func(tx *sql.Tx, d *Dossier, now time.Time, details map[string]any) error {
 		d.ResultSHA256 = hex.EncodeToString(sum[:])
 		d.ResultSignedAt = now
-		details["result"] = map[string]any{"sha256": d.ResultSHA256, "size": len(sealedPDF), "generated": generated}
-		if _, err := tx.ExecContext(ctx, "UPDATE dossiers SET result = $1 WHERE id = $2", sealedPDF, d.ID); err != nil {
+		d.ResultNumber = number
+		res := map[string]any{"sha256": d.ResultSHA256, "size": len(sealedPDF), "generated": generated}
+		if number != "" {
+			res["number"] = number
+		}
+		details["result"] = res
+		if _, err := tx.ExecContext(ctx, "UPDATE dossiers SET result = $1, result_number = $2 WHERE id = $3", sealedPDF, number, d.ID); err != nil {
 			return fmt.Errorf("dossier: store result: %w", err)
 		}
 		return nil
 	})
+}
+
+// nextNumber allocates the agency's next e-result number of the year (in
+// Vietnam time) and returns it with the agency's symbol ("15/KQ-UBND-HN").
+// A number whose sealing then fails is skipped, as a register allows.
+func (s *Service) nextNumber(ctx context.Context, agency string) (string, error) {
+	year := s.clock().In(vietnamTime).Year()
+	var n int64
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO result_numbers (agency_code, year, last) VALUES ($1, $2, 1)
+			ON CONFLICT (agency_code, year) DO UPDATE SET last = result_numbers.last + 1 RETURNING last`, agency, year).Scan(&n)
+	})
+	if err != nil {
+		return "", fmt.Errorf("dossier: allocate result number: %w", err)
+	}
+	return fmt.Sprintf("%d/KQ-%s", n, agency), nil
 }
 
 // Return delivers the sealed e-result to the citizen.
@@ -600,10 +695,11 @@ func (s *Service) transition(ctx context.Context, p *auth.Principal, id string, 
 		d.UpdatedAt = now
 		res, err := tx.ExecContext(ctx, `UPDATE dossiers SET state = $1, version = version + 1, decision = $2, decision_note = $3,
 			decided_by = $4, has_digitized = $5, result_sha256 = $6, received_at = $7, processed_at = $8, result_signed_at = $9,
-			returned_at = $10, acknowledged_at = $11, closed_at = $12, updated_at = $13 WHERE id = $14 AND version = $15`,
+			returned_at = $10, acknowledged_at = $11, closed_at = $12, updated_at = $13, decided_by_name = $16, decided_by_title = $17
+			WHERE id = $14 AND version = $15`,
 			string(d.State), d.Decision, d.DecisionNote, d.DecidedBy, boolInt(d.HasDigitized), d.ResultSHA256,
 			ms(d.ReceivedAt), ms(d.ProcessedAt), ms(d.ResultSignedAt), ms(d.ReturnedAt), ms(d.AcknowledgedAt), ms(d.ClosedAt),
-			now.UnixMilli(), d.ID, d.Version)
+			now.UnixMilli(), d.ID, d.Version, d.DecidedByName, d.DecidedByTitle)
 		if err != nil {
 			return fmt.Errorf("dossier: update %s: %w", d.ID, err)
 		}
@@ -660,7 +756,8 @@ type querier interface {
 
 const dossierColumns = `id, procedure_code, applicant, agency_code, state, version, form_kind, form_sha256, form_signer,
 	decision, decision_note, decided_by, has_digitized, result_sha256, submitted_at, received_at, processed_at,
-	result_signed_at, returned_at, acknowledged_at, closed_at, updated_at`
+	result_signed_at, returned_at, acknowledged_at, closed_at, updated_at, applicant_name, decided_by_name,
+	decided_by_title, result_number`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -671,7 +768,7 @@ func scanDossier(r scanner) (*Dossier, error) {
 	var sub, rec, proc, signed, ret, ack, closed, upd int64
 	if err := r.Scan(&d.ID, &d.ProcedureCode, &d.Applicant, &d.AgencyCode, &state, &d.Version, &d.FormKind, &d.FormSHA256,
 		&d.FormSigner, &d.Decision, &d.DecisionNote, &d.DecidedBy, &hasDig, &d.ResultSHA256, &sub, &rec, &proc, &signed,
-		&ret, &ack, &closed, &upd); err != nil {
+		&ret, &ack, &closed, &upd, &d.ApplicantName, &d.DecidedByName, &d.DecidedByTitle, &d.ResultNumber); err != nil {
 		return nil, err
 	}
 	d.State, d.HasDigitized = State(state), hasDig != 0
@@ -808,6 +905,27 @@ func fileDigests(files []FileInput) []map[string]any {
 		out[i] = map[string]any{"name": f.Name, "sha256": hex.EncodeToString(sum[:]), "size": len(f.Data)}
 	}
 	return out
+}
+
+// applicantName is the citizen's full name from the verified identity
+// assertion.
+func applicantName(p *auth.Principal) string {
+	if p.Assertion != nil && p.Assertion.Name != "" {
+		return cleanText(p.Assertion.Name)
+	}
+	return cleanText(p.Name)
+}
+
+// cleanText is s in NFC with surrounding space and control characters
+// removed, as documents print names.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(norm.NFC.String(s))
 }
 
 func actorName(p *auth.Principal) string {

@@ -58,7 +58,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	for _, ag := range []dossier.Agency{
-		{Code: "UBND-HN", Name: "Ha Noi", Level: dossier.LevelProvince},
+		{Code: "UBND-HN", Name: "Ha Noi", Level: dossier.LevelProvince, Place: "Hà Nội"},
 		{Code: "UBND-HN-BD", Name: "Ba Dinh", Level: dossier.LevelDistrict, ParentCode: "UBND-HN"},
 		{Code: "UBND-HN-BD-PX", Name: "Phuc Xa", Level: dossier.LevelCommune, ParentCode: "UBND-HN-BD"},
 		{Code: "UBND-HCM", Name: "Ho Chi Minh", Level: dossier.LevelProvince},

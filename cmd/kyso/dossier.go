@@ -30,8 +30,9 @@ func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, 
 	svc, err := dossier.New(ctx, dossier.Config{
 		DB: e.db, Audit: c.audit, EventKey: sealKey,
 		Sealer: sealing.New(c.ca, c.signDeps),
-		Forms:  forms,
-		Log:    e.log.With("component", "dossier"),
+		Forms:     forms,
+		Log:       e.log.With("component", "dossier"),
+		PublicURL: e.cfg.PublicURL,
 	})
 	if err != nil {
 		return nil, err

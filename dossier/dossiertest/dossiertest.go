@@ -191,13 +191,17 @@ func NewSealer(t testing.TB, db *store.DB) *Sealer {
 }
 
 // SealPDF implements dossier.Sealer.
-func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error) {
+func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte, stamp *dossier.Stamp) ([]byte, error) {
 	var out bytes.Buffer
-	err := pades.Sign(ctx, bytes.NewReader(pdf), int64(len(pdf)), &out, pades.Options{
+	o := pades.Options{
 		Level: pades.BLT, Signer: s.PKI.Leaf.Key, Cert: s.PKI.Leaf.Cert, Chain: s.PKI.Chain(), Root: s.PKI.Root.Cert,
-		Hash: crypto.SHA256, Name: agency, Reason: "e-result of an administrative procedure", Location: "VN",
+		Hash: crypto.SHA256, Name: agency, Reason: "Kết quả giải quyết thủ tục hành chính", Location: "Việt Nam",
 		Certify: true, Stamper: s.TSA, Revocation: s.PKI,
-	})
+	}
+	if stamp != nil {
+		o.Appearance = &pades.Appearance{Page: stamp.Page, X: stamp.X, Y: stamp.Y, Width: stamp.Width, Height: stamp.Height}
+	}
+	err := pades.Sign(ctx, bytes.NewReader(pdf), int64(len(pdf)), &out, o)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +229,7 @@ func NewFakeSealer() *FakeSealer {
 }
 
 // SealPDF implements dossier.Sealer.
-func (f *FakeSealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error) {
+func (f *FakeSealer) SealPDF(ctx context.Context, agency string, pdf []byte, stamp *dossier.Stamp) ([]byte, error) {
 	if f.Fail != nil {
 		return nil, f.Fail
 	}

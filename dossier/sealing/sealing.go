@@ -15,6 +15,7 @@ import (
 	"net/http"
 
 	"kyso/credential"
+	"kyso/dossier"
 	"kyso/problem"
 	"kyso/signer"
 )
@@ -38,7 +39,7 @@ type Sealer struct {
 // New returns a Sealer sealing at B-LT.
 func New(src SealSource, deps signer.Deps) *Sealer {
 	return &Sealer{src: src, deps: deps, Level: signer.BLT,
-		Reason: "Ket qua giai quyet thu tuc hanh chinh (e-result)", Location: "VN"}
+		Reason: "Kết quả giải quyết thủ tục hành chính", Location: "Việt Nam"}
 }
 
 // ErrNoSeal is returned when the agency has no active seal.
@@ -67,8 +68,10 @@ func (s *Sealer) key(ctx context.Context, agency string) (*credential.Credential
 	return cred, key, cert, chain, nil
 }
 
-// SealPDF seals a result document with the agency's seal.
-func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error) {
+// SealPDF seals a result document with the agency's seal, with a visible
+// stamp (the agency, its organisation and email, the time in Vietnam
+// time) when stamp is not nil.
+func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte, stamp *dossier.Stamp) ([]byte, error) {
 	_, key, cert, chain, err := s.key(ctx, agency)
 	if err != nil {
 		return nil, err
@@ -77,8 +80,12 @@ func (s *Sealer) SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte
 	if level < signer.BLT {
 		level = signer.BLT
 	}
-	return signer.SealPDF(ctx, key, cert, chain, pdf, signer.PDFOptions{Level: level, Certify: true,
-		Name: cert.Subject.CommonName, Reason: s.Reason, Location: s.Location, Deps: s.deps})
+	opts := signer.PDFOptions{Level: level, Certify: true,
+		Name: cert.Subject.CommonName, Reason: s.Reason, Location: s.Location, Deps: s.deps}
+	if stamp != nil {
+		opts.Appearance = &signer.Appearance{Page: stamp.Page, X: stamp.X, Y: stamp.Y, Width: stamp.Width, Height: stamp.Height}
+	}
+	return signer.SealPDF(ctx, key, cert, chain, pdf, opts)
 }
 
 // SealDigest signs a SHA-256 digest with the agency's seal key and returns

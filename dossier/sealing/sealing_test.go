@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"kyso/credential"
+	"kyso/dossier"
 	"kyso/dossier/resultpdf"
 	"kyso/dossier/sealing"
 	"kyso/problem"
@@ -50,8 +51,12 @@ func TestSealer(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := sealing.New(seals{pki}, signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert})
-	pdf := resultpdf.Render(resultpdf.Document{Title: "KET QUA", Lines: []string{"Dossier: dos_1", "Decision: APPROVED"}})
-	sealed, err := s.SealPDF(ctx, "UBND-HN", pdf)
+	pdf, box, err := resultpdf.Render(resultpdf.Document{Agency: "Ủy ban nhân dân thành phố Hà Nội", Title: "Kết quả",
+		Fields: []resultpdf.Field{{Label: "Mã hồ sơ", Value: "dos_1"}, {Label: "Kết quả giải quyết", Value: "Chấp thuận"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.SealPDF(ctx, "UBND-HN", pdf, &dossier.Stamp{Page: box.Page, X: box.X, Y: box.Y, Width: box.Width, Height: box.Height})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +76,7 @@ func TestSealer(t *testing.T) {
 	if !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
 		t.Fatal("digest seal does not verify")
 	}
-	_, err = s.SealPDF(ctx, "UBND-XX", pdf)
+	_, err = s.SealPDF(ctx, "UBND-XX", pdf, nil)
 	if p, ok := problem.As(err); !ok || !errors.Is(err, sealing.ErrNoSeal) || p.Status != 409 {
 		t.Fatalf("agency without seal: %v", err)
 	}
