@@ -29,7 +29,7 @@ func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, 
 	})
 	svc, err := dossier.New(ctx, dossier.Config{
 		DB: e.db, Audit: c.audit, EventKey: sealKey,
-		Sealer: sealing.New(c.ca, c.signDeps),
+		Sealer:    sealing.New(c.ca, c.signDeps),
 		Forms:     forms,
 		Log:       e.log.With("component", "dossier"),
 		PublicURL: e.cfg.PublicURL,
