@@ -339,7 +339,7 @@ func TestDossierJourneyHTTP(t *testing.T) {
 		// Report over HTTP.
 		r = e.call(t, "hn", "GET", "/v1/reports/five-step?format=csv", "", nil)
 		expect(t, r, 200, "csv report")
-		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.Contains(string(r.body), "agency,UBND-HN,Ha Noi,province,,") {
+		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.Contains(string(r.body), "agency,UBND-HN,Ủy ban nhân dân thành phố Hà Nội,province,,") {
 			t.Fatalf("csv report: %s %s", r.header.Get("Content-Type"), r.body)
 		}
 		r = e.call(t, "officer", "GET", "/v1/reports/five-step?from=2000-01-01&format=json", "", nil)
