@@ -11,16 +11,24 @@ import (
 )
 
 func streamObj(dict string, raw []byte) (*File, Object) {
+	f, o, err := tryStreamObj(dict, raw)
+	if err != nil {
+		panic(err)
+	}
+	return f, o
+}
+
+func tryStreamObj(dict string, raw []byte) (*File, Object, error) {
 	src := []byte(fmt.Sprintf("%%PDF-1.7\n1 0 obj\n<<%s /Length %d>>\nstream\n", dict, len(raw)))
 	src = append(src, raw...)
 	src = append(src, "\nendstream\nendobj\n"...)
 	f := &File{Data: src, lim: DefaultLimits(), values: 1000, sections: map[int64]*Section{}, secErrs: map[int64]error{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
 	f.lim.MaxDecoded = 4 * f.lim.MaxStreamSize
 	_, o, err := f.parseIndirectAt(9, nil)
-	if err != nil {
-		panic(err)
+	if err == nil && o.Kind != Stream {
+		err = fmt.Errorf("not a stream")
 	}
-	return f, o
+	return f, o, err
 }
 
 func TestFilters(t *testing.T) {

@@ -2,6 +2,7 @@ package pdfscan
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -38,6 +39,29 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 			pf.Introduced(r)
+		}
+	})
+}
+
+// FuzzDecode runs every filter chain over arbitrary stream data.
+func FuzzDecode(f *testing.F) {
+	f.Add("/Filter /FlateDecode /DecodeParms <</Predictor 12 /Columns 4>>", []byte("x\x9c\x03\x00\x00\x00\x00\x01"))
+	f.Add("/Filter [/AHx /A85]", []byte("3C7E3837637E3E>"))
+	f.Add("/Filter /LZWDecode", []byte{0x80, 0x0B, 0x60, 0x50, 0x22, 0x0C, 0x0C, 0x85, 0x01})
+	f.Add("/Filter /RunLengthDecode", []byte{2, 'a', 'b', 'c', 254, 'x', 128})
+	f.Add("/Filter /LZW /DecodeParms <</EarlyChange 0 /Predictor 2 /Columns 3>>", []byte{0x80, 0x0B})
+	f.Fuzz(func(t *testing.T, dict string, raw []byte) {
+		if strings.Contains(dict, "endstream") || strings.Contains(dict, "Length") {
+			return
+		}
+		pf, o, err := tryStreamObj(dict, raw)
+		if err != nil {
+			return
+		}
+		pf.lim.MaxStreamSize = 1 << 20
+		out, err := pf.Decode(o)
+		if err == nil && int64(len(out)) > pf.lim.MaxStreamSize {
+			t.Fatalf("decoded %d bytes beyond the limit", len(out))
 		}
 	})
 }

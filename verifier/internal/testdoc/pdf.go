@@ -45,6 +45,10 @@ func FormPDF() []byte {
 	})
 }
 
+// Build returns a PDF of one revision whose objects 1…n are objs (object
+// 1 is the catalog).
+func Build(objs []string) []byte { return build(objs) }
+
 func build(objs []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
