@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"kyso/certfile"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/apiclient"
 	"kyso/signer"
 	"kyso/tsa"
 )
@@ -271,30 +271,28 @@ func remoteSign(ctx context.Context, kind, input string, o cliOpts, deps Deps, o
 			return errors.New("the signing PIN is needed: --pin-file or $KYSO_SIGNING_PIN")
 		}
 	}
-	base := strings.TrimRight(o.server, "/")
-	var req *http.Request
+	api := apiclient.New(o.server, deps.HTTP)
+	who := apiclient.Signer{Token: token, CredentialID: o.credentialID, PIN: pin, SealID: o.sealID}
+	var signed []byte
 	if kind == "jws" {
 		payload, err := os.ReadFile(input)
 		if err != nil {
 			return err
 		}
-		body, err := json.Marshal(map[string]any{"payload": json.RawMessage(payload), "credential_id": o.credentialID, "pin": pin,
-			"seal_id": o.sealID, "serialization": o.serialization, "level": o.level})
-		if err != nil {
-			return fmt.Errorf("%s is not JSON: %w", input, err)
+		if !json.Valid(payload) {
+			return fmt.Errorf("%s is not JSON", input)
 		}
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/sign/jws", bytes.NewReader(body))
+		signed, err = api.SignJWS(ctx, who, apiclient.JWSRequest{Payload: payload, Serialization: o.serialization, Level: o.level})
 		if err != nil {
-			return err
+			return serverError(err)
 		}
-		req.Header.Set("Content-Type", "application/json")
 	} else {
 		f, err := os.Open(input)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		fields := map[string]string{"level": o.level, "credential_id": o.credentialID, "pin": pin, "seal_id": o.sealID}
+		fields := map[string]string{"level": o.level}
 		if kind == "pdf" {
 			fields["reason"], fields["location"] = o.reason, o.location
 			fields["certify"] = strconv.FormatBool(o.certify)
@@ -306,52 +304,22 @@ func remoteSign(ctx context.Context, kind, input string, o cliOpts, deps Deps, o
 				}
 			}
 		}
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			err := func() error {
-				for k, v := range fields {
-					if v == "" {
-						continue
-					}
-					if err := mw.WriteField(k, v); err != nil {
-						return err
-					}
-				}
-				fw, err := mw.CreateFormFile("file", filepath.Base(input))
-				if err != nil {
-					return err
-				}
-				if _, err := io.Copy(fw, f); err != nil {
-					return err
-				}
-				return mw.Close()
-			}()
-			pw.CloseWithError(err)
-		}()
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/sign/"+kind, pr)
-		if err != nil {
-			return err
+		if signed, err = api.SignFile(ctx, kind, who, fields, input, f); err != nil {
+			return serverError(err)
 		}
-		req.Header.Set("Content-Type", mw.FormDataContentType())
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := deps.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var prob struct {
-			Code   string `json:"code"`
-			Detail string `json:"detail"`
+	_, err = out.Write(signed)
+	return err
+}
+
+// serverError words a refusal of the server for the command line.
+func serverError(err error) error {
+	var pe *apiclient.ProblemError
+	if errors.As(err, &pe) {
+		if pe.Code != "" {
+			return fmt.Errorf("server refused (%d %s): %s", pe.Status, pe.Code, pe.Detail)
 		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(b, &prob) == nil && prob.Code != "" {
-			return fmt.Errorf("server refused (%d %s): %s", resp.StatusCode, prob.Code, prob.Detail)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
+		return fmt.Errorf("server answered %d", pe.Status)
 	}
-	_, err = io.Copy(out, resp.Body)
 	return err
 }

@@ -10,7 +10,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/apiclient"
 	certstest "kyso/certs-test"
 )
 
@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 	if creds.Agency.Token == "" || creds.Agency.Agency == "" {
 		return fmt.Errorf("demo: %s has no agency token or code", o.CredentialsFile)
 	}
-	r := &run{o: o, c: &client{base: strings.TrimRight(o.BaseURL, "/"), http: o.Client}, creds: creds}
+	r := &run{o: o, c: apiclient.New(o.BaseURL, o.Client), creds: creds}
 	return r.walk(ctx)
 }
 
@@ -140,7 +140,7 @@ func loadCredentials(path string) (*Credentials, error) {
 
 type run struct {
 	o         Options
-	c         *client
+	c         *apiclient.Client
 	creds     *Credentials
 	card      certstest.Card
 	assertion string
@@ -167,14 +167,11 @@ func (r *run) walk(ctx context.Context) error {
 		return err
 	}
 
-	var enrolled struct {
-		Serial       string `json:"serial"`
-		CredentialID string `json:"credential_id"`
-		Issuer       string `json:"issuer"`
-		NotAfter     string `json:"not_after"`
-	}
+	var enrolled apiclient.Enrolled
 	err := r.asCitizen(ctx, func() error {
-		return r.c.do(ctx, "POST", "/v1/certificates", r.assertion, jsonBody(map[string]string{"key": "remote", "pin": r.o.PIN}), 201, &enrolled)
+		var err error
+		enrolled, err = r.c.EnrollRemote(ctx, r.assertion, r.o.PIN)
+		return err
 	})
 	var pe *ProblemError
 	switch {
@@ -182,16 +179,14 @@ func (r *run) walk(ctx context.Context) error {
 		r.say("free signing certificate %s issued by %s (remote key, credential %s, valid until %s)", enrolled.Serial, enrolled.Issuer, enrolled.CredentialID, enrolled.NotAfter)
 	case errors.As(err, &pe) && pe.Code == "credential-exists":
 		// An earlier run enrolled this citizen: sign with that credential.
-		var list struct {
-			CredentialIDs []string `json:"credentialIDs"`
-		}
-		if err := r.c.do(ctx, "POST", "/csc/v2/credentials/list", r.assertion, jsonBody(map[string]any{"onlyValid": true}), 200, &list); err != nil {
+		ids, err := r.c.Credentials(ctx, r.assertion)
+		if err != nil {
 			return fmt.Errorf("demo: list credentials: %w", err)
 		}
-		if len(list.CredentialIDs) == 0 {
+		if len(ids) == 0 {
 			return errors.New("demo: the citizen has a credential but none is listed")
 		}
-		enrolled.CredentialID = list.CredentialIDs[0]
+		enrolled.CredentialID = ids[0]
 		r.say("free signing certificate already issued to this citizen: signing with credential %s", enrolled.CredentialID)
 	default:
 		return fmt.Errorf("demo: certificate: %w", err)
@@ -205,7 +200,12 @@ func (r *run) walk(ctx context.Context) error {
 	var jws []byte
 	if err := r.asCitizen(ctx, func() error {
 		var err error
-		jws, err = r.c.raw(ctx, "POST", "/v1/sign/jws", r.assertion, jsonBody(map[string]any{"payload": form, "credential_id": enrolled.CredentialID, "pin": r.o.PIN}), 200)
+		payload, err := json.Marshal(form)
+		if err != nil {
+			return err
+		}
+		jws, err = r.c.SignJWS(ctx, apiclient.Signer{Token: r.assertion, CredentialID: enrolled.CredentialID, PIN: r.o.PIN},
+			apiclient.JWSRequest{Payload: payload})
 		return err
 	}); err != nil {
 		return fmt.Errorf("demo: sign the form: %w", err)
@@ -218,11 +218,11 @@ func (r *run) walk(ctx context.Context) error {
 
 	var d dossierView
 	if err := r.asCitizen(ctx, func() error {
-		return r.c.do(ctx, "POST", "/v1/dossiers", r.assertion, jsonBody(map[string]any{
+		return r.c.JSON(ctx, "POST", "/v1/dossiers", r.assertion, map[string]any{
 			"procedure_code": r.o.ProcedureCode, "agency_code": r.creds.Agency.Agency, "form": map[string]string{"jws": compact},
 			"attachments": []map[string]any{{"name": "giay-chung-sinh.txt", "content_type": "text/plain",
 				"data": []byte("Birth certificate issued by the maternity hospital (demo)\n")}},
-		}), 201, &d)
+		}, 201, &d)
 	}); err != nil {
 		return fmt.Errorf("demo: submit: %w", err)
 	}
@@ -230,29 +230,29 @@ func (r *run) walk(ctx context.Context) error {
 
 	agency := r.creds.Agency.Token
 	path := "/v1/dossiers/" + d.ID
-	if err := r.c.do(ctx, "POST", path+"/receive", agency, jsonBody(map[string]any{
+	if err := r.c.JSON(ctx, "POST", path+"/receive", agency, map[string]any{
 		"note":      "paper household registration scanned at the one-stop desk",
 		"digitized": []map[string]any{{"name": "so-ho-khau.pdf", "content_type": "application/pdf", "data": demoScan()}},
-	}), 200, &d); err != nil {
+	}, 200, &d); err != nil {
 		return fmt.Errorf("demo: receive: %w", err)
 	}
 	var full dossierView
-	if err := r.c.do(ctx, "GET", path, agency, nil, 200, &full); err != nil {
+	if err := r.c.JSON(ctx, "GET", path, agency, nil, 200, &full); err != nil {
 		return fmt.Errorf("demo: read dossier: %w", err)
 	}
 	r.say("step 2 received by %s with %d digitized input(s), hashed and sealed", r.creds.Agency.Agency, countDigitized(full))
 
-	if err := r.c.do(ctx, "POST", path+"/decisions", agency, jsonBody(map[string]string{"decision": "approve", "note": "all conditions of the procedure are met"}), 200, &d); err != nil {
+	if err := r.c.JSON(ctx, "POST", path+"/decisions", agency, map[string]string{"decision": "approve", "note": "all conditions of the procedure are met"}, 200, &d); err != nil {
 		return fmt.Errorf("demo: decide: %w", err)
 	}
 	r.say("step 3 processed: decision %s by %s", d.Decision.Decision, d.Decision.DecidedBy)
 
-	if err := r.c.do(ctx, "POST", path+"/result", agency, nil, 200, &d); err != nil {
+	if err := r.c.JSON(ctx, "POST", path+"/result", agency, nil, 200, &d); err != nil {
 		return fmt.Errorf("demo: result: %w", err)
 	}
 	r.say("step 4 result signed: e-result sealed by the agency (sha256 %s)", short(d.Result.SHA256))
 
-	if err := r.c.do(ctx, "POST", path+"/return", agency, nil, 200, &d); err != nil {
+	if err := r.c.JSON(ctx, "POST", path+"/return", agency, nil, 200, &d); err != nil {
 		return fmt.Errorf("demo: return: %w", err)
 	}
 	r.say("step 5 returned to the citizen")
@@ -260,13 +260,13 @@ func (r *run) walk(ctx context.Context) error {
 	var pdf []byte
 	if err := r.asCitizen(ctx, func() error {
 		var err error
-		pdf, err = r.c.raw(ctx, "GET", path+"/result", r.assertion, nil, 200)
+		pdf, err = r.c.Do(ctx, apiclient.Request{Method: "GET", Path: path + "/result", Token: r.assertion}, 200)
 		return err
 	}); err != nil {
 		return fmt.Errorf("demo: download: %w", err)
 	}
 	if err := r.asCitizen(ctx, func() error {
-		return r.c.do(ctx, "POST", path+"/acknowledge", r.assertion, nil, 200, &d)
+		return r.c.JSON(ctx, "POST", path+"/acknowledge", r.assertion, nil, 200, &d)
 	}); err != nil {
 		return fmt.Errorf("demo: acknowledge: %w", err)
 	}
@@ -284,7 +284,11 @@ func (r *run) walk(ctx context.Context) error {
 			} `json:"SignerInformation"`
 		} `json:"SignatureValidationReport"`
 	}
-	if err := r.c.do(ctx, "POST", "/v1/verify", "", &body{ctype: "application/pdf", data: pdf}, 200, &rep); err != nil {
+	raw, _, err := r.c.Verify(ctx, "application/pdf", pdf)
+	if err != nil {
+		return fmt.Errorf("demo: verify: %w", err)
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
 		return fmt.Errorf("demo: verify: %w", err)
 	}
 	level, signer := "", ""
@@ -325,24 +329,16 @@ func (r *run) loadCard() error {
 // verifyChip runs challenge → Active Authentication → verification and
 // keeps the identity assertion.
 func (r *run) verifyChip(ctx context.Context) error {
-	var ch struct {
-		ChallengeID string `json:"challenge_id"`
-		Nonce       string `json:"nonce"`
-	}
-	if err := r.c.do(ctx, "POST", "/v1/identity/challenges", "", nil, 201, &ch); err != nil {
+	ch, err := r.c.NewChallenge(ctx)
+	if err != nil {
 		return fmt.Errorf("demo: challenge: %w", err)
 	}
-	nonce, err := base64.StdEncoding.DecodeString(ch.Nonce)
-	if err != nil {
-		if nonce, err = base64.RawURLEncoding.DecodeString(ch.Nonce); err != nil {
-			return fmt.Errorf("demo: challenge nonce: %w", err)
-		}
-	}
+	nonce := ch.Nonce
 	sig, err := certstest.AnswerChallenge(r.o.ChipDir, nonce)
 	if err != nil {
 		return fmt.Errorf("demo: chip answer: %w", err)
 	}
-	req := map[string]string{"challenge_id": ch.ChallengeID, "aa_signature": base64.StdEncoding.EncodeToString(sig)}
+	req := map[string]string{"challenge_id": ch.ID, "aa_signature": base64.StdEncoding.EncodeToString(sig)}
 	for _, f := range []struct{ field, file string }{{"sod", "sod.bin"}, {"dg1", "dg1.bin"}, {"dg13", "dg13.bin"}, {"dg15", "dg15.bin"}, {"dg14", "dg14.bin"}} {
 		b, err := os.ReadFile(filepath.Join(r.o.ChipDir, f.file))
 		if errors.Is(err, os.ErrNotExist) && f.field == "dg14" {
@@ -357,7 +353,7 @@ func (r *run) verifyChip(ctx context.Context) error {
 		Assertion string         `json:"assertion"`
 		Claims    map[string]any `json:"claims"`
 	}
-	if err := r.c.do(ctx, "POST", "/v1/identity/verifications", "", jsonBody(req), 201, &v); err != nil {
+	if err := r.c.JSON(ctx, "POST", "/v1/identity/verifications", "", (req), 201, &v); err != nil {
 		var pe *ProblemError
 		if errors.As(err, &pe) && strings.Contains(pe.Code, "csca") {
 			return fmt.Errorf("demo: chip verification: %w (does the server trust %s?)", err, filepath.Join(r.o.ChipDir, "csca.pem"))
@@ -431,85 +427,5 @@ func demoScan() []byte {
 	return []byte("%PDF-1.4\n% scanned household registration book (demo)\n%%EOF\n")
 }
 
-type body struct {
-	ctype string
-	data  []byte
-}
-
-func jsonBody(v any) *body {
-	b, _ := json.Marshal(v)
-	return &body{ctype: "application/json", data: b}
-}
-
 // ProblemError is a problem+json answer.
-type ProblemError struct {
-	Status int
-	Code   string
-	Detail string
-}
-
-func (e *ProblemError) Error() string {
-	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Detail)
-}
-
-type client struct {
-	base string
-	http *http.Client
-}
-
-// raw sends a request and returns the body of a reply with status want.
-func (c *client) raw(ctx context.Context, method, path, token string, b *body, want int) ([]byte, error) {
-	var rd io.Reader
-	if b != nil {
-		rd = bytes.NewReader(b.data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		req.Header.Set("Content-Type", b.ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode != want {
-		var p struct {
-			Code   string `json:"code"`
-			Detail string `json:"detail"`
-		}
-		_ = json.Unmarshal(data, &p)
-		if p.Code == "" {
-			p.Detail = strings.TrimSpace(string(data))
-			if len(p.Detail) > 200 {
-				p.Detail = p.Detail[:200]
-			}
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, path, &ProblemError{Status: resp.StatusCode, Code: p.Code, Detail: p.Detail})
-	}
-	return data, nil
-}
-
-// do is raw with a JSON reply decoded into out.
-func (c *client) do(ctx context.Context, method, path, token string, b *body, want int, out any) error {
-	data, err := c.raw(ctx, method, path, token, b, want)
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: reply: %w", method, path, err)
-	}
-	return nil
-}
+type ProblemError = apiclient.ProblemError
