@@ -18,6 +18,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"kyso/hashoid"
+	"kyso/identity/pki"
 )
 
 // Errors of the encoder that callers branch on.
@@ -173,7 +174,7 @@ func SigningAlgorithm(pub crypto.PublicKey, h crypto.Hash) (Algorithm, error) {
 		}
 	case ed25519.PublicKey:
 		if h == crypto.SHA512 {
-			return Algorithm{OIDEd25519, false}, nil
+			return Algorithm{pki.OIDEd25519, false}, nil
 		}
 	default:
 		return Algorithm{}, fmt.Errorf("%w: %T", ErrUnsupportedKey, pub)
@@ -183,8 +184,11 @@ func SigningAlgorithm(pub crypto.PublicKey, h crypto.Hash) (Algorithm, error) {
 
 // Signed describes one SignedData with one signer to encode.
 type Signed struct {
-	// Hash is the digest algorithm of the content and signed attributes.
-	Hash crypto.Hash
+	// Hash is the digest algorithm of the content and signed attributes;
+	// DigestAlgorithm, when set, names one that is not a crypto.Hash
+	// (SHAKE256 for Ed448).
+	Hash            crypto.Hash
+	DigestAlgorithm asn1.ObjectIdentifier
 	// SignatureAlgorithm names how Signature was made.
 	SignatureAlgorithm Algorithm
 	// Cert identifies the signer (issuer and serial number); Certs are
@@ -205,6 +209,9 @@ type Signed struct {
 // Encode returns the DER ContentInfo of s.
 func (s *Signed) Encode() ([]byte, error) {
 	digestOID, ok := hashoid.OID(s.Hash)
+	if s.DigestAlgorithm != nil {
+		digestOID, ok = s.DigestAlgorithm, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedHash, s.Hash)
 	}

@@ -27,11 +27,11 @@ import (
 	"math/big"
 	"time"
 
-	// Hash implementations used by signatures we check.
-	_ "crypto/sha256"
-	_ "crypto/sha512"
+	"crypto/sha3"
+	"hash"
 
 	"kyso/hashoid"
+	"kyso/identity/pki"
 )
 
 // Object identifiers used in CMS, ESS, CAdES and RFC 3161.
@@ -193,7 +193,7 @@ func parse(der []byte) (*SignedData, error) {
 			if e.Class != asn1.ClassUniversal || e.Tag != asn1.TagSequence {
 				continue // attribute and other certificates
 			}
-			c, err := x509.ParseCertificate(e.FullBytes)
+			c, err := ParseCertificate(e.FullBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: certificate: %v", ErrFormat, err)
 			}
@@ -379,75 +379,188 @@ func HashFor(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	if h, ok := hashoid.Hash(oid); ok {
 		return h, nil
 	}
-	return 0, fmt.Errorf("unsupported digest algorithm %v", oid)
+	return 0, fmt.Errorf("%w: digest algorithm %s", ErrUnsupportedAlgorithm, AlgorithmName(oid))
 }
 
-// Hash returns the signer's digest algorithm.
+// Hash returns the signer's digest algorithm when it is a crypto.Hash
+// (every digest but SHAKE256, see Digest).
 func (si *SignerInfo) Hash() (crypto.Hash, error) { return HashFor(si.DigestAlgorithm.Algorithm) }
 
-var (
-	oidRSA       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidRSAPSS    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
-	oidECPublic  = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	OIDEd25519   = asn1.ObjectIdentifier{1, 3, 101, 112}
-	namedSigAlgs = []struct {
-		oid asn1.ObjectIdentifier
-		alg x509.SignatureAlgorithm
-	}{
-		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}, x509.SHA1WithRSA},
-		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, x509.SHA256WithRSA},
-		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}, x509.SHA384WithRSA},
-		{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}, x509.SHA512WithRSA},
-		{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}, x509.ECDSAWithSHA1},
-		{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, x509.ECDSAWithSHA256},
-		{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}, x509.ECDSAWithSHA384},
-		{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}, x509.ECDSAWithSHA512},
-	}
-)
-
-// SignatureAlgorithm maps the signer's algorithm identifiers to x509's.
-func (si *SignerInfo) SignatureAlgorithmX509() (x509.SignatureAlgorithm, error) {
-	oid := si.SignatureAlgorithm.Algorithm
-	for _, a := range namedSigAlgs {
-		if a.oid.Equal(oid) {
-			return a.alg, nil
-		}
-	}
-	h, err := si.Hash()
-	if err != nil {
-		return 0, err
-	}
-	pick := func(m map[crypto.Hash]x509.SignatureAlgorithm) (x509.SignatureAlgorithm, error) {
-		if a, ok := m[h]; ok {
-			return a, nil
-		}
-		return 0, fmt.Errorf("unsupported digest %v for %v", h, oid)
-	}
-	switch {
-	case oid.Equal(oidRSA):
-		return pick(map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.SHA1WithRSA, crypto.SHA256: x509.SHA256WithRSA, crypto.SHA384: x509.SHA384WithRSA, crypto.SHA512: x509.SHA512WithRSA})
-	case oid.Equal(oidRSAPSS):
-		return pick(map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA256: x509.SHA256WithRSAPSS, crypto.SHA384: x509.SHA384WithRSAPSS, crypto.SHA512: x509.SHA512WithRSAPSS})
-	case oid.Equal(oidECPublic):
-		return pick(map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.ECDSAWithSHA1, crypto.SHA256: x509.ECDSAWithSHA256, crypto.SHA384: x509.ECDSAWithSHA384, crypto.SHA512: x509.ECDSAWithSHA512})
-	case oid.Equal(OIDEd25519):
-		return x509.PureEd25519, nil
-	}
-	return 0, fmt.Errorf("unsupported signature algorithm %v", oid)
+// Digest returns a constructor for the signer's digest algorithm: the
+// crypto.Hash ones, and SHAKE256 with 512 bits of output (id-shake256 and
+// id-shake256-len, which Ed448 signers use, RFC 8419).
+func (si *SignerInfo) Digest() (func() hash.Hash, error) {
+	return DigestFor(si.DigestAlgorithm)
 }
 
-// VerifySignature checks the signature value over the signed attributes
-// (or over content when there are none) with cert's public key.
-func (si *SignerInfo) VerifySignature(cert *x509.Certificate, content []byte) error {
-	alg, err := si.SignatureAlgorithmX509()
-	if err != nil {
-		return err
+// DigestFor is Digest for any digest AlgorithmIdentifier.
+func DigestFor(alg pkix.AlgorithmIdentifier) (func() hash.Hash, error) {
+	oid := alg.Algorithm
+	if oid.Equal(oidSHAKE256) || oid.Equal(oidSHAKE256Len) {
+		if oid.Equal(oidSHAKE256Len) {
+			var bits int
+			if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &bits); err != nil || bits != 512 {
+				return nil, fmt.Errorf("%w: SHAKE256 output length", ErrUnsupportedAlgorithm)
+			}
+		}
+		return func() hash.Hash { return &shake{sha3.NewSHAKE256(), 64} }, nil
 	}
+	h, err := HashFor(oid)
+	if err != nil {
+		return nil, err
+	}
+	return h.New, nil
+}
+
+// shake is SHAKE256 as a fixed-length hash.Hash.
+type shake struct {
+	*sha3.SHAKE
+	size int
+}
+
+func (s *shake) Size() int { return s.size }
+func (s *shake) Sum(b []byte) []byte {
+	// Reading finalises the sponge; read from a copy so Write may go on.
+	c := *s.SHAKE
+	out := make([]byte, s.size)
+	_, _ = c.Read(out)
+	return append(b, out...)
+}
+
+var (
+	oidSHAKE256    = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 12}
+	oidSHAKE256Len = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 18}
+)
+
+// ErrUnsupportedAlgorithm marks a digest or signature algorithm (or key
+// type) this package cannot check. A signature using one is not known to
+// be wrong: validators report it as indeterminate, not failed.
+var ErrUnsupportedAlgorithm = errors.New("unsupported algorithm")
+
+// ErrSignatureInvalid marks a signature value that does not verify.
+var ErrSignatureInvalid = errors.New("the signature value does not verify")
+
+// PublicKey returns the public key of cert in the form signature checks
+// use. It reads the SubjectPublicKeyInfo itself, so keys crypto/x509 does
+// not know (brainpool and explicit curves, RSASSA-PSS keys, Ed448) work.
+func PublicKey(cert *x509.Certificate) (*pki.PublicKey, error) {
+	pub, err := pki.ParsePublicKey(cert.RawSubjectPublicKeyInfo)
+	if err != nil {
+		var spki struct {
+			Algorithm pkix.AlgorithmIdentifier
+			Key       asn1.BitString
+		}
+		if _, e := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); e == nil {
+			return nil, fmt.Errorf("%w: %s public key (%v)", ErrUnsupportedAlgorithm, AlgorithmName(spki.Algorithm.Algorithm), err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedAlgorithm, err)
+	}
+	return pub, nil
+}
+
+// VerifySignature checks the signature value with cert's public key over
+// the signed attributes or, when there are none, over content (the signed
+// content itself). Algorithms: RSA PKCS #1 v1.5 and RSASSA-PSS, ECDSA (DER
+// or BSI TR-03111 plain r‖s) on NIST, brainpool and explicit curves, with
+// SHA-1, SHA-2 or SHA-3; Ed25519 and Ed448. An algorithm outside that set
+// gives an error wrapping ErrUnsupportedAlgorithm; a wrong signature one
+// wrapping ErrSignatureInvalid.
+func (si *SignerInfo) VerifySignature(cert *x509.Certificate, content []byte) error {
 	msg := content
 	if si.SignedAttrsDER != nil {
 		msg = si.SignedAttrsDER
 	}
-	return cert.CheckSignature(alg, msg, si.Signature)
+	return CheckSignature(cert, si.SignatureAlgorithm, si.DigestAlgorithm.Algorithm, msg, si.Signature)
+}
+
+// CheckSignature verifies sig over msg with cert's key. digestAlg supplies
+// the hash when the signature algorithm does not fix one (rsaEncryption,
+// ecPublicKey), as in CMS.
+func CheckSignature(cert *x509.Certificate, sigAlg pkix.AlgorithmIdentifier, digestAlg asn1.ObjectIdentifier, msg, sig []byte) error {
+	pub, err := PublicKey(cert)
+	if err != nil {
+		return err
+	}
+	err = pki.VerifySignature(pub, sigAlg, digestAlg, msg, sig)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pki.ErrUnsupported):
+		return fmt.Errorf("%w: %s with a %s key", ErrUnsupportedAlgorithm, AlgorithmName(sigAlg.Algorithm), pub)
+	default:
+		return fmt.Errorf("%w (%s, %s key)", ErrSignatureInvalid, AlgorithmName(sigAlg.Algorithm), pub)
+	}
+}
+
+// SignatureHash returns the hash the signature value was computed with:
+// the one its algorithm names (sha256WithRSAEncryption, RSASSA-PSS
+// parameters, ...) or else the digest algorithm; 0 for pure EdDSA and
+// unknown algorithms.
+func (si *SignerInfo) SignatureHash() crypto.Hash {
+	oid := si.SignatureAlgorithm.Algorithm
+	if oid.Equal(pki.OIDRSAPSS) {
+		h, _, err := pki.PSSParameters(si.SignatureAlgorithm.Parameters.FullBytes)
+		if err != nil {
+			return 0
+		}
+		return h
+	}
+	if oid.Equal(pki.OIDEd25519) || oid.Equal(pki.OIDEd448) {
+		return 0
+	}
+	if h := pki.SignatureHash(oid); h != 0 {
+		return h
+	}
+	h, _ := si.Hash()
+	return h
+}
+
+// AlgorithmName names a digest or signature algorithm for reports.
+func AlgorithmName(oid asn1.ObjectIdentifier) string {
+	if n, ok := algorithmNames[oid.String()]; ok {
+		return n
+	}
+	return oid.String()
+}
+
+var algorithmNames = map[string]string{
+	"1.3.14.3.2.26":           "SHA-1",
+	"2.16.840.1.101.3.4.2.4":  "SHA-224",
+	"2.16.840.1.101.3.4.2.1":  "SHA-256",
+	"2.16.840.1.101.3.4.2.2":  "SHA-384",
+	"2.16.840.1.101.3.4.2.3":  "SHA-512",
+	"2.16.840.1.101.3.4.2.7":  "SHA3-224",
+	"2.16.840.1.101.3.4.2.8":  "SHA3-256",
+	"2.16.840.1.101.3.4.2.9":  "SHA3-384",
+	"2.16.840.1.101.3.4.2.10": "SHA3-512",
+	"2.16.840.1.101.3.4.2.12": "SHAKE256",
+	"2.16.840.1.101.3.4.2.18": "SHAKE256-len",
+	"1.2.840.113549.2.5":      "MD5",
+	"1.3.36.3.2.1":            "RIPEMD-160",
+	"1.2.840.113549.1.1.1":    "RSA",
+	"1.2.840.113549.1.1.4":    "MD5 with RSA",
+	"1.2.840.113549.1.1.5":    "SHA-1 with RSA",
+	"1.2.840.113549.1.1.10":   "RSASSA-PSS",
+	"1.2.840.113549.1.1.11":   "SHA-256 with RSA",
+	"1.2.840.113549.1.1.12":   "SHA-384 with RSA",
+	"1.2.840.113549.1.1.13":   "SHA-512 with RSA",
+	"1.2.840.113549.1.1.14":   "SHA-224 with RSA",
+	"1.2.840.10040.4.1":       "DSA",
+	"1.2.840.10040.4.3":       "SHA-1 with DSA",
+	"1.2.840.10045.2.1":       "ECDSA",
+	"1.2.840.10045.4.1":       "ECDSA with SHA-1",
+	"1.2.840.10045.4.3.2":     "ECDSA with SHA-256",
+	"1.2.840.10045.4.3.3":     "ECDSA with SHA-384",
+	"1.2.840.10045.4.3.4":     "ECDSA with SHA-512",
+	"1.3.101.112":             "Ed25519",
+	"1.3.101.113":             "Ed448",
+	"0.4.0.127.0.7.1.1.4.1.3": "plain ECDSA with SHA-256",
+	"0.4.0.127.0.7.1.1.4.1.4": "plain ECDSA with SHA-384",
+	"0.4.0.127.0.7.1.1.4.1.5": "plain ECDSA with SHA-512",
+	"2.16.840.1.101.3.4.3.10": "ECDSA with SHA3-256",
+	"2.16.840.1.101.3.4.3.14": "SHA3-256 with RSA",
+	"0.4.0.127.0.7.1.1.4.1.1": "plain ECDSA with SHA-1",
+	"2.16.840.1.101.3.4.3.2":  "DSA with SHA-256",
 }
 
 // Matches reports whether cert is the certificate the signer identifier names.

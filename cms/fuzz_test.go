@@ -23,7 +23,7 @@ func FuzzParse(f *testing.F) {
 			si.ContentType()
 			si.SigningTime()
 			si.SigningCertificate()
-			si.SignatureAlgorithmX509()
+			si.Digest()
 			if len(sd.Certificates) > 0 {
 				si.VerifySignature(sd.Certificates[0], sd.EContent)
 				si.FindSigner(sd.Certificates)

@@ -5,9 +5,10 @@ package hashoid
 
 import (
 	"crypto"
-	// SHA-1 and SHA-2 are linked in, so that Hash reports them available.
+	// SHA-1, SHA-2 and SHA-3 are linked in, so that Hash reports them available.
 	_ "crypto/sha1"
 	_ "crypto/sha256"
+	_ "crypto/sha3"
 	_ "crypto/sha512"
 	"encoding/asn1"
 )

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -24,12 +25,19 @@ import (
 // CCCD:/MST:/MNS: identifiers in Vietnamese certificates.
 var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 
+// errWeakAlgorithm marks a signature made with an algorithm too weak to
+// rely on.
+var errWeakAlgorithm = errors.New("weak algorithm")
+
 // signerCheck is what validating one CMS signer needs.
 type signerCheck struct {
 	sd *cms.SignedData
 	si *cms.SignerInfo
-	// digest hashes the signed content with h.
-	digest     func(h crypto.Hash) ([]byte, error)
+	// digest hashes the signed content with a new hash from newHash.
+	digest func(newHash func() hash.Hash) ([]byte, error)
+	// content returns the signed content itself, which a signature without
+	// signed attributes covers.
+	content    func() ([]byte, error)
 	extraCerts []*x509.Certificate
 	evidence   []revocation.Evidence
 	// poe are proofs of existence from later document time-stamps.
@@ -126,9 +134,9 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	defer o.finish()
 
 	// Format.
-	h, err := c.si.Hash()
+	newHash, err := c.si.Digest()
 	if !o.check("digest algorithm", err) {
-		o.fail(report.TotalFailed, report.FormatFailure, err.Error())
+		o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
 		return res
 	}
 	if c.si.SignedAttrsDER != nil {
@@ -142,9 +150,13 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		}
 	}
 
-	// Identify the signing certificate.
+	// Identify the signing certificate: in the SignedData, the document's
+	// validation data, or the trust store (a CMS may carry no certificate).
 	pool := append(slices.Clone(c.sd.Certificates), c.extraCerts...)
 	cert := c.si.FindSigner(pool)
+	if cert == nil {
+		cert = c.si.FindSigner(v.opts.Roots)
+	}
 	if cert == nil {
 		o.check("signing certificate", errors.New("no certificate matches the signer identifier"))
 		o.fail(report.Indeterminate, report.NoSigningCertificateFound, "signing certificate not found")
@@ -175,7 +187,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	}
 
 	// Cryptographic verification: digest, then signature value.
-	sum, err := c.digest(h)
+	sum, err := c.digest(newHash)
 	if err != nil {
 		o.check("message digest", err)
 		o.fail(report.Indeterminate, report.SignedDataNotFound, err.Error())
@@ -196,17 +208,23 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		o.check("message digest", nil)
 		err = c.si.VerifySignature(cert, nil)
 	} else {
-		err = c.si.VerifySignature(cert, c.sd.EContent)
-		if c.sd.EContent == nil {
-			err = errors.New("signatures without signed attributes over detached content are not supported")
+		// No signed attributes: the signature covers the content itself.
+		var content []byte
+		if content, err = c.content(); err == nil {
+			err = c.si.VerifySignature(cert, content)
 		}
+	}
+	if err == nil && c.si.SignatureHash() == crypto.SHA1 {
+		err = fmt.Errorf("%w: SHA-1 signatures are not accepted (the signature value itself verifies)", errWeakAlgorithm)
 	}
 	if err != nil {
 		o.check("signature value", err)
-		var ia x509.InsecureAlgorithmError
-		if errors.As(err, &ia) {
+		switch {
+		case errors.Is(err, errWeakAlgorithm):
 			o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
-		} else {
+		case errors.Is(err, cms.ErrUnsupportedAlgorithm):
+			o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
+		default:
 			o.fail(report.TotalFailed, report.SigCryptoFailure, "the signature value does not verify")
 		}
 		return res

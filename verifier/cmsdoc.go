@@ -1,10 +1,11 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 
 	"kyso/cms"
@@ -21,23 +22,37 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 		}
 		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
+	// Content the user gives is what is verified: an encapsulated content
+	// that differs from it fails, whatever the signature says about its own.
 	content := sd.EContent
-	if content == nil {
+	differs := false
+	if detached != nil {
+		differs = content != nil && !bytes.Equal(content, detached)
 		content = detached
 	}
 	for i, si := range sd.Signers {
 		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "CMS"}
+		if differs {
+			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.HashFailure, Detail: "the content given differs from the content the signature carries"}
+			sig.Checks = append(sig.Checks, report.Check{Name: "signed content", Result: "failed", Detail: "the encapsulated content is not the content given for verification"})
+			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+			rep.Signatures = append(rep.Signatures, sig)
+			continue
+		}
 		if content == nil {
 			sig.Status = report.Status{MainIndication: report.Indeterminate, SubIndication: report.SignedDataNotFound, Detail: "detached signature: the signed content was not provided"}
 			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
 			rep.Signatures = append(rep.Signatures, sig)
 			continue
 		}
-		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si, digest: func(h crypto.Hash) ([]byte, error) {
-			hh := h.New()
-			hh.Write(content)
-			return hh.Sum(nil), nil
-		}}, &sig)
+		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si,
+			digest: func(newHash func() hash.Hash) ([]byte, error) {
+				hh := newHash()
+				hh.Write(content)
+				return hh.Sum(nil), nil
+			},
+			content: func() ([]byte, error) { return content, nil },
+		}, &sig)
 		if res.essV2 {
 			sig.Format = "CAdES"
 			sig.Level = "CAdES-BASELINE-B"

@@ -1,6 +1,7 @@
-// Package verifier validates signed documents — PDF (PAdES and
-// adbe.pkcs7.detached signatures, document time-stamps), CMS (attached or
-// detached) and JWS (JAdES baseline or plain, with an x5c chain) —
+// Package verifier validates signed documents — PDF (PAdES,
+// adbe.pkcs7.detached and adbe.pkcs7.sha1 signatures, document
+// time-stamps), CMS (attached or detached; content the user gives is what
+// is verified, and an encapsulated content that differs from it fails) and JWS (JAdES baseline or plain, with an x5c chain) —
 // following ETSI EN 319 102-1, and
 // reports per signature and for the document a main indication
 // (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE) with a sub-indication.
@@ -54,6 +55,12 @@
 // for it or be fetched online.
 //
 // Structure analysis uses our own scanner (package pdfscan; see its doc for
-// why) and CMS parsing our own (package cms); signature values are checked
-// with crypto/x509.
+// why) and CMS parsing our own (package kyso/cms). CMS signature values are
+// checked for every algorithm real signers use: RSA PKCS #1 v1.5 and
+// RSASSA-PSS, ECDSA (DER or BSI TR-03111 plain) on NIST and brainpool
+// curves, SHA-2 and SHA-3, Ed25519 and Ed448 (SHAKE256), with or without
+// signed attributes, every SignerInfo of a SignedData, and a signer
+// certificate taken from the trust store when the CMS carries none. An
+// algorithm outside that set is INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE
+// naming it; SHA-1 signatures are INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE.
 package verifier

@@ -1,10 +1,12 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
-	"crypto"
+	"crypto/sha1"
 	"crypto/x509"
 	"fmt"
+	"hash"
 	"slices"
 	"sort"
 	"strings"
@@ -146,11 +148,32 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 			s.fail(report.TotalFailed, report.FormatFailure, "signature value is not CMS: "+err.Error())
 			continue
 		}
-		if len(sd.Signers) != 1 {
-			s.fail(report.TotalFailed, report.FormatFailure, fmt.Sprintf("CMS has %d signers, want 1", len(sd.Signers)))
-			continue
+		br := s.br
+		signed := func() []byte { return byteRange(data, br) }
+		digest := func(newHash func() hash.Hash) ([]byte, error) {
+			hh := newHash()
+			hh.Write(data[br[0] : br[0]+br[1]])
+			hh.Write(data[br[2] : br[2]+br[3]])
+			return hh.Sum(nil), nil
 		}
-		if sd.EContent != nil {
+		content := func() ([]byte, error) { return signed(), nil }
+		if s.subc == "adbe.pkcs7.sha1" {
+			// The CMS encapsulates the SHA-1 digest of the signed bytes and
+			// signs that (ISO 32000-1 §12.8.3.3.1).
+			sum := sha1.Sum(signed())
+			if sd.EContent == nil || !bytes.Equal(sd.EContent, sum[:]) {
+				s.sig.Checks = append(s.sig.Checks, report.Check{Name: "message digest", Result: "failed", Detail: "the encapsulated SHA-1 digest is not the digest of the signed bytes"})
+				s.fail(report.TotalFailed, report.HashFailure, "the signed data was changed")
+				continue
+			}
+			econtent := sd.EContent
+			digest = func(newHash func() hash.Hash) ([]byte, error) {
+				hh := newHash()
+				hh.Write(econtent)
+				return hh.Sum(nil), nil
+			}
+			content = func() ([]byte, error) { return econtent, nil }
+		} else if sd.EContent != nil {
 			s.fail(report.TotalFailed, report.FormatFailure, "PDF signature CMS must be detached")
 			continue
 		}
@@ -164,17 +187,25 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		if m, ok := pdfDate(s.dict.Get("M")); ok {
 			claimed = &m
 		}
-		br := s.br
-		s.res = v.validateSigner(ctx, signerCheck{
-			sd: sd, si: sd.Signers[0],
-			digest: func(h crypto.Hash) ([]byte, error) {
-				hh := h.New()
-				hh.Write(data[br[0] : br[0]+br[1]])
-				hh.Write(data[br[2] : br[2]+br[3]])
-				return hh.Sum(nil), nil
-			},
-			extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed,
-		}, &s.sig)
+		// Every SignerInfo is validated; the PDF signature takes the worst.
+		for i, si := range sd.Signers {
+			check := signerCheck{sd: sd, si: si, digest: digest, content: content,
+				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed}
+			if i == 0 {
+				s.res = v.validateSigner(ctx, check, &s.sig)
+				continue
+			}
+			other := report.Signature{}
+			v.validateSigner(ctx, check, &other)
+			for _, c := range other.Checks {
+				c.Name = fmt.Sprintf("signer %d: %s", i+1, c.Name)
+				s.sig.Checks = append(s.sig.Checks, c)
+			}
+			if report.Severity(other.Status.MainIndication) > report.Severity(s.sig.Status.MainIndication) {
+				s.sig.Status = other.Status
+				s.sig.Status.Detail = fmt.Sprintf("signer %d: %s", i+1, other.Status.Detail)
+			}
+		}
 	}
 
 	// Changes after each signed revision: a disallowed change fails every
@@ -276,6 +307,8 @@ func (v *Verifier) pdfStructure(f *pdfscan.File, num int) *pdfSig {
 		s.sig.Format = "PAdES"
 	case "adbe.pkcs7.detached":
 		s.sig.Format = "PDF (adbe.pkcs7.detached)"
+	case "adbe.pkcs7.sha1":
+		s.sig.Format = "PDF (adbe.pkcs7.sha1)"
 	case "ETSI.RFC3161":
 		s.sig.Format = "PDF document time-stamp"
 	default:
@@ -484,7 +517,7 @@ func dss(f *pdfscan.File, rev int) ([]*x509.Certificate, []revocation.Evidence, 
 	}
 	var certs []*x509.Certificate
 	for _, b := range streams("Certs") {
-		if c, err := x509.ParseCertificate(b); err == nil {
+		if c, err := cms.ParseCertificate(b); err == nil {
 			certs = append(certs, c)
 		}
 	}

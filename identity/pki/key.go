@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -10,16 +11,21 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/cloudflare/circl/sign/ed448"
+
 	"kyso/identity/ecc"
 )
 
 // AlgorithmIdentifier is the X.509 AlgorithmIdentifier.
 type AlgorithmIdentifier = pkix.AlgorithmIdentifier
 
-// PublicKey is an RSA or elliptic-curve public key; exactly one is set.
+// PublicKey is an RSA, elliptic-curve, Ed25519 or Ed448 public key;
+// exactly one is set.
 type PublicKey struct {
-	RSA *rsa.PublicKey
-	EC  *ecc.PublicKey
+	RSA     *rsa.PublicKey
+	EC      *ecc.PublicKey
+	Ed25519 ed25519.PublicKey
+	Ed448   ed448.PublicKey
 	// ExplicitParams is true when the curve was given by explicit domain
 	// parameters rather than a named-curve OID.
 	ExplicitParams bool
@@ -38,6 +44,10 @@ func (k *PublicKey) String() string {
 			name = fmt.Sprintf("unnamed-%d", k.EC.Curve.P.BitLen())
 		}
 		return "EC " + name
+	case k.Ed25519 != nil:
+		return "Ed25519"
+	case k.Ed448 != nil:
+		return "Ed448"
 	}
 	return "<empty>"
 }
@@ -82,6 +92,16 @@ func ParsePublicKey(der []byte) (*PublicKey, error) {
 		return &PublicKey{RSA: k}, nil
 	case alg.Equal(OIDECPublicKey):
 		return parseECKey(s.Algorithm.Parameters, bits)
+	case alg.Equal(OIDEd25519):
+		if len(bits) != ed25519.PublicKeySize {
+			return nil, errors.New("pki: Ed25519 public key: bad length")
+		}
+		return &PublicKey{Ed25519: ed25519.PublicKey(bits)}, nil
+	case alg.Equal(OIDEd448):
+		if len(bits) != ed448.PublicKeySize {
+			return nil, errors.New("pki: Ed448 public key: bad length")
+		}
+		return &PublicKey{Ed448: ed448.PublicKey(bits)}, nil
 	default:
 		return nil, fmt.Errorf("pki: unsupported public key algorithm %v", alg)
 	}
@@ -214,6 +234,8 @@ func (k *PublicKey) MarshalPKIX() ([]byte, error) {
 			Algorithm: AlgorithmIdentifier{Algorithm: OIDECPublicKey, Parameters: asn1.RawValue{FullBytes: oid}},
 			PublicKey: asn1.BitString{Bytes: pt, BitLength: 8 * len(pt)},
 		})
+	case k.Ed25519 != nil:
+		return x509.MarshalPKIXPublicKey(k.Ed25519)
 	}
 	return nil, errors.New("pki: empty key")
 }
@@ -232,6 +254,10 @@ func FromCrypto(pub any) (*PublicKey, error) {
 		return nil, errors.New("pki: unsupported ECDSA curve")
 	case *ecc.PublicKey:
 		return &PublicKey{EC: k}, nil
+	case ed25519.PublicKey:
+		return &PublicKey{Ed25519: k}, nil
+	case ed448.PublicKey:
+		return &PublicKey{Ed448: k}, nil
 	}
 	return nil, fmt.Errorf("pki: unsupported key type %T", pub)
 }

@@ -39,6 +39,21 @@ var (
 	OIDECDSAPlainSHA256 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 3}
 	OIDECDSAPlainSHA384 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 4}
 	OIDECDSAPlainSHA512 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 5}
+	// SHA-3 variants (NIST CSOR sigAlgs, BSI TR-03111).
+	OIDECDSAPlainSHA3_224 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 8}
+	OIDECDSAPlainSHA3_256 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 9}
+	OIDECDSAPlainSHA3_384 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 10}
+	OIDECDSAPlainSHA3_512 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 11}
+	OIDECDSAWithSHA3_224  = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 9}
+	OIDECDSAWithSHA3_256  = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 10}
+	OIDECDSAWithSHA3_384  = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 11}
+	OIDECDSAWithSHA3_512  = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 12}
+	OIDRSAWithSHA3_224    = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 13}
+	OIDRSAWithSHA3_256    = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 14}
+	OIDRSAWithSHA3_384    = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 15}
+	OIDRSAWithSHA3_512    = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 16}
+	OIDEd25519            = asn1.ObjectIdentifier{1, 3, 101, 112}
+	OIDEd448              = asn1.ObjectIdentifier{1, 3, 101, 113}
 
 	oidExtSKI              = asn1.ObjectIdentifier{2, 5, 29, 14}
 	oidExtAKI              = asn1.ObjectIdentifier{2, 5, 29, 35}
@@ -68,6 +83,8 @@ const (
 	kindPSS
 	kindECDSA      // DER, or plain when the length says so
 	kindECDSAPlain // r‖s
+	kindEd25519    // pure EdDSA over the message
+	kindEd448
 )
 
 // sigAlgorithm describes a signature algorithm OID: its kind and the hash it
@@ -96,6 +113,20 @@ func sigAlgorithm(oid asn1.ObjectIdentifier) (sigKind, crypto.Hash) {
 		{OIDECDSAPlainSHA256, kindECDSAPlain, crypto.SHA256},
 		{OIDECDSAPlainSHA384, kindECDSAPlain, crypto.SHA384},
 		{OIDECDSAPlainSHA512, kindECDSAPlain, crypto.SHA512},
+		{OIDECDSAPlainSHA3_224, kindECDSAPlain, crypto.SHA3_224},
+		{OIDECDSAPlainSHA3_256, kindECDSAPlain, crypto.SHA3_256},
+		{OIDECDSAPlainSHA3_384, kindECDSAPlain, crypto.SHA3_384},
+		{OIDECDSAPlainSHA3_512, kindECDSAPlain, crypto.SHA3_512},
+		{OIDECDSAWithSHA3_224, kindECDSA, crypto.SHA3_224},
+		{OIDECDSAWithSHA3_256, kindECDSA, crypto.SHA3_256},
+		{OIDECDSAWithSHA3_384, kindECDSA, crypto.SHA3_384},
+		{OIDECDSAWithSHA3_512, kindECDSA, crypto.SHA3_512},
+		{OIDRSAWithSHA3_224, kindRSA, crypto.SHA3_224},
+		{OIDRSAWithSHA3_256, kindRSA, crypto.SHA3_256},
+		{OIDRSAWithSHA3_384, kindRSA, crypto.SHA3_384},
+		{OIDRSAWithSHA3_512, kindRSA, crypto.SHA3_512},
+		{OIDEd25519, kindEd25519, 0},
+		{OIDEd448, kindEd448, 0},
 	}
 	for _, e := range table {
 		if e.oid.Equal(oid) {

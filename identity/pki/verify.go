@@ -2,10 +2,13 @@ package pki
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+
+	"github.com/cloudflare/circl/sign/ed448"
 
 	"kyso/identity/ecc"
 )
@@ -64,10 +67,16 @@ func VerifySignature(pub *PublicKey, sigAlg AlgorithmIdentifier, digestAlg asn1.
 		return errors.New("pki: no public key")
 	}
 	kind, hash := sigAlgorithm(sigAlg.Algorithm)
+	if hash != 0 && !hash.Available() {
+		return fmt.Errorf("%w: hash %v", ErrUnsupported, hash)
+	}
 	if kind == kindPSS {
 		h, salt, err := PSSParameters(sigAlg.Parameters.FullBytes)
 		if err != nil {
 			return err
+		}
+		if !h.Available() {
+			return fmt.Errorf("%w: PSS hash %v", ErrUnsupported, h)
 		}
 		if pub.RSA == nil {
 			return fmt.Errorf("%w: PSS signature with non-RSA key", ErrSignature)
@@ -79,12 +88,29 @@ func VerifySignature(pub *PublicKey, sigAlg AlgorithmIdentifier, digestAlg asn1.
 		}
 		return nil
 	}
-	if kind == kindUnknown {
+	switch kind {
+	case kindUnknown:
 		return fmt.Errorf("%w: signature algorithm %v", ErrUnsupported, sigAlg.Algorithm)
+	case kindEd25519:
+		if pub.Ed25519 == nil {
+			return fmt.Errorf("%w: Ed25519 signature with another key", ErrSignature)
+		}
+		if !ed25519.Verify(pub.Ed25519, message, sig) {
+			return ErrSignature
+		}
+		return nil
+	case kindEd448:
+		if pub.Ed448 == nil {
+			return fmt.Errorf("%w: Ed448 signature with another key", ErrSignature)
+		}
+		if !ed448.Verify(pub.Ed448, message, sig, "") {
+			return ErrSignature
+		}
+		return nil
 	}
 	if hash == 0 {
 		hash = HashByOID(digestAlg)
-		if hash == 0 {
+		if hash == 0 || !hash.Available() {
 			return fmt.Errorf("%w: digest algorithm %v", ErrUnsupported, digestAlg)
 		}
 	}
