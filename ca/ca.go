@@ -211,6 +211,9 @@ type CA struct {
 	identity  crypto.Signer
 	crlLocks  sync.Map // issuer/shard -> *sync.Mutex
 	ocspLocks sync.Map // serial -> *sync.Mutex (not held long)
+	// beforeOCSPStore, when set (tests), runs between signing a
+	// pre-signed OCSP response and storing it.
+	beforeOCSPStore func(der []byte)
 }
 
 type authorityRow struct {

@@ -29,7 +29,12 @@
 // commits it with its event (see pending in stepca.go). Pre-signed OCSP
 // responses and CRLs are caches written after commit: a status change
 // drops the certificate's response and marks its CRL stale inside its
-// transaction, and look-ups sign on demand what is missing. A CRL's number
+// transaction, and look-ups sign on demand what is missing. Every status
+// change increments the certificate's status version; a pre-signed
+// response is stored by compare-and-set only while the version it was
+// signed for is current (and never over a newer one) and served only while
+// it still is, so a replica that read "valid" before another replica's
+// revocation committed cannot bring "good" back. A CRL's number
 // is allocated by the database (an upsert on the shard's row) in the
 // transaction that stores it, so replicas sharing a PostgreSQL database
 // never sign two CRLs of one shard with the same number.

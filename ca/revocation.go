@@ -228,11 +228,14 @@ func (c *CA) Respond(ctx context.Context, req *ocspresp.Request) ([]byte, error)
 	return c.signOCSP(ic, ids, []*CertInfo{info}, req.Nonce)
 }
 
+// cachedOCSP returns the pre-signed response for serial when it states
+// the certificate's current status version and is fresh.
 func (c *CA) cachedOCSP(ctx context.Context, serial, issuer string) ([]byte, bool, error) {
 	var der []byte
 	var iss string
 	var this, next int64
-	err := c.db.QueryRowContext(ctx, `SELECT issuer, this_update, next_update, der FROM ca_ocsp WHERE serial = $1`, serial).Scan(&iss, &this, &next, &der)
+	err := c.db.QueryRowContext(ctx, `SELECT o.issuer, o.this_update, o.next_update, o.der FROM ca_ocsp o
+		JOIN ca_certificates c ON c.serial = o.serial AND c.status_version = o.status_version WHERE o.serial = $1`, serial).Scan(&iss, &this, &next, &der)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -281,7 +284,13 @@ func (c *CA) signOCSP(ic *issuerCA, ids []ocspresp.CertID, infos []*CertInfo, no
 }
 
 // PresignOCSP signs and stores the SHA-1 CertID response for a
-// certificate, replacing the stored one.
+// certificate. The response is signed for the status version read with
+// the status, and stored by compare-and-set: only while that version is
+// still the certificate's (its row is locked for the write, so a status
+// change commits either before, and the write is dropped, or after, and
+// deletes it), and never over a response for a newer version. A replica
+// that read "valid" just before another revoked the certificate therefore
+// cannot put "good" back.
 func (c *CA) PresignOCSP(ctx context.Context, serial string) error {
 	unlock := c.lock(&c.ocspLocks, serial)
 	defer func() {
@@ -302,15 +311,42 @@ func (c *CA) PresignOCSP(ctx context.Context, serial string) error {
 	if err != nil {
 		return err
 	}
+	if c.beforeOCSPStore != nil {
+		c.beforeOCSPStore(der)
+	}
 	now := c.cfg.Now().UTC().Truncate(time.Second)
-	_, err = c.db.ExecContext(ctx, `INSERT INTO ca_ocsp (serial, issuer, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der`,
-		info.Serial, info.Issuer, now.UnixMilli(), now.Add(c.cfg.OCSPValidity).UnixMilli(), der)
+	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
+		// Lock the certificate's row at the version signed for; a status
+		// change in flight is waited for and then makes this match nothing.
+		res, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status_version = status_version WHERE serial = $1 AND status_version = $2`,
+			info.Serial, info.StatusVersion)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errStatusChanged
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO ca_ocsp (serial, issuer, this_update, next_update, der, status_version) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, this_update = excluded.this_update, next_update = excluded.next_update,
+			der = excluded.der, status_version = excluded.status_version WHERE ca_ocsp.status_version <= excluded.status_version`,
+			info.Serial, info.Issuer, now.UnixMilli(), now.Add(c.cfg.OCSPValidity).UnixMilli(), der, info.StatusVersion)
+		return err
+	})
+	if errors.Is(err, errStatusChanged) {
+		// The status changed since it was read: whoever changed it
+		// re-signs after their commit, and look-ups sign on demand.
+		c.cfg.Log.InfoContext(ctx, "ca: OCSP response for a superseded status dropped", "serial", info.Serial, "version", info.StatusVersion)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("ca: store OCSP response: %w", err)
 	}
 	return nil
 }
+
+var errStatusChanged = errors.New("ca: certificate status changed while its OCSP response was signed")
 
 // RefreshOCSP re-signs up to limit pre-signed responses that have less
 // than half of their validity left, and signs responses for unexpired

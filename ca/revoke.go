@@ -99,7 +99,7 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 		if status == StatusHold {
 			holdBy = string(p.Role)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3, hold_by = $4 WHERE serial = $5`,
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3, hold_by = $4, status_version = status_version + 1 WHERE serial = $5`,
 			status, code, now.UnixMilli(), holdBy, info.Serial); err != nil {
 			return fmt.Errorf("ca: revoke: %w", err)
 		}
@@ -156,7 +156,7 @@ func (c *CA) Release(ctx context.Context, serial string, p *auth.Principal) (*Ce
 		if p.Role == auth.RoleCitizen && holdBy != string(auth.RoleCitizen) {
 			return ErrHoldByOfficer
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = -1, revoked_at = 0, hold_by = '' WHERE serial = $2`, StatusValid, info.Serial); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ca_certificates SET status = $1, reason = -1, revoked_at = 0, hold_by = '', status_version = status_version + 1 WHERE serial = $2`, StatusValid, info.Serial); err != nil {
 			return fmt.Errorf("ca: release: %w", err)
 		}
 		if info.CredentialID != "" {
@@ -227,13 +227,16 @@ type CertInfo struct {
 	RevokedAt    *time.Time
 	CreatedAt    time.Time
 	DER          []byte
+	// StatusVersion is incremented by every status change; a pre-signed
+	// OCSP response is valid only for the version it was signed for.
+	StatusVersion int64
 }
 
 type rowQuerier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-const certColumns = `serial, issuer, profile, subject, subject_id, credential_id, shard, not_before, not_after, status, reason, revoked_at, created_at, der`
+const certColumns = `serial, issuer, profile, subject, subject_id, credential_id, shard, not_before, not_after, status, reason, revoked_at, created_at, der, status_version`
 
 type scanner interface{ Scan(...any) error }
 
@@ -241,7 +244,7 @@ func scanCert(r scanner) (*CertInfo, error) {
 	var ci CertInfo
 	var nb, na, ra, ca int64
 	var reason int
-	if err := r.Scan(&ci.Serial, &ci.Issuer, &ci.Profile, &ci.Subject, &ci.SubjectID, &ci.CredentialID, &ci.Shard, &nb, &na, &ci.Status, &reason, &ra, &ca, &ci.DER); err != nil {
+	if err := r.Scan(&ci.Serial, &ci.Issuer, &ci.Profile, &ci.Subject, &ci.SubjectID, &ci.CredentialID, &ci.Shard, &nb, &na, &ci.Status, &reason, &ra, &ca, &ci.DER, &ci.StatusVersion); err != nil {
 		return nil, err
 	}
 	ci.NotBefore, ci.NotAfter, ci.CreatedAt = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC(), time.UnixMilli(ca).UTC()

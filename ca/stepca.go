@@ -14,6 +14,7 @@ import (
 	"github.com/smallstep/certificates/authority/provisioner"
 	stepdb "github.com/smallstep/certificates/db"
 
+	"kyso/audit"
 	"kyso/store"
 )
 
@@ -112,15 +113,31 @@ func (d *authDB) Revoke(rci *stepdb.RevokedCertificateInfo) error {
 	if err != nil {
 		return err
 	}
-	res, err := d.ca.db.ExecContext(context.Background(),
-		`UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3 WHERE serial = $4 AND status <> $1`,
-		StatusRevoked, rci.ReasonCode, rci.RevokedAt.UnixMilli(), hx)
+	ctx := context.Background()
+	var info *CertInfo
+	err = d.ca.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE ca_certificates SET status = $1, reason = $2, revoked_at = $3, status_version = status_version + 1 WHERE serial = $4 AND status <> $1`,
+			StatusRevoked, rci.ReasonCode, rci.RevokedAt.UnixMilli(), hx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return stepdb.ErrAlreadyExists
+		}
+		if info, err = getCert(ctx, tx, hx); err != nil {
+			return err
+		}
+		if err := invalidateStatus(ctx, tx, info); err != nil {
+			return err
+		}
+		return d.ca.auditTx(ctx, tx, audit.Event{Actor: "step-ca", Role: "system", Action: "ca.certificate.revoke", Object: "certificate:" + info.Serial,
+			Details: map[string]any{"reason": info.Reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject}})
+	})
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return stepdb.ErrAlreadyExists
-	}
+	d.ca.afterStatusChange(ctx, info)
 	return nil
 }
 
