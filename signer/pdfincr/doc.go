@@ -3,7 +3,11 @@
 // table, or a cross-reference stream when the file already uses them) and a
 // trailer chaining to the previous section with /Prev. It also reserves a
 // signature's /ByteRange and /Contents, hashes the signed ranges as a
-// stream and fills in the signature.
+// stream and fills in the signature. Existing objects it re-writes (the
+// page getting a widget, the form, the catalog) keep their parsed values —
+// a real stays a real, strings keep their bytes — so that validators
+// comparing revisions see only the additions, and earlier signatures made
+// by any tool stay valid.
 //
 // We wrote it ourselves because github.com/digitorus/pdfsign (v1.0.0-rc2)
 // cannot do what PAdES B-LT and B-LTA need and what Kyso needs for large

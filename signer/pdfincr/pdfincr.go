@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/digitorus/pdf"
 )
@@ -319,7 +320,7 @@ func WriteValue(w *bytes.Buffer, v pdf.Value, container Ref) error {
 	case pdf.Integer:
 		w.WriteString(strconv.FormatInt(v.Int64(), 10))
 	case pdf.Real:
-		w.WriteString(strconv.FormatFloat(v.Float64(), 'f', -1, 64))
+		w.WriteString(Real(v.Float64()))
 	case pdf.String:
 		w.WriteString(HexString([]byte(v.RawString())))
 	case pdf.Name:
@@ -350,6 +351,17 @@ func WriteValue(w *bytes.Buffer, v pdf.Value, container Ref) error {
 		return fmt.Errorf("%w: cannot serialize a direct %v", ErrUnsupported, v.Kind())
 	}
 	return nil
+}
+
+// Real writes a real number so that it reads back as a real (595.0 stays
+// a real, never the integer 595): re-serialising an object must not change
+// its parsed value, or validators comparing revisions see a modification.
+func Real(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // WriteDictExcept serializes dictionary d (an object with reference self)

@@ -11,6 +11,7 @@ import (
 
 	"kyso/signer/pdfincr"
 	"kyso/signer/signertest"
+	"kyso/verifier/pdfscan"
 )
 
 func TestUpdateAppendsReadableRevision(t *testing.T) {
@@ -127,4 +128,65 @@ func sizeBomb() []byte {
 	b.Write(data)
 	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
 	return b.Bytes()
+}
+
+// Re-serialising an existing object keeps its parsed value: reals stay
+// reals (595.0 is not 595), strings, names, nulls and references stay as
+// they were, so validators comparing revisions see no change.
+func TestRewritePreservesValues(t *testing.T) {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.0 842.0] /CropBox [0.5 -1.25 594.5 841.75] /UserUnit 1.0 /Contents 4 0 R" +
+			" /Resources << /Font << /F1 5 0 R >> /ProcSet [/PDF /Text] >> /Lit (a\\) b\\n) /Hex <00ff41> /Odd /A#20B /Nil null /T true /F false /Neg -3 /Dec .5 >>",
+		"<< /Length 35 >>\nstream\nBT /F1 24 Tf 72 720 Td (Form) Tj ET\nendstream",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	src := b.Bytes()
+	d, err := pdfincr.Open(bytes.NewReader(src), int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := d.Catalog().Key("Pages").Key("Kids").Index(0)
+	ref := pdfincr.RefOf(page)
+	u := d.NewUpdate()
+	var p bytes.Buffer
+	if err := pdfincr.WriteDictExcept(&p, page, ref); err != nil {
+		t.Fatal(err)
+	}
+	p.WriteString(">>")
+	u.Set(ref, p.Bytes())
+	built, err := u.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := built.WriteTo(d, &out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := pdfscan.Parse(out.Bytes(), pdfscan.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err1 := f.Get(0, int(ref.Num))
+	nw, err2 := f.Get(1, int(ref.Num))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if !pdfscan.Equal(old, nw) || nw.Dict.Get("MediaBox").Array[2].Kind != pdfscan.Real {
+		t.Fatalf("value changed by re-serialisation: %s", pdfscan.ChangedKeys(old.Dict, nw.Dict))
+	}
 }
