@@ -15,6 +15,8 @@ import (
 	"kyso/ca"
 	"kyso/ca/ocspresp"
 	"kyso/ca/profile"
+	"kyso/credential"
+	"kyso/hsm"
 	"kyso/problem"
 	"kyso/store"
 	"kyso/store/storetest"
@@ -40,8 +42,12 @@ func (f *failingAuditor) AppendTx(ctx context.Context, tx *sql.Tx, ev audit.Even
 // for the action failOn.
 func withAuditor(t *testing.T, e *env, failOn string) *ca.CA {
 	t.Helper()
+	var keys *credential.Keys
+	if e.citizen != nil {
+		keys = credential.NewKeys(credential.NewStore(e.db), e.citizen, "")
+	}
 	c, err := ca.Load(context.Background(), e.db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards,
-		Audit: &failingAuditor{log: e.audit, failOn: failOn}, Replay: auth.NewReplayGuard(e.db)})
+		Audit: &failingAuditor{log: e.audit, failOn: failOn}, Replay: auth.NewReplayGuard(e.db), CitizenKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,16 +97,23 @@ func snap(t *testing.T, db *store.DB) snapshot {
 	return snapshot{count(t, db, "ca_certificates"), count(t, db, "credentials"), count(t, db, "audit_log")}
 }
 
+// remoteKeys lists the citizens' private keys on the tokens: none ever,
+// since they are kept wrapped.
 func remoteKeys(t *testing.T, e *env) []string {
 	t.Helper()
-	keys, err := e.h.ListKeys(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, k := range keys {
-		if strings.HasPrefix(k.Label, "cred-") {
-			out = append(out, k.Label)
+	for _, h := range []*hsm.HSM{e.h, e.citizen} {
+		if h == nil {
+			continue
+		}
+		keys, err := h.ListKeys(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(k.Label, "cred-") || h == e.citizen {
+				out = append(out, k.Label)
+			}
 		}
 	}
 	return out
@@ -200,8 +213,12 @@ func TestEnrollAuditAtomic(t *testing.T) {
 		if got := actions(t, e, "credential:"+en.CredentialID); len(got) != 1 || got[0] != "credential.create" {
 			t.Fatalf("credential events %v", got)
 		}
-		if keys := remoteKeys(t, e); len(keys) != 1 {
-			t.Fatalf("remote keys %v", keys)
+		// The key is in the credential, wrapped; no token holds it.
+		if keys := remoteKeys(t, e); len(keys) != 0 {
+			t.Fatalf("remote keys on the tokens %v", keys)
+		}
+		if cr, err := e.ca.Credentials().Get(ctx, en.CredentialID); err != nil || len(cr.Wrapped) == 0 {
+			t.Fatalf("credential without a wrapped key: %v", err)
 		}
 	})
 }

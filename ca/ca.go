@@ -108,6 +108,10 @@ type Config struct {
 	// RemoteKeyType is the HSM key type of citizens' remote keys (default
 	// ECP256).
 	RemoteKeyType hsm.KeyType
+	// CitizenKeys makes and opens citizens' remote keys, wrapped under the
+	// citizen-key token's derivation secret; nil refuses remote
+	// enrolment and remote keys (ErrNoCitizenKeys).
+	CitizenKeys *credential.Keys
 
 	// Log, Audit and Replay are the CA's collaborators; Audit and Replay
 	// may be nil (no audit trail; assertion replay unchecked). Every state
@@ -173,6 +177,7 @@ var (
 	ErrHoldByOfficer   = problem.New(http.StatusForbidden, "hold-by-officer", "an officer placed this hold; an officer must release it")
 	ErrLintFailed      = problem.New(http.StatusInternalServerError, "lint-failed", "the certificate failed linting and was not issued")
 	ErrCredentialTaken = problem.New(http.StatusConflict, "credential-exists", "the citizen already has an active remote credential for this profile")
+	ErrNoCitizenKeys   = problem.New(http.StatusServiceUnavailable, "remote-keys-unavailable", "remote signing keys are not configured on this server")
 )
 
 // issuerCA is one CA that signs certificates, CRLs and (through its

@@ -21,7 +21,6 @@ import (
 	"kyso/auth"
 	"kyso/ca/profile"
 	"kyso/credential"
-	"kyso/hsm"
 	"kyso/problem"
 )
 
@@ -175,12 +174,14 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 		return nil, ErrBadRequest.With("detail", `give "key":"remote" with a "pin", or a "csr"`)
 	}
 	var csr *x509.CertificateRequest
-	var pinHash []byte
 	if remote {
-		// The slow hash comes after the cheap checks and after the
+		// The slow PIN stretch comes after the cheap checks and after the
 		// assertion is consumed, so one assertion cannot start many.
 		if !credential.ValidPIN(req.PIN) {
 			return nil, credential.ErrBadPIN
+		}
+		if c.cfg.CitizenKeys == nil {
+			return nil, ErrNoCitizenKeys
 		}
 	} else {
 		var err error
@@ -213,12 +214,6 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 			return nil, err
 		}
 	}
-	if remote {
-		var err error
-		if pinHash, err = c.creds.HashPIN(ctx, req.PIN); err != nil {
-			return nil, err
-		}
-	}
 	if !remote {
 		iss, err := c.Issue(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, Actor: p})
 		if err != nil {
@@ -226,28 +221,25 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 		}
 		return &Enrollment{Issued: iss}, nil
 	}
-	return c.enrollRemote(ctx, p, pn, sub, pinHash)
+	return c.enrollRemote(ctx, p, pn, sub, req.PIN)
 }
 
-func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Name, sub profile.Subject, pinHash []byte) (*Enrollment, error) {
+// enrollRemote makes the citizen's key wrapped for their PIN (see
+// credential.Keys: no private key object stays on any token), certifies it
+// and stores the certificate and the credential with the wrapped key.
+func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Name, sub profile.Subject, pin string) (*Enrollment, error) {
 	id, err := credential.NewID()
 	if err != nil {
 		return nil, err
 	}
 	label := credential.KeyLabel(id)
-	key, err := c.h.GenerateKey(ctx, hsm.KeySpec{Label: label, Type: c.cfg.RemoteKeyType})
+	nk, err := c.cfg.CitizenKeys.Generate(ctx, pin)
 	if err != nil {
 		return nil, fmt.Errorf("ca: generate remote key: %w", err)
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			if err := c.h.DestroyKey(context.WithoutCancel(ctx), label); err != nil {
-				c.cfg.Log.ErrorContext(ctx, "ca: destroy unused remote key", "label", label, "err", err)
-			}
-		}
-	}()
-	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	defer nk.Signer.Forget()
+	// Signing the CSR proves that the wrapped key opens with the PIN.
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, nk.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("ca: CSR for remote key: %w", err)
 	}
@@ -272,13 +264,14 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 		}
 		if err := c.creds.CreateHashed(ctx, tx, credential.Credential{
 			ID: id, Kind: credential.KindCitizen, Subject: p.Subject, Profile: string(pn), KeyLabel: label,
-			KeyType: string(c.cfg.RemoteKeyType), CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
-		}, pinHash); err != nil {
+			KeyType: string(c.cfg.CitizenKeys.KeyType()), CertSerial: iss.Serial, CertDER: iss.Certificate.Raw, ChainDER: chain,
+			KDF: nk.KDF, Wrapped: nk.Wrapped,
+		}, nil); err != nil {
 			return err
 		}
 		name, role := actor(p)
 		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "credential.create", Object: "credential:" + id, Details: map[string]any{
-			"serial": iss.Serial, "profile": string(pn), "key_label": label, "key_type": string(c.cfg.RemoteKeyType),
+			"serial": iss.Serial, "profile": string(pn), "key_label": label, "key_type": string(c.cfg.CitizenKeys.KeyType()), "key_storage": "wrapped",
 		}})
 	})
 	if err != nil {
@@ -287,7 +280,6 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 		}
 		return nil, err
 	}
-	keep = true
 	c.presignAfterCommit(ctx, iss.Serial)
 	return &Enrollment{Issued: iss, CredentialID: id}, nil
 }
@@ -312,19 +304,28 @@ func (c *CA) Seal(ctx context.Context, agencyCode string) (*credential.Credentia
 	return nil, nil, credential.ErrNotFound
 }
 
-// RemoteKey returns the HSM key of a citizen's remote credential after
-// checking the signing PIN (credential.ErrWrongPIN, ErrLocked, …).
+// RemoteKey returns the key of a citizen's remote credential, opened with
+// the signing PIN (credential.ErrWrongPIN, ErrLocked,
+// ErrCertificateExpired, ErrKeyUnavailable, …).
 func (c *CA) RemoteKey(ctx context.Context, credentialID, pin string) (*credential.Credential, crypto.Signer, error) {
-	if err := c.creds.CheckPIN(ctx, credentialID, pin, c.cfg.MaxPINFailures); err != nil {
-		return nil, nil, err
+	if c.cfg.CitizenKeys == nil {
+		return nil, nil, ErrNoCitizenKeys
 	}
 	cr, err := c.creds.Get(ctx, credentialID)
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := c.h.FindKey(ctx, cr.KeyLabel)
+	if cr.Kind != credential.KindCitizen {
+		return nil, nil, credential.ErrNotFound
+	}
+	act, err := c.cfg.CitizenKeys.Activate(ctx, cr, pin, c.cfg.MaxPINFailures)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ca: remote key %s: %w", cr.KeyLabel, err)
+		return nil, nil, err
+	}
+	key, err := c.cfg.CitizenKeys.Open(ctx, cr, act)
+	clear(act)
+	if err != nil {
+		return nil, nil, err
 	}
 	return cr, key, nil
 }

@@ -13,6 +13,7 @@ import (
 	"kyso/ca"
 	"kyso/credential"
 	"kyso/hsm"
+	"kyso/hsm/hsmtest"
 	"kyso/problem"
 	"kyso/store"
 	"kyso/store/storetest"
@@ -31,7 +32,13 @@ func enrollEnv(t *testing.T, db *store.DB) *env {
 	if _, err := auth.NewPrincipals(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Audit: e.audit, Replay: auth.NewReplayGuard(db), MaxIssuancePerDay: 3})
+	e.citizen = hsmtest.New(t)
+	keys := credential.NewKeys(credential.NewStore(db), e.citizen, "")
+	if _, err := keys.EnsureSecret(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Load(ctx, db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Audit: e.audit, Replay: auth.NewReplayGuard(db), MaxIssuancePerDay: 3,
+		CitizenKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +90,11 @@ func TestEnrollRemoteAndCSR(t *testing.T) {
 		if string(pub) != string(en.Certificate.RawSubjectPublicKeyInfo) {
 			t.Fatal("certificate does not certify the HSM key")
 		}
-		if _, err := e.h.FindKey(ctx, credential.KeyLabel(en.CredentialID)); err != nil {
-			t.Fatal(err)
+		// The key is kept wrapped: no token holds it.
+		for _, h := range []*hsm.HSM{e.h, e.citizen} {
+			if _, err := h.FindKey(ctx, credential.KeyLabel(en.CredentialID)); !errors.Is(err, hsm.ErrKeyNotFound) {
+				t.Fatalf("token object for the citizen's key: %v", err)
+			}
 		}
 		// A CSR from the citizen's own device, PEM and base64 DER.
 		csr, _ := newCSR(t)
@@ -107,8 +117,23 @@ func TestEnrollRemoteAndCSR(t *testing.T) {
 		if _, err := e.ca.Revoke(ctx, en.Serial, "superseded", citizen("001099012345", "")); err != nil {
 			t.Fatal(err)
 		}
-		if cr, _ := e.ca.Credentials().Get(ctx, en.CredentialID); cr.Status != credential.StatusRevoked {
+		cr, _ = e.ca.Credentials().Get(ctx, en.CredentialID)
+		if cr.Status != credential.StatusRevoked {
 			t.Fatalf("credential status %s", cr.Status)
+		}
+		// Revocation destroyed the key material, with an audit event.
+		if len(cr.Wrapped) != 0 || cr.KDF != "" || cr.KeyDestroyedAt.IsZero() {
+			t.Fatalf("revoked credential keeps its key: %d bytes wrapped, kdf %q", len(cr.Wrapped), cr.KDF)
+		}
+		if _, _, err := e.ca.RemoteKey(ctx, en.CredentialID, "246810"); err == nil {
+			t.Fatal("a revoked credential's key opened")
+		}
+		var destroyEvents int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'credential.destroy' AND object = $1`, "credential:"+en.CredentialID).Scan(&destroyEvents); err != nil {
+			t.Fatal(err)
+		}
+		if destroyEvents != 1 {
+			t.Fatalf("%d credential.destroy audit events", destroyEvents)
 		}
 	})
 }

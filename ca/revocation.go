@@ -417,8 +417,8 @@ func (c *CA) OCSPResponse(ctx context.Context, cert *x509.Certificate) ([]byte, 
 	return der, err
 }
 
-// Run refreshes CRLs and pre-signed OCSP responses every interval until
-// ctx ends.
+// Run refreshes CRLs and pre-signed OCSP responses, and destroys the keys
+// of expired credentials, every interval until ctx ends.
 func (c *CA) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Minute
@@ -430,6 +430,11 @@ func (c *CA) Run(ctx context.Context, interval time.Duration) error {
 			c.cfg.Log.ErrorContext(ctx, "ca: refresh CRLs", "err", err)
 		} else if n > 0 {
 			c.cfg.Log.InfoContext(ctx, "ca: CRLs regenerated", "count", n)
+		}
+		if n, err := c.DestroyExpiredKeys(ctx); err != nil {
+			c.cfg.Log.ErrorContext(ctx, "ca: destroy expired keys", "err", err)
+		} else if n > 0 {
+			c.cfg.Log.InfoContext(ctx, "ca: keys of expired credentials destroyed", "count", n)
 		}
 		for {
 			n, err := c.RefreshOCSP(ctx, 1000)

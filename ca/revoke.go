@@ -12,6 +12,7 @@ import (
 	"kyso/audit"
 	"kyso/auth"
 	"kyso/credential"
+	"kyso/hsm"
 )
 
 // reasonCodes are the RFC 5280 CRLReason names and codes a revocation may
@@ -103,10 +104,17 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 			status, code, now.UnixMilli(), holdBy, info.Serial); err != nil {
 			return fmt.Errorf("ca: revoke: %w", err)
 		}
+		destroyed := false
 		if info.CredentialID != "" {
 			cs := credential.StatusRevoked
 			if status == StatusHold {
 				cs = credential.StatusSuspended
+			} else {
+				// Revocation destroys the credential's key material
+				// in this transaction, with its audit event below.
+				if destroyed, err = c.creds.DestroyKeyTx(ctx, tx, info.CredentialID); err != nil {
+					return err
+				}
 			}
 			if err := c.creds.SetStatusTx(ctx, tx, info.CredentialID, cs); err != nil && !errors.Is(err, credential.ErrNotFound) {
 				return err
@@ -121,15 +129,70 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 		if code == ocsp.CertificateHold {
 			action = "ca.certificate.hold"
 		}
-		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
+		if err := c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
 			"reason": reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject, "credential_id": info.CredentialID,
+		}}); err != nil {
+			return err
+		}
+		if !destroyed {
+			return nil
+		}
+		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "credential.destroy", Object: "credential:" + info.CredentialID, Details: map[string]any{
+			"reason": "revoked", "serial": info.Serial,
 		}})
 	})
 	if err != nil {
 		return nil, err
 	}
+	if info.Status == StatusRevoked && info.CredentialID != "" {
+		c.destroyTokenKey(ctx, info.CredentialID)
+	}
 	c.afterStatusChange(ctx, info)
 	return info, nil
+}
+
+// destroyTokenKey destroys the token object of a revoked or expired
+// credential's key, if the token has one: an agency seal's key, or a
+// citizen's key made before citizens' keys were kept wrapped. (A wrapped
+// key has no token object: destroying its row's material destroyed it.)
+func (c *CA) destroyTokenKey(ctx context.Context, credentialID string) {
+	label := credential.KeyLabel(credentialID)
+	if cr, err := c.creds.Get(ctx, credentialID); err == nil && cr.KeyLabel != "" {
+		label = cr.KeyLabel
+	}
+	if err := c.h.DestroyKey(context.WithoutCancel(ctx), label); err != nil && !errors.Is(err, hsm.ErrKeyNotFound) {
+		c.cfg.Log.ErrorContext(ctx, "ca: destroying the token key of a revoked credential", "key", label, "err", err)
+	}
+}
+
+// DestroyExpiredKeys destroys the key material of citizen credentials whose
+// certificate has expired, each in one transaction with its audit event,
+// and returns how many it destroyed.
+func (c *CA) DestroyExpiredKeys(ctx context.Context) (int, error) {
+	ids, err := c.creds.ExpiredKeys(ctx, c.cfg.Now(), 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		var destroyed bool
+		err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if destroyed, err = c.creds.DestroyKeyTx(ctx, tx, id); err != nil || !destroyed {
+				return err
+			}
+			return c.auditTx(ctx, tx, audit.Event{Actor: "kyso", Role: "system", Action: "credential.destroy", Object: "credential:" + id,
+				Details: map[string]any{"reason": "expired"}})
+		})
+		if err != nil {
+			return n, fmt.Errorf("ca: destroying expired key of credential %s: %w", id, err)
+		}
+		if destroyed {
+			c.destroyTokenKey(ctx, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Release takes a certificate off hold.

@@ -25,12 +25,13 @@ import (
 )
 
 type env struct {
-	ca    *ca.CA
-	db    *store.DB
-	h     *hsm.HSM
-	dir   string
-	audit *audit.Log
-	cfg   ceremony.Config
+	ca      *ca.CA
+	db      *store.DB
+	h       *hsm.HSM
+	citizen *hsm.HSM // citizen-key token (enrollEnv)
+	dir     string
+	audit   *audit.Log
+	cfg     ceremony.Config
 }
 
 func setup(t testing.TB, db *store.DB, baseURL string) *env {

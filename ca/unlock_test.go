@@ -25,7 +25,7 @@ func TestUnlockCredential(t *testing.T) {
 		}
 		creds := e.ca.Credentials()
 		for i := 0; i < 5; i++ {
-			_ = creds.CheckPIN(ctx, en.CredentialID, "000000", 5)
+			_, _, _ = e.ca.RemoteKey(ctx, en.CredentialID, "000000")
 		}
 		if c, _ := creds.Get(ctx, en.CredentialID); c.Status != credential.StatusLocked {
 			t.Fatalf("status %s after five wrong PINs", c.Status)
@@ -37,7 +37,7 @@ func TestUnlockCredential(t *testing.T) {
 		if err := e.ca.Unlock(ctx, en.CredentialID, officer); err != nil {
 			t.Fatal(err)
 		}
-		if err := creds.CheckPIN(ctx, en.CredentialID, "246810", 5); err != nil {
+		if _, _, err := e.ca.RemoteKey(ctx, en.CredentialID, "246810"); err != nil {
 			t.Fatalf("right PIN after unlock: %v", err)
 		}
 		if err := e.ca.Unlock(ctx, en.CredentialID, officer); !errors.Is(err, credential.ErrInactive) {

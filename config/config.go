@@ -50,7 +50,10 @@ type Database struct {
 	DSN string `yaml:"dsn"`
 }
 
-// HSM is the PKCS#11 module and token.
+// HSM is the PKCS#11 module and its tokens: the service token (issuing
+// CAs, OCSP, TSA, identity and seal keys) and the citizen-key token, which
+// holds only the derivation secret that citizens' wrapped keys open with,
+// each with its own user PIN.
 type HSM struct {
 	// Module is the PKCS#11 library; empty finds SoftHSM2.
 	Module     string `yaml:"module"`
@@ -60,6 +63,11 @@ type HSM struct {
 	PINFile  string `yaml:"pin_file"`
 	PINEnv   string `yaml:"pin_env"`
 	PoolSize int    `yaml:"pool_size"`
+	// CitizenTokenLabel, CitizenPINFile and CitizenPINEnv select the
+	// citizen-key token and where its user PIN is read from.
+	CitizenTokenLabel string `yaml:"citizen_token_label"`
+	CitizenPINFile    string `yaml:"citizen_pin_file"`
+	CitizenPINEnv     string `yaml:"citizen_pin_env"`
 }
 
 // HTTP are the server's limits.
@@ -173,7 +181,8 @@ func Default() Config {
 		Listen:    "127.0.0.1:8080",
 		PublicURL: "http://127.0.0.1:8080",
 		DataDir:   "./var",
-		HSM:       HSM{TokenLabel: "kyso-dev", PINFile: "./var/hsm/user.pin", PINEnv: "KYSO_HSM_PIN", PoolSize: 8},
+		HSM: HSM{TokenLabel: "kyso-dev", PINFile: "./var/hsm/user.pin", PINEnv: "KYSO_HSM_PIN", PoolSize: 8,
+			CitizenTokenLabel: "kyso-dev-citizen", CitizenPINFile: "./var/hsm/citizen.pin", CitizenPINEnv: "KYSO_HSM_CITIZEN_PIN"},
 		HTTP: HTTP{MaxBodyBytes: 64 << 20, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second,
 			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second},
 		Log: Log{Level: "info", Format: "text"},
@@ -321,6 +330,18 @@ func (c *Config) Validate() error {
 	}
 	if c.HSM.PINFile == "" && c.HSM.PINEnv == "" {
 		bad("hsm.pin_file", "set pin_file or pin_env: the HSM user PIN is read from one of them")
+	}
+	switch {
+	case c.HSM.CitizenTokenLabel == "":
+		bad("hsm.citizen_token_label", "must not be empty")
+	case c.HSM.CitizenTokenLabel == c.HSM.TokenLabel:
+		bad("hsm.citizen_token_label", "must name a token other than hsm.token_label: citizens' key secret has a token and PIN of its own")
+	}
+	if c.HSM.CitizenPINFile == "" && c.HSM.CitizenPINEnv == "" {
+		bad("hsm.citizen_pin_file", "set citizen_pin_file or citizen_pin_env: the citizen-key token's user PIN is read from one of them")
+	}
+	if c.HSM.CitizenPINFile != "" && c.HSM.CitizenPINFile == c.HSM.PINFile {
+		bad("hsm.citizen_pin_file", "must differ from hsm.pin_file: each token has its own PIN")
 	}
 	if c.HSM.PoolSize < 1 || c.HSM.PoolSize > 256 {
 		bad("hsm.pool_size", "want 1 to 256, got %d", c.HSM.PoolSize)

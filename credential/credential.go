@@ -58,6 +58,12 @@ var (
 	ErrInactive = problem.New(http.StatusForbidden, "credential-inactive", "the credential is suspended or revoked")
 	ErrExists   = problem.New(http.StatusConflict, "credential-exists", "the citizen already has an active credential for this profile")
 	ErrBadPIN   = problem.New(http.StatusBadRequest, "bad-pin", "the PIN must be 6 to 64 characters")
+	// ErrKeyUnavailable: the credential has no key that its PIN opens
+	// (destroyed, or made before keys were wrapped: enrol again).
+	ErrKeyUnavailable = problem.New(http.StatusForbidden, "key-unavailable", "the credential has no usable key; enrol again")
+	// ErrCertificateExpired: the credential's certificate is not valid
+	// now, so its key must not sign.
+	ErrCertificateExpired = problem.New(http.StatusForbidden, "certificate-expired", "the credential's certificate has expired or is not yet valid")
 )
 
 // Credential is one signing credential.
@@ -75,6 +81,17 @@ type Credential struct {
 	Status     string
 	FailedPINs int
 	CreatedAt  time.Time
+	// KDF describes the stretch of the PIN into activation data
+	// (Argon2id parameters and salt) and Wrapped is the private key
+	// wrapped under the key derived in the HSM from that activation data
+	// (citizen credentials; see Keys). Both are empty for seals, for
+	// credentials made before keys were wrapped, and once the key is
+	// destroyed.
+	KDF     string
+	Wrapped []byte
+	// KeyDestroyedAt is when the key material was destroyed (revocation
+	// or expiry); zero while it exists.
+	KeyDestroyedAt time.Time
 }
 
 // Certificate parses CertDER.
@@ -157,7 +174,7 @@ func (s *Store) release() { <-s.slots }
 
 // CreateHashed is Create with the PIN hash from HashPIN (nil for seals).
 func (s *Store) CreateHashed(ctx context.Context, tx *sql.Tx, c Credential, hash []byte) error {
-	if c.Kind == KindCitizen && len(hash) == 0 {
+	if c.Kind == KindCitizen && len(hash) == 0 && len(c.Wrapped) == 0 {
 		return ErrBadPIN
 	}
 	if hash == nil {
@@ -171,9 +188,14 @@ func (s *Store) CreateHashed(ctx context.Context, tx *sql.Tx, c Credential, hash
 		c.CreatedAt = now
 	}
 	chain := bytes.Join(c.ChainDER, nil)
-	q := `INSERT INTO credentials (id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, pin_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)`
-	args := []any{c.ID, c.Kind, c.Subject, c.AgencyCode, c.Profile, c.KeyLabel, c.KeyType, c.CertSerial, c.CertDER, chain, c.Status, hash, c.CreatedAt.UnixMilli(), now.UnixMilli()}
+	var notAfter int64
+	if cert, err := x509.ParseCertificate(c.CertDER); err == nil {
+		notAfter = cert.NotAfter.UnixMilli()
+	}
+	q := `INSERT INTO credentials (id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, pin_hash, created_at, updated_at, key_kdf, wrapped_key, not_after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17)`
+	args := []any{c.ID, c.Kind, c.Subject, c.AgencyCode, c.Profile, c.KeyLabel, c.KeyType, c.CertSerial, c.CertDER, chain, c.Status, hash, c.CreatedAt.UnixMilli(), now.UnixMilli(),
+		c.KDF, c.Wrapped, notAfter}
 	var err error
 	if tx != nil {
 		_, err = tx.ExecContext(ctx, q, args...)
@@ -189,18 +211,22 @@ func (s *Store) CreateHashed(ctx context.Context, tx *sql.Tx, c Credential, hash
 	return nil
 }
 
-const columns = `id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, created_at`
+const columns = `id, kind, subject, agency_code, profile, key_label, key_type, cert_serial, cert_der, chain_der, status, failed_pins, created_at, key_kdf, wrapped_key, key_destroyed_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scan(r scanner) (*Credential, error) {
 	var c Credential
 	var chain []byte
-	var created int64
-	if err := r.Scan(&c.ID, &c.Kind, &c.Subject, &c.AgencyCode, &c.Profile, &c.KeyLabel, &c.KeyType, &c.CertSerial, &c.CertDER, &chain, &c.Status, &c.FailedPINs, &created); err != nil {
+	var created, destroyed int64
+	if err := r.Scan(&c.ID, &c.Kind, &c.Subject, &c.AgencyCode, &c.Profile, &c.KeyLabel, &c.KeyType, &c.CertSerial, &c.CertDER, &chain, &c.Status, &c.FailedPINs, &created,
+		&c.KDF, &c.Wrapped, &destroyed); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = time.UnixMilli(created).UTC()
+	if destroyed != 0 {
+		c.KeyDestroyedAt = time.UnixMilli(destroyed).UTC()
+	}
 	if len(chain) > 0 {
 		certs, err := x509.ParseCertificates(chain)
 		if err != nil {
@@ -285,7 +311,10 @@ func (s *Store) setStatus(ctx context.Context, db execQuerier, id, status string
 		q += ` AND status = 'active'`
 	case StatusActive:
 		q += ` AND status = 'suspended'`
-	case StatusRevoked, StatusLocked:
+	case StatusRevoked:
+		// Revocation destroys the key material with the status change.
+		q = `UPDATE credentials SET status = $1, updated_at = $2, ` + destroySet + ` WHERE id = $3`
+	case StatusLocked:
 	default:
 		return fmt.Errorf("credential: unknown status %q", status)
 	}
@@ -303,6 +332,11 @@ func (s *Store) setStatus(ctx context.Context, db execQuerier, id, status string
 	}
 	return nil
 }
+
+// destroySet is the SET list that destroys a credential's key material:
+// the wrapped key, the PIN stretch parameters and any PIN hash ($2 is the
+// time).
+const destroySet = `wrapped_key = NULL, key_kdf = '', pin_hash = '', key_destroyed_at = CASE WHEN key_destroyed_at = 0 THEN $2 ELSE key_destroyed_at END`
 
 // Unlock reactivates a credential locked by wrong PINs and clears its
 // counter (an officer's decision after checking the citizen's identity).
@@ -334,21 +368,55 @@ func (s *Store) unlock(ctx context.Context, db execQuerier, id string) error {
 	return nil
 }
 
-// CheckPIN verifies a citizen credential's signing PIN. Every attempt is
-// counted before the PIN is checked, in one atomic statement that refuses
-// once maxFailures attempts are outstanding, so concurrent guesses cannot
-// outrun the limit; a wrong PIN that reaches the limit locks the
-// credential; a right PIN clears the counter, and only while the credential
-// is still active. Errors: ErrNotFound, ErrWrongPIN, ErrLocked, ErrInactive.
+// CheckPIN verifies the signing PIN of a citizen credential that keeps an
+// Argon2id hash of it. Credentials with a wrapped key keep no hash (it
+// would let whoever reads the database search the PIN offline): Keys.Activate
+// checks their PIN by unwrapping the key in the HSM. Errors: ErrNotFound,
+// ErrWrongPIN, ErrLocked, ErrInactive.
 func (s *Store) CheckPIN(ctx context.Context, id, pin string, maxFailures int) error {
+	return s.attempt(ctx, id, maxFailures, func(r attemptRow) (bool, error) {
+		if len(r.pinHash) == 0 {
+			return false, ErrKeyUnavailable
+		}
+		if err := s.acquire(ctx); err != nil {
+			return false, err
+		}
+		defer s.release()
+		return verifyPIN(r.pinHash, pin)
+	})
+}
+
+// attemptRow is what a PIN check reads from the credential's row.
+type attemptRow struct {
+	pinHash []byte
+	kdf     string
+	wrapped []byte
+}
+
+// errNotCounted wraps a check error that says nothing about the PIN (an
+// HSM failure, say): the attempt it used is given back.
+type errNotCounted struct{ err error }
+
+func (e errNotCounted) Error() string { return e.err.Error() }
+func (e errNotCounted) Unwrap() error { return e.err }
+
+// attempt runs one counted PIN check. Every attempt is counted before the
+// PIN is checked, in one atomic statement that refuses once maxFailures
+// attempts are outstanding, so concurrent guesses cannot outrun the limit;
+// a wrong PIN (check returns false) that reaches the limit locks the
+// credential; a right PIN clears the counter, and only while the credential
+// is still active. An error from check wrapped in errNotCounted gives the
+// attempt back.
+func (s *Store) attempt(ctx context.Context, id string, maxFailures int, check func(attemptRow) (bool, error)) error {
 	if maxFailures < 1 {
 		maxFailures = 1
 	}
 	now := s.now().UnixMilli()
-	var hash []byte
+	var r attemptRow
 	var attempt int
 	err := s.db.QueryRowContext(ctx, `UPDATE credentials SET failed_pins = failed_pins + 1, updated_at = $3
-		WHERE id = $1 AND status = 'active' AND failed_pins < $2 RETURNING pin_hash, failed_pins`, id, maxFailures, now).Scan(&hash, &attempt)
+		WHERE id = $1 AND status = 'active' AND failed_pins < $2 RETURNING pin_hash, key_kdf, wrapped_key, failed_pins`, id, maxFailures, now).
+		Scan(&r.pinHash, &r.kdf, &r.wrapped, &attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		c, gerr := s.Get(ctx, id)
 		switch {
@@ -366,12 +434,18 @@ func (s *Store) CheckPIN(ctx context.Context, id, pin string, maxFailures int) e
 	if err != nil {
 		return fmt.Errorf("credential: check pin: %w", err)
 	}
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
-	ok, err := verifyPIN(hash, pin)
-	s.release()
+	ok, err := check(r)
 	if err != nil {
+		var nc errNotCounted
+		if errors.As(err, &nc) || errors.Is(err, ErrKeyUnavailable) {
+			if _, uerr := s.db.ExecContext(ctx, `UPDATE credentials SET failed_pins = failed_pins - 1 WHERE id = $1 AND status = 'active' AND failed_pins > 0`, id); uerr != nil {
+				return fmt.Errorf("credential: give back pin attempt: %w", uerr)
+			}
+			if nc.err != nil {
+				return nc.err
+			}
+			return err
+		}
 		return fmt.Errorf("credential %s: %w", id, err)
 	}
 	if ok {
@@ -438,3 +512,7 @@ func verifyPIN(encoded []byte, pin string) (bool, error) {
 	got := argon2.IDKey([]byte(pin), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// IsCitizenKeyLabel reports whether label names a citizen's key (KeyLabel),
+// which only the signing service may use, with the citizen's PIN.
+func IsCitizenKeyLabel(label string) bool { return strings.HasPrefix(label, "cred-") }

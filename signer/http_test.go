@@ -109,13 +109,14 @@ func newServer(t *testing.T, db *store.DB) *server {
 		t.Fatal(err)
 	}
 	s.deps = signer.Deps{Stamper: ts, Revocation: s.pki, Root: s.pki.Root.Cert}
-	svc := csc.New(db, creds, func(ctx context.Context, label string) (crypto.Signer, error) {
+	keyFunc := func(ctx context.Context, label string) (crypto.Signer, error) {
 		k, ok := keys[label]
 		if !ok {
 			return nil, errors.New("no key")
 		}
 		return counting{k, &s.signs}, nil
-	}, logb, s.deps, csc.Config{MaxPINFailures: 3})
+	}
+	svc := csc.New(db, creds, hashedPINKeys{creds, keyFunc}, keyFunc, logb, s.deps, csc.Config{MaxPINFailures: 3})
 	now := time.Now()
 	fa := &fakeAuth{asserts: map[string]*auth.Assertion{
 		"fresh":   {JTI: "a1", Subject: citizenID, IssuedAt: now, Expiry: now.Add(5 * time.Minute)},
@@ -300,4 +301,26 @@ func newStamper(t testing.TB, pki *signertest.PKI) *tsa.Server {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// hashedPINKeys opens the in-memory test keys after checking the PIN
+// against its stored hash (credential.Keys, which opens wrapped keys in the
+// HSM, is tested in package credential and through the server).
+type hashedPINKeys struct {
+	creds *credential.Store
+	keys  func(ctx context.Context, label string) (crypto.Signer, error)
+}
+
+func (k hashedPINKeys) Activate(ctx context.Context, c *credential.Credential, pin string, max int) ([]byte, error) {
+	if err := k.creds.CheckPIN(ctx, c.ID, pin, max); err != nil {
+		return nil, err
+	}
+	return []byte("activation:" + c.ID), nil
+}
+
+func (k hashedPINKeys) OpenSigner(ctx context.Context, c *credential.Credential, act []byte) (crypto.Signer, error) {
+	if string(act) != "activation:"+c.ID {
+		return nil, errors.New("wrong activation data")
+	}
+	return k.keys(ctx, c.KeyLabel)
 }

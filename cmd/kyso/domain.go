@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -13,6 +14,7 @@ import (
 	"kyso/cli/verifycli"
 	"kyso/ca/ceremony"
 	"kyso/ca/officercli"
+	"kyso/credential"
 	"kyso/identity"
 )
 
@@ -62,6 +64,10 @@ func runCA(ctx context.Context, io stdio, args []string) int {
 		Actor: &auth.Principal{Role: auth.RoleOfficer, Subject: name, Name: name}, Stdout: io.out, Stderr: io.err})
 }
 
+// errCitizenKey refuses local signing with a citizen's key: it signs only
+// through the signing service, opened with the citizen's PIN.
+var errCitizenKey = errors.New("refusing a citizen's key: a citizen's key signs only through the signing service with the citizen's PIN (kyso sign --server … --credential-id …)")
+
 func runSign(ctx context.Context, io stdio, args []string) int {
 	getenv := func(k string) string {
 		for _, kv := range io.env {
@@ -74,6 +80,9 @@ func runSign(ctx context.Context, io stdio, args []string) int {
 	deps := signcli.Deps{Getenv: getenv}
 	var e *env
 	deps.OpenKey = func(ctx context.Context, label string) (crypto.Signer, func(), error) {
+		if credential.IsCitizenKeyLabel(label) {
+			return nil, nil, errCitizenKey
+		}
 		var err error
 		if e == nil {
 			if e, err = openEnv(ctx, io, envConfigPath(io), true); err != nil {

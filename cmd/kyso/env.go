@@ -20,6 +20,7 @@ type env struct {
 	log      *slog.Logger
 	db       *store.DB
 	hsm      *hsm.HSM
+	citizen  *hsm.HSM // the citizen-key token, opened by openCitizenHSM
 	registry *prometheus.Registry
 }
 
@@ -39,8 +40,18 @@ func openEnv(ctx context.Context, io stdio, configPath string, withHSM bool) (*e
 	return &env{cfg: a.Config, log: a.Log, db: a.DB, hsm: a.HSM, registry: a.Registry}, nil
 }
 
+// openCitizenHSM opens the citizen-key token.
+func (e *env) openCitizenHSM(ctx context.Context) error {
+	a := &appenv.Env{Config: e.cfg, Log: e.log, Registry: e.registry}
+	if err := a.OpenCitizenHSM(ctx); err != nil {
+		return err
+	}
+	e.citizen = a.Citizen
+	return nil
+}
+
 func (e *env) close() {
-	(&appenv.Env{DB: e.db, HSM: e.hsm}).Close()
+	(&appenv.Env{DB: e.db, HSM: e.hsm, Citizen: e.citizen}).Close()
 }
 
 // keyMetricLabel keeps the HSM metrics' key label bounded.

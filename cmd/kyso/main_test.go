@@ -20,6 +20,7 @@ import (
 	"kyso/cmd/internal/appenv"
 	"kyso/cmd/internal/devsetup"
 	"kyso/config"
+	"kyso/credential"
 	"kyso/hsm/hsmtest"
 	"kyso/store/storetest"
 )
@@ -126,7 +127,11 @@ func newTestEnvAt(t *testing.T, publicURL string) *env {
 	reg := prometheus.NewRegistry()
 	hcfg := hsmtest.NewToken(t)
 	hcfg.KeyMetricLabel = keyMetricLabel
-	e := &env{cfg: cfg, log: newLogger(cfg, os.Stderr), registry: reg, db: storetest.SQLite(t), hsm: hsmtest.Open(t, hcfg, reg)}
+	e := &env{cfg: cfg, log: newLogger(cfg, os.Stderr), registry: reg, db: storetest.SQLite(t), hsm: hsmtest.Open(t, hcfg, reg),
+		citizen: hsmtest.Open(t, hsmtest.NewToken(t), reg)}
+	if _, err := credential.NewKeys(credential.NewStore(e.db), e.citizen, "").EnsureSecret(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	if err := devsetup.Ceremony(context.Background(), &out, e.app()); err != nil {
 		t.Fatalf("dev ceremony: %v\n%s", err, out.String())

@@ -37,6 +37,8 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 		"KYSO_PUBLIC_URL=http://" + addr,
 		"KYSO_HSM_TOKEN_LABEL=serve-test-" + strconv.Itoa(os.Getpid()),
 		"KYSO_HSM_PIN_FILE=" + filepath.Join(dir, "hsm", "user.pin"),
+		"KYSO_HSM_CITIZEN_TOKEN_LABEL=serve-test-citizen-" + strconv.Itoa(os.Getpid()),
+		"KYSO_HSM_CITIZEN_PIN_FILE=" + filepath.Join(dir, "hsm", "citizen.pin"),
 		"KYSO_IDENTITY_CSCA_DIR=" + filepath.Join(dir, "trust", "csca"),
 		"KYSO_HTTP_SHUTDOWN_TIMEOUT=5s",
 	}

@@ -10,7 +10,7 @@ import (
 
 func runToken(ctx context.Context, io stdio, args []string) int {
 	return subcommand(ctx, io, "token", args, map[string]command{
-		"init": {"initialise the configured token; PINs come from files, never argv", tokenInit},
+		"init": {"initialise the service and citizen-key tokens and the citizen-key secret; PINs come from files, never argv", tokenInit},
 	})
 }
 
@@ -36,6 +36,9 @@ func tokenInit(ctx context.Context, io stdio, args []string) int {
 		fmt.Fprintf(io.out, "initialised token %q\n", cfg.HSM.TokenLabel)
 	} else {
 		fmt.Fprintf(io.out, "token %q already initialised\n", cfg.HSM.TokenLabel)
+	}
+	if err := appenv.InitCitizenToken(ctx, appenv.Options{ConfigPath: *configPath, Environ: io.env, LogTo: io.err}, io.out); err != nil {
+		return fail(io.err, "token init", err)
 	}
 	return exitOK
 }

@@ -16,6 +16,7 @@ import (
 	"kyso/auth"
 	"kyso/ca"
 	"kyso/config"
+	"kyso/credential"
 	"kyso/dossier"
 	"kyso/identity"
 	"kyso/identity/pa"
@@ -55,7 +56,19 @@ func open(ctx context.Context, e *env) (*components, error) {
 	}
 	c.audit.CheckpointEvery = cfg.Audit.CheckpointEvery
 	replay := auth.NewReplayGuard(e.db)
+	if e.citizen == nil {
+		if err := e.openCitizenHSM(ctx); err != nil {
+			return nil, err
+		}
+	}
+	citizenKeys := credential.NewKeys(credential.NewStore(e.db), e.citizen, "")
+	if ok, err := e.citizen.HasSecret(ctx, credential.SecretLabel); err != nil {
+		return nil, fmt.Errorf("citizen-key token: %w", err)
+	} else if !ok {
+		return nil, fmt.Errorf("the citizen-key token %q has no derivation secret %s (kyso token init, or make run, makes it)", e.cfg.HSM.CitizenTokenLabel, credential.SecretLabel)
+	}
 	c.ca, err = ca.Load(ctx, e.db, e.hsm, ca.Config{
+		CitizenKeys:       citizenKeys,
 		BaseURL:           cfg.PublicURL,
 		CRLShards:         cfg.CA.CRLShards,
 		CRLValidity:       cfg.CA.CRLValidity,
@@ -115,7 +128,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 	if err := csc.Migrate(ctx, e.db); err != nil {
 		return nil, err
 	}
-	c.sign = csc.New(e.db, c.ca.Credentials(), func(ctx context.Context, label string) (crypto.Signer, error) {
+	c.sign = csc.New(e.db, c.ca.Credentials(), citizenKeys, func(ctx context.Context, label string) (crypto.Signer, error) {
 		k, err := e.hsm.FindKey(ctx, label)
 		if err != nil {
 			return nil, err

@@ -316,10 +316,12 @@ func (s *Service) Authorize(ctx context.Context, p *auth.Principal, req Authoriz
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPIN(ctx, p, c, req.pin()); err != nil {
+	act, err := s.checkPIN(ctx, p, c, req.pin())
+	if err != nil {
 		return nil, err
 	}
-	sad, err := s.newSAD(ctx, p, c.ID, h, hashes, clientID(client, req.ClientData))
+	sad, err := s.newSAD(ctx, p, c.ID, h, hashes, clientID(client, req.ClientData), act)
+	clear(act)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +376,12 @@ func (s *Service) redeem(ctx context.Context, p *auth.Principal, credID, sad str
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.key(ctx, p, c, "")
+	act, err := openActivation(sad, a)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.key(ctx, p, c, "", act)
+	clear(act)
 	if err != nil {
 		return nil, err
 	}

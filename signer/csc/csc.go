@@ -3,6 +3,9 @@ package csc
 import (
 	"context"
 	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -42,10 +45,19 @@ func Migrate(ctx context.Context, db *store.DB) error {
 type Credentials interface {
 	Get(ctx context.Context, id string) (*credential.Credential, error)
 	ListBySubject(ctx context.Context, kind, subject string) ([]credential.Credential, error)
-	CheckPIN(ctx context.Context, id, pin string, maxFailures int) error
 }
 
-// KeyFunc finds the HSM key with a label.
+// CitizenKeys opens citizens' keys (credential.Keys implements it): only
+// the citizen's PIN yields the activation data that opens their key.
+type CitizenKeys interface {
+	// Activate checks the PIN, counting the attempt, and returns the
+	// activation data of the credential's key.
+	Activate(ctx context.Context, c *credential.Credential, pin string, maxFailures int) ([]byte, error)
+	// OpenSigner returns the key opened with activation data.
+	OpenSigner(ctx context.Context, c *credential.Credential, activation []byte) (crypto.Signer, error)
+}
+
+// KeyFunc finds the HSM key with a label (agency seals).
 type KeyFunc func(ctx context.Context, label string) (crypto.Signer, error)
 
 // Auditor records events (audit.Log implements it).
@@ -69,16 +81,18 @@ type Config struct {
 
 // Service is the remote signing service.
 type Service struct {
-	db    *store.DB
-	creds Credentials
-	keys  KeyFunc
+	db      *store.DB
+	creds   Credentials
+	citizen CitizenKeys
+	keys    KeyFunc
 	audit Auditor
 	deps  signer.Deps
 	cfg   Config
 }
 
-// New returns a Service. Run Migrate first.
-func New(db *store.DB, creds Credentials, keys KeyFunc, auditor Auditor, deps signer.Deps, cfg Config) *Service {
+// New returns a Service. Run Migrate first. citizen opens citizens' keys,
+// seals finds agency seal keys by label.
+func New(db *store.DB, creds Credentials, citizen CitizenKeys, seals KeyFunc, auditor Auditor, deps signer.Deps, cfg Config) *Service {
 	if cfg.MaxPINFailures <= 0 {
 		cfg.MaxPINFailures = 5
 	}
@@ -94,7 +108,7 @@ func New(db *store.DB, creds Credentials, keys KeyFunc, auditor Auditor, deps si
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: db, creds: creds, keys: keys, audit: auditor, deps: deps, cfg: cfg}
+	return &Service{db: db, creds: creds, citizen: citizen, keys: seals, audit: auditor, deps: deps, cfg: cfg}
 }
 
 // Deps returns the time-stamp and revocation sources.
@@ -201,23 +215,33 @@ func (s *Service) credentialFor(ctx context.Context, p *auth.Principal, id strin
 	default:
 		return nil, withCSC(credential.ErrInactive)
 	}
+	// No signature under a certificate that is not valid now.
+	cert, err := c.Certificate()
+	if err != nil {
+		return nil, fmt.Errorf("csc: credential %s certificate: %w", c.ID, err)
+	}
+	if now := s.cfg.Now(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return nil, withCSC(credential.ErrCertificateExpired)
+	}
 	return c, nil
 }
 
-// checkPIN verifies a citizen's PIN (agencies have none).
-func (s *Service) checkPIN(ctx context.Context, p *auth.Principal, c *credential.Credential, pin string) error {
+// checkPIN verifies a citizen's PIN and returns the activation data of the
+// key (agencies have no PIN, and nil activation data).
+func (s *Service) checkPIN(ctx context.Context, p *auth.Principal, c *credential.Credential, pin string) ([]byte, error) {
 	if p.Role != auth.RoleCitizen {
-		return nil
+		return nil, nil
 	}
 	if pin == "" {
-		return ErrPINRequired
+		return nil, ErrPINRequired
 	}
-	if err := s.creds.CheckPIN(ctx, c.ID, pin, s.cfg.MaxPINFailures); err != nil {
+	act, err := s.citizen.Activate(ctx, c, pin, s.cfg.MaxPINFailures)
+	if err != nil {
 		_ = s.audit.Append(ctx, audit.Event{Actor: p.Subject, Role: string(p.Role), Action: "signature.pin-refused", Object: "credential:" + c.ID,
 			Details: map[string]any{"reason": errCode(err)}})
-		return withCSC(err)
+		return nil, withCSC(err)
 	}
-	return nil
+	return act, nil
 }
 
 func errCode(err error) string {
@@ -227,8 +251,9 @@ func errCode(err error) string {
 	return "error"
 }
 
-// key builds the audited key of a credential.
-func (s *Service) key(ctx context.Context, p *auth.Principal, c *credential.Credential, client string) (signer.Key, error) {
+// key builds the audited key of a credential: a citizen's opened with the
+// activation data, an agency's seal found by its label.
+func (s *Service) key(ctx context.Context, p *auth.Principal, c *credential.Credential, client string, activation []byte) (signer.Key, error) {
 	cert, err := x509.ParseCertificate(c.CertDER)
 	if err != nil {
 		return signer.Key{}, fmt.Errorf("csc: credential %s certificate: %w", c.ID, err)
@@ -241,8 +266,16 @@ func (s *Service) key(ctx context.Context, p *auth.Principal, c *credential.Cred
 		}
 		chain = append(chain, ic)
 	}
-	k, err := s.keys(ctx, c.KeyLabel)
+	var k crypto.Signer
+	if c.Kind == credential.KindCitizen {
+		k, err = s.citizen.OpenSigner(ctx, c, activation)
+	} else {
+		k, err = s.keys(ctx, c.KeyLabel)
+	}
 	if err != nil {
+		if _, ok := problem.As(err); ok {
+			return signer.Key{}, withCSC(err)
+		}
 		return signer.Key{}, fmt.Errorf("csc: key of credential %s: %w", c.ID, err)
 	}
 	return signer.Key{Signer: &auditedSigner{ctx: ctx, inner: k, log: s.audit, actor: p.Subject, role: string(p.Role), credID: c.ID, client: client}, Cert: cert, Chain: chain}, nil
@@ -260,10 +293,11 @@ func (s *Service) Activate(ctx context.Context, p *auth.Principal, credentialID,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPIN(ctx, p, c, pin); err != nil {
+	act, err := s.checkPIN(ctx, p, c, pin)
+	if err != nil {
 		return nil, err
 	}
-	k, err := s.key(ctx, p, c, client)
+	k, err := s.key(ctx, p, c, client, act)
 	if err != nil {
 		return nil, err
 	}
@@ -345,19 +379,82 @@ type authorization struct {
 	credentialID, subject, role, hashAlg, hashes string
 	numSignatures                                int
 	expires                                      int64
+	activation                                   []byte
 }
 
-// newSAD stores an authorization and returns the SAD.
-func (s *Service) newSAD(ctx context.Context, p *auth.Principal, credID string, h crypto.Hash, hashes []string, client string) (string, error) {
+// sadAEAD returns the AEAD that seals a citizen's activation data under a
+// SAD. The database keeps only a hash of the SAD, so the sealed activation
+// data opens only when the client presents the SAD again: the SAD carries
+// the citizen's authorisation from credentials/authorize to signHash
+// without the server keeping anything that opens the key by itself.
+func sadAEAD(sad string) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, []byte(sad), nil, "kyso csc SAD activation v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// sadAAD binds the sealed activation data to what the SAD authorizes.
+func sadAAD(credID, hashes string) []byte { return []byte(credID + "\n" + hashes) }
+
+// sealActivation encrypts activation data under the SAD (nil: nothing).
+func sealActivation(sad, credID, hashes string, act []byte) ([]byte, error) {
+	if len(act) == 0 {
+		return nil, nil
+	}
+	aead, err := sadAEAD(sad)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, act, sadAAD(credID, hashes)), nil
+}
+
+// openActivation decrypts the activation data sealed under the SAD.
+func openActivation(sad string, a *authorization) ([]byte, error) {
+	if len(a.activation) == 0 {
+		return nil, nil
+	}
+	aead, err := sadAEAD(sad)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.activation) < aead.NonceSize() {
+		return nil, ErrInvalidSAD
+	}
+	n := aead.NonceSize()
+	act, err := aead.Open(nil, a.activation[:n], a.activation[n:], sadAAD(a.credentialID, a.hashes))
+	if err != nil {
+		return nil, ErrInvalidSAD
+	}
+	return act, nil
+}
+
+// newSAD stores an authorization, with the activation data sealed under
+// the SAD, and returns the SAD.
+func (s *Service) newSAD(ctx context.Context, p *auth.Principal, credID string, h crypto.Hash, hashes []string, client string, act []byte) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	sad := base64.RawURLEncoding.EncodeToString(b)
+	joined := strings.Join(hashes, ",")
+	sealed, err := sealActivation(sad, credID, joined, act)
+	if err != nil {
+		return "", fmt.Errorf("csc: seal activation data: %w", err)
+	}
 	now := s.cfg.Now()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO csc_sad (sad_hash, credential_id, subject, role, hash_alg, hashes, num_signatures, client, created_ms, expires_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		sadKey(sad), credID, p.Subject, string(p.Role), hashOID(h), strings.Join(hashes, ","), len(hashes), client, now.UnixMilli(), now.Add(s.cfg.SADLifetime).UnixMilli())
+	_, err = s.db.ExecContext(ctx, `INSERT INTO csc_sad (sad_hash, credential_id, subject, role, hash_alg, hashes, num_signatures, client, created_ms, expires_ms, activation)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		sadKey(sad), credID, p.Subject, string(p.Role), hashOID(h), joined, len(hashes), client, now.UnixMilli(), now.Add(s.cfg.SADLifetime).UnixMilli(), sealed)
 	if err != nil {
 		return "", fmt.Errorf("csc: store SAD: %w", err)
 	}
@@ -374,8 +471,8 @@ func (s *Service) consumeSAD(ctx context.Context, sad string) (*authorization, e
 	now := s.cfg.Now().UnixMilli()
 	var a authorization
 	err := s.db.QueryRowContext(ctx, `UPDATE csc_sad SET used_ms = $1 WHERE sad_hash = $2 AND used_ms IS NULL
-		RETURNING credential_id, subject, role, hash_alg, hashes, num_signatures, expires_ms`, now, sadKey(sad)).
-		Scan(&a.credentialID, &a.subject, &a.role, &a.hashAlg, &a.hashes, &a.numSignatures, &a.expires)
+		RETURNING credential_id, subject, role, hash_alg, hashes, num_signatures, expires_ms, activation`, now, sadKey(sad)).
+		Scan(&a.credentialID, &a.subject, &a.role, &a.hashAlg, &a.hashes, &a.numSignatures, &a.expires, &a.activation)
 	if err != nil {
 		if errors.Is(err, errNoRows) {
 			return nil, ErrInvalidSAD

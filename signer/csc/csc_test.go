@@ -85,11 +85,33 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 		}
 		return countingSigner{Signer: k, n: &f.signs}, nil
 	}
-	f.svc = csc.New(db, f.creds, keyFunc, f.log, signerDeps(t, f.pki), csc.Config{MaxPINFailures: 3, Now: func() time.Time { return f.now }})
+	f.svc = csc.New(db, f.creds, hashedPINKeys{f.creds, keyFunc}, keyFunc, f.log, signerDeps(t, f.pki), csc.Config{MaxPINFailures: 3, Now: func() time.Time { return f.now }})
 	f.citizen = citizen("001099000123", f.now)
 	f.other = citizen("001099000999", f.now)
 	f.agency = &auth.Principal{Role: auth.RoleAgency, Subject: "portal-hb", AgencyCode: "HB"}
 	return f
+}
+
+// hashedPINKeys opens citizens' in-memory test keys after checking the PIN
+// against its stored hash; credential.Keys, which opens wrapped keys in the
+// HSM, is tested in package credential and through the server.
+type hashedPINKeys struct {
+	creds *credential.Store
+	keys  func(ctx context.Context, label string) (crypto.Signer, error)
+}
+
+func (k hashedPINKeys) Activate(ctx context.Context, c *credential.Credential, pin string, max int) ([]byte, error) {
+	if err := k.creds.CheckPIN(ctx, c.ID, pin, max); err != nil {
+		return nil, err
+	}
+	return []byte("activation:" + c.ID), nil
+}
+
+func (k hashedPINKeys) OpenSigner(ctx context.Context, c *credential.Credential, act []byte) (crypto.Signer, error) {
+	if string(act) != "activation:"+c.ID {
+		return nil, errors.New("wrong activation data")
+	}
+	return k.keys(ctx, c.KeyLabel)
 }
 
 func citizen(id string, now time.Time) *auth.Principal {

@@ -20,16 +20,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"kyso/config"
+	"kyso/credential"
 	"kyso/hsm"
 	"kyso/store"
 )
 
 // Env is an opened environment.
 type Env struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *store.DB
-	HSM      *hsm.HSM
+	Config config.Config
+	Log    *slog.Logger
+	DB     *store.DB
+	HSM    *hsm.HSM
+	// Citizen is the citizen-key token, opened by OpenCitizenHSM: it
+	// holds only the derivation secret of citizens' wrapped keys.
+	Citizen  *hsm.HSM
 	Registry *prometheus.Registry
 }
 
@@ -100,8 +104,66 @@ func (e *Env) OpenHSM(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the HSM and the store.
+// OpenCitizenHSM logs in to the citizen-key token, with its own PIN.
+func (e *Env) OpenCitizenHSM(ctx context.Context) error {
+	useLocalSoftHSM(e.Config)
+	pin, err := hsm.LoadPIN(e.Config.HSM.CitizenPINFile, e.Config.HSM.CitizenPINEnv)
+	if err != nil {
+		return fmt.Errorf("citizen-key token user PIN (hsm.citizen_pin_file / hsm.citizen_pin_env): %w", err)
+	}
+	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.CitizenTokenLabel, PIN: pin,
+		PoolSize: e.Config.HSM.PoolSize, KeyMetricLabel: KeyMetricLabel}, e.Log, e.Registry)
+	if err != nil {
+		return fmt.Errorf("open citizen-key token %q (kyso token init creates it): %w", e.Config.HSM.CitizenTokenLabel, err)
+	}
+	e.Citizen = h
+	return nil
+}
+
+// InitCitizenToken makes sure the citizen-key token exists, with its own
+// PINs (random PIN files citizen.pin and citizen-so.pin when missing), and
+// holds the derivation secret of citizens' wrapped keys. It writes what it
+// created to out.
+func InitCitizenToken(ctx context.Context, o Options, out io.Writer) error {
+	cfg, err := LoadConfig(o.ConfigPath, o.Environ)
+	if err != nil {
+		return err
+	}
+	soFile := ""
+	if cfg.HSM.CitizenPINFile != "" {
+		soFile = filepath.Join(filepath.Dir(cfg.HSM.CitizenPINFile), "citizen-so.pin")
+	}
+	created, err := InitToken(cfg.HSM.Module, cfg.HSM.CitizenTokenLabel, cfg.HSM.CitizenPINFile, cfg.HSM.CitizenPINEnv, soFile)
+	if err != nil {
+		return fmt.Errorf("citizen-key token: %w", err)
+	}
+	if created {
+		fmt.Fprintf(out, "citizen-key token %q initialised\n", cfg.HSM.CitizenTokenLabel)
+	}
+	o.WithHSM = false
+	e, err := Open(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := e.OpenCitizenHSM(ctx); err != nil {
+		return err
+	}
+	made, err := credential.NewKeys(credential.NewStore(e.DB), e.Citizen, "").EnsureSecret(ctx)
+	if err != nil {
+		return fmt.Errorf("citizen-key derivation secret: %w", err)
+	}
+	if made {
+		fmt.Fprintf(out, "citizen-key derivation secret %s generated on %q\n", credential.SecretLabel, cfg.HSM.CitizenTokenLabel)
+	}
+	return nil
+}
+
+// Close releases the HSMs and the store.
 func (e *Env) Close() {
+	if e.Citizen != nil {
+		e.Citizen.Close()
+	}
 	if e.HSM != nil {
 		e.HSM.Close()
 	}

@@ -89,7 +89,8 @@ type Options struct {
 	Out, Log   io.Writer
 }
 
-// Setup initialises the token (random PIN files when missing), runs
+// Setup initialises the service and citizen-key tokens (random PIN files
+// when missing) and the citizen-key derivation secret, runs
 // Ceremony and writes the demo principals' tokens to
 // DATA_DIR/dev-credentials.json unless that file exists. It is idempotent.
 func Setup(ctx context.Context, o Options) error {
@@ -104,6 +105,9 @@ func Setup(ctx context.Context, o Options) error {
 	}
 	if created {
 		fmt.Fprintf(o.Out, "token %q initialised\n", cfg.HSM.TokenLabel)
+	}
+	if err := appenv.InitCitizenToken(ctx, appenv.Options{ConfigPath: o.ConfigPath, Environ: o.Environ, LogTo: o.Log}, o.Out); err != nil {
+		return err
 	}
 	e, err := appenv.Open(ctx, appenv.Options{ConfigPath: o.ConfigPath, Environ: o.Environ, LogTo: o.Log, WithHSM: true})
 	if err != nil {

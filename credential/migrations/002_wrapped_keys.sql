@@ -1,0 +1,4 @@
+ALTER TABLE credentials ADD COLUMN key_kdf TEXT NOT NULL DEFAULT '';
+ALTER TABLE credentials ADD COLUMN wrapped_key BLOB;
+ALTER TABLE credentials ADD COLUMN not_after BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE credentials ADD COLUMN key_destroyed_at BIGINT NOT NULL DEFAULT 0;

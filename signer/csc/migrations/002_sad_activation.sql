@@ -1,0 +1,1 @@
+ALTER TABLE csc_sad ADD COLUMN activation BLOB;
