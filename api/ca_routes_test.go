@@ -25,6 +25,7 @@ import (
 	"kyso/auth"
 	"kyso/ca"
 	"kyso/ca/ceremony"
+	"kyso/credential"
 	"kyso/hsm/hsmtest"
 	"kyso/store/storetest"
 )
@@ -63,7 +64,11 @@ func caServer(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: base, CRLShards: cfg.CRLShards, Replay: auth.NewReplayGuard(db)})
+	citizenKeys := credential.NewKeys(credential.NewStore(db), hsmtest.New(t), "")
+	if _, err := citizenKeys.EnsureSecret(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: base, CRLShards: cfg.CRLShards, Replay: auth.NewReplayGuard(db), CitizenKeys: citizenKeys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ package signer
 //		Revocation: signer.CARevocation{OCSPFunc: ca.OCSPResponse, CRLFunc: ca.CRL},
 //		Root:       ca.Root(),
 //	}
-//	svc := csc.New(db, credentialStore, keyByLabel /* hsm.FindKey */, auditLog, deps, csc.Config{})
+//	svc := csc.New(db, credentialStore, citizenKeys /* credential.Keys */, sealKeyByLabel /* hsm.FindKey */, auditLog, deps, csc.Config{})
 //	api.New(apiDeps, …, api.NewSignArea(svc, tsaSrv, log))
 //
 // and "kyso sign" is signcli.Run(ctx, args, signcli.Deps{OpenKey: …}, stdout, stderr).
