@@ -85,9 +85,9 @@ type Service struct {
 	creds   Credentials
 	citizen CitizenKeys
 	keys    KeyFunc
-	audit Auditor
-	deps  signer.Deps
-	cfg   Config
+	audit   Auditor
+	deps    signer.Deps
+	cfg     Config
 }
 
 // New returns a Service. Run Migrate first. citizen opens citizens' keys,
