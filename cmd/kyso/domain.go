@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"kyso/auth"
-	"kyso/cli/signcli"
-	"kyso/cli/verifycli"
 	"kyso/ca/ceremony"
 	"kyso/ca/officercli"
+	"kyso/cli/signcli"
+	"kyso/cli/verifycli"
 	"kyso/credential"
 	"kyso/identity"
 )
