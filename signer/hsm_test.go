@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"kyso/cli/signcli"
 	"kyso/hsm"
 	"kyso/hsm/hsmtest"
-	"kyso/cli/signcli"
 	"kyso/signer"
 	"kyso/signer/signertest"
 )
