@@ -60,6 +60,7 @@ type dossierEnv struct {
 	key    *ecdsa.PrivateKey
 	svc    *dossier.Service
 	db     *store.DB
+	ps     *auth.Principals
 }
 
 func newDossierEnv(t *testing.T, db *store.DB) *dossierEnv {
@@ -70,6 +71,7 @@ func newDossierEnv(t *testing.T, db *store.DB) *dossierEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.ps = ps
 	for name, req := range map[string]auth.AddRequest{
 		"hn":      {Role: auth.RoleAgency, AgencyCode: "UBND-HN", Name: "Ha Noi desk"},
 		"bd":      {Role: auth.RoleAgency, AgencyCode: "UBND-HN-BD", Name: "Ba Dinh desk"},

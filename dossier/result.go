@@ -87,3 +87,31 @@ func resultDocument(d *Dossier, ag *Agency, title, number string, now time.Time,
 		VerifyURL:  verifyURL,
 	}
 }
+
+// PublicResult is what the public verification page of an e-result may
+// show: nothing beyond what the document itself prints.
+type PublicResult struct {
+	ID     string
+	Number string
+	SHA256 string
+	PDF    []byte
+}
+
+// PublicResult returns the sealed e-result of dossier id for its public
+// verification page (the address its QR code encodes). Anyone holding the
+// document may ask; the unguessable dossier ID is the capability. A dossier
+// without a sealed result is ErrNotFound, like an unknown one.
+func (s *Service) PublicResult(ctx context.Context, id string) (*PublicResult, error) {
+	d, err := s.load(ctx, s.db.DB, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.ResultSHA256 == "" {
+		return nil, ErrNotFound
+	}
+	var pdf []byte
+	if err := s.db.QueryRowContext(ctx, "SELECT result FROM dossiers WHERE id = $1", id).Scan(&pdf); err != nil {
+		return nil, fmt.Errorf("dossier: read result: %w", err)
+	}
+	return &PublicResult{ID: d.ID, Number: d.ResultNumber, SHA256: d.ResultSHA256, PDF: pdf}, nil
+}

@@ -220,6 +220,10 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 	if err != nil {
 		return nil, err
 	}
+	resultCheck, err := api.NewResultCheckArea(c.dossier, c.verifier, e.log)
+	if err != nil {
+		return nil, err
+	}
 	signArea := api.NewSignArea(c.sign, c.tsa, e.log)
 	signArea.TempDir = filepath.Join(e.cfg.DataDir, "tmp")
 	if err := os.MkdirAll(signArea.TempDir, 0o700); err != nil {
@@ -255,6 +259,7 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 			api.NewCAArea(c.ca, e.log),
 			signArea,
 			verifyArea,
+			resultCheck,
 			api.NewDossierArea(c.dossier, e.log),
 		},
 		assertions: c.identity,
