@@ -167,6 +167,9 @@ type Verifier struct {
 	// AllowedHosts are the hosts online revocation checks may contact.
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	Offline      bool     `yaml:"offline"`
+	// Policy is a validation policy file (YAML, see docs/validation.md);
+	// empty means the embedded default policy.
+	Policy string `yaml:"policy"`
 }
 
 // Audit configures the audit log.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"kyso/cms"
+	"kyso/verifier/policy"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
@@ -44,6 +45,9 @@ type signerCheck struct {
 	poe []time.Time
 	// claimed is the signing time claimed outside CMS (PDF /M).
 	claimed *time.Time
+	// format is the document format for the signer certificate policy
+	// (PDF, CMS); empty means CMS.
+	format string
 }
 
 // signerResult carries facts the PDF layer needs for the level.
@@ -268,6 +272,14 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	for i, cc := range chain {
 		sig.Chain = append(sig.Chain, certInfo(cc, i == len(chain)-1))
 	}
+	format := c.format
+	if format == "" {
+		format = FormatCMS
+	}
+	// Digests that are no crypto.Hash (SHAKE256 of Ed448) are judged with
+	// their key algorithm.
+	h, _ := c.si.Hash()
+	v.applyPolicy(o, sig, chain, h, format, at, !poe.IsZero())
 
 	// Revocation at the best signature time, for every certificate but the anchor.
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
@@ -428,4 +440,50 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 	}
 	out.Status = report.Status{MainIndication: report.TotalPassed}
 	return out, ts.Info.GenTime, true
+}
+
+// applyPolicy checks the signing certificate's key usage and extended key
+// usage for the format, and the algorithms of the signature (digest h, the
+// signer's and its CAs' keys) at the best signature time at (proven when a
+// time-stamp proves it), per the validation policy.
+func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.Certificate, h crypto.Hash, format string, at time.Time, proven bool) {
+	pol := v.opts.Policy
+	warn, err := pol.SignerCertificate(chain[0], format)
+	switch {
+	case err != nil:
+		o.check("signing certificate usage", err)
+		o.fail(report.Indeterminate, report.ChainConstraintsFailure, err.Error())
+	case warn != "":
+		o.note("signing certificate usage", "warning", warn)
+	default:
+		o.check("signing certificate usage", nil)
+	}
+	sunsets := []policy.Sunset{}
+	if h != 0 {
+		sunsets = append(sunsets, pol.Digest(h))
+	}
+	for _, c := range chain[:max(len(chain)-1, 1)] {
+		sunsets = append(sunsets, pol.Key(c.PublicKey))
+	}
+	s := policy.Earliest(sunsets...)
+	if s.AcceptableAt(at) {
+		o.check("cryptographic constraints", nil)
+		return
+	}
+	var detail string
+	if s.Never {
+		detail = s.Name + " is not acceptable under the validation policy"
+	} else {
+		detail = fmt.Sprintf("%s is acceptable only for signatures made before %s", s.Name, s.Until.Format(time.DateOnly))
+	}
+	o.check("cryptographic constraints", errors.New(detail))
+	// EN 319 102-1 §5.2.8 and §5.6.2.4: a proven time after the sunset or
+	// a claimed one after it fails the constraint; a claimed earlier
+	// signing time that nothing proves leaves it open.
+	cl := sig.SigningTime.Claimed
+	if s.Never || proven || cl == nil || !cl.Before(s.Until) {
+		o.fail(report.Indeterminate, report.CryptoConstraintsFailure, detail)
+	} else {
+		o.fail(report.Indeterminate, report.CryptoConstraintsFailureNoPOE, detail+"; nothing proves the signature was made before")
+	}
 }

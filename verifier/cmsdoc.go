@@ -45,7 +45,7 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 			rep.Signatures = append(rep.Signatures, sig)
 			continue
 		}
-		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si,
+		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si, format: FormatCMS,
 			digest: func(newHash func() hash.Hash) ([]byte, error) {
 				hh := newHash()
 				hh.Write(content)

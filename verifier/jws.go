@@ -180,6 +180,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	for i, cc := range chain {
 		sig.Chain = append(sig.Chain, certInfo(cc, i == len(chain)-1))
 	}
+	v.applyPolicy(o, sig, chain, jwsHash(p.alg), FormatJWS, at, !poe.IsZero())
 	source := v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), []revocation.Evidence{u.evidence})
 
 	// JAdES baseline level.
@@ -277,4 +278,18 @@ func keyName(pub crypto.PublicKey) string {
 		return "Ed25519"
 	}
 	return fmt.Sprintf("%T", pub)
+}
+
+// jwsHash is the digest a JWS algorithm uses (0 for EdDSA, whose digest is
+// part of the key algorithm).
+func jwsHash(alg string) crypto.Hash {
+	switch {
+	case strings.HasSuffix(alg, "256"):
+		return crypto.SHA256
+	case strings.HasSuffix(alg, "384"):
+		return crypto.SHA384
+	case strings.HasSuffix(alg, "512"):
+		return crypto.SHA512
+	}
+	return 0
 }

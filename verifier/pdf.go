@@ -190,7 +190,7 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		// Every SignerInfo is validated; the PDF signature takes the worst.
 		for i, si := range sd.Signers {
 			check := signerCheck{sd: sd, si: si, digest: digest, content: content,
-				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed}
+				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed, format: FormatPDF}
 			if i == 0 {
 				s.res = v.validateSigner(ctx, check, &s.sig)
 				continue

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kyso/verifier/pdfscan"
+	"kyso/verifier/policy"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	Now func() time.Time
 	// Revocation checks revocation; nil means offline (document data only).
 	Revocation *revocation.Checker
+	// Policy is the validation policy (algorithms, signer certificate
+	// constraints); nil means policy.Default().
+	Policy *policy.Policy
 	// Limits bound PDF parsing; zero means pdfscan.DefaultLimits().
 	Limits pdfscan.Limits
 	Logger *slog.Logger
@@ -52,6 +56,9 @@ func New(opts Options) *Verifier {
 	}
 	if opts.Revocation == nil {
 		opts.Revocation = revocation.New(revocation.Config{Offline: true})
+	}
+	if opts.Policy == nil {
+		opts.Policy = policy.Default()
 	}
 	if opts.Limits.MaxRevisions == 0 {
 		opts.Limits = pdfscan.DefaultLimits()

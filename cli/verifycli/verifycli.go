@@ -14,6 +14,7 @@ import (
 
 	"kyso/config"
 	"kyso/verifier"
+	"kyso/verifier/policy"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
@@ -32,7 +33,7 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
 const usage = `usage: kyso verify FILE [--trust PEM]... [--format json|text|html] [--at TIME] [--offline]
-       [--config FILE] [--detached FILE] [--allow-host HOST]...
+       [--config FILE] [--detached FILE] [--allow-host HOST]... [--policy FILE]
 
 Validates every signature of a PDF, CMS (.p7s) or JWS file (compact or JSON
 serialization).
@@ -62,6 +63,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	offline := fs.Bool("offline", false, "no online revocation checks")
 	cfgPath := fs.String("config", "", "configuration file")
 	detached := fs.String("detached", "", "signed content of a detached signature")
+	policyPath := fs.String("policy", "", "validation policy (YAML); default the embedded policy")
 	fail := func(msg string) int {
 		fmt.Fprintf(stderr, "kyso verify: %s\n%s", msg, usage)
 		return ExitUnreadable
@@ -110,7 +112,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		rc.AllowedHosts = append(rc.AllowedHosts, c.Verifier.AllowedHosts...)
 		rc.Offline = rc.Offline || c.Verifier.Offline
+		if *policyPath == "" {
+			*policyPath = c.Verifier.Policy
+		}
 	}
+	pol, err := policy.Load(*policyPath)
+	if err != nil {
+		return fail(err.Error())
+	}
+	rc.Freshness = pol.Freshness
 	roots, err := verifier.LoadCertificates(anchors...)
 	if err != nil {
 		return fail(err.Error())
@@ -127,7 +137,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitUnreadable
 		}
 	}
-	v := verifier.New(verifier.Options{Roots: roots, At: when, Revocation: revocation.New(rc)})
+	v := verifier.New(verifier.Options{Roots: roots, At: when, Revocation: revocation.New(rc), Policy: pol})
 	rep, err := v.Verify(ctx, verifier.Input{Name: files[0], Data: data, Detached: det})
 	if err != nil {
 		fmt.Fprintf(stderr, "kyso verify: %v\n", err)

@@ -5,7 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"kyso/verifier/policy"
 )
 
 // vectors are the verifier's signed fixtures.
@@ -43,5 +47,41 @@ func TestUsageAndExitCodes(t *testing.T) {
 	code = Run(context.Background(), []string{vectors + "/lta.pdf", "--at", "2026-01-15T08:00:00Z", "--offline"}, &stdout, &stderr)
 	if code != ExitIndeterminate {
 		t.Fatalf("no trust: exit %d, want %d", code, ExitIndeterminate)
+	}
+}
+
+// --policy and the configuration's verifier.policy select the validation
+// policy: one that retired SHA-256 and P-256 in 2000 makes the fixture
+// INDETERMINATE; a malformed or missing policy is a usage error.
+func TestPolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	strict := filepath.Join(dir, "strict.yaml")
+	text := strings.NewReplacer(`SHA-256: ""`, `SHA-256: "2000-01-01"`, `ECDSA-P256: ""`, `ECDSA-P256: "2000-01-01"`).Replace(string(policy.DefaultYAML()))
+	if err := os.WriteFile(strict, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("digests: {MD5: \"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kyso.yaml")
+	if err := os.WriteFile(cfg, []byte("verifier:\n  offline: true\n  policy: "+strict+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{vectors + "/lta.pdf", "--trust", vectors + "/root.pem", "--at", "2026-01-15T08:00:00Z", "--offline"}
+	for _, tc := range []struct {
+		extra []string
+		want  int
+	}{
+		{nil, ExitPassed},
+		{[]string{"--policy", strict}, ExitIndeterminate},
+		{[]string{"--config", cfg}, ExitIndeterminate},
+		{[]string{"--policy", bad}, ExitUnreadable},
+		{[]string{"--policy", filepath.Join(dir, "missing.yaml")}, ExitUnreadable},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(context.Background(), append(slices.Clone(base), tc.extra...), &stdout, &stderr); code != tc.want {
+			t.Errorf("%v: exit %d, want %d\n%s%s", tc.extra, code, tc.want, stdout.String(), stderr.String())
+		}
 	}
 }

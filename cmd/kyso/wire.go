@@ -24,6 +24,7 @@ import (
 	"kyso/signer/csc"
 	"kyso/tsa"
 	"kyso/verifier"
+	"kyso/verifier/policy"
 	"kyso/verifier/revocation"
 )
 
@@ -142,9 +143,14 @@ func open(ctx context.Context, e *env) (*components, error) {
 		return nil, fmt.Errorf("verifier.trust_files: %w", err)
 	}
 	roots = append(roots, extra...)
+	pol, err := policy.Load(cfg.Verifier.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("verifier.policy: %w", err)
+	}
 	c.verifier = verifier.New(verifier.Options{
 		Roots:      roots,
-		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: revocationHosts(cfg)}),
+		Policy:     pol,
+		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: revocationHosts(cfg), Freshness: pol.Freshness}),
 		Logger:     e.log.With("component", "verifier"),
 	})
 

@@ -38,6 +38,8 @@ const (
 	NoSigningCertificateFound      SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
 	CertificateChainGeneralFailure SubIndication = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
 	CryptoConstraintsFailure       SubIndication = "CRYPTO_CONSTRAINTS_FAILURE"
+	CryptoConstraintsFailureNoPOE  SubIndication = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+	ChainConstraintsFailure        SubIndication = "CHAIN_CONSTRAINTS_FAILURE"
 	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
 	RevokedNoPOE                   SubIndication = "REVOKED_NO_POE"
 	RevokedCANoPOE                 SubIndication = "REVOKED_CA_NO_POE"
