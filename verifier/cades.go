@@ -26,10 +26,6 @@ import (
 // CCCD:/MST:/MNS: identifiers in Vietnamese certificates.
 var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 
-// errWeakAlgorithm marks a signature made with an algorithm too weak to
-// rely on.
-var errWeakAlgorithm = errors.New("weak algorithm")
-
 // signerCheck is what validating one CMS signer needs.
 type signerCheck struct {
 	sd *cms.SignedData
@@ -218,14 +214,9 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 			err = c.si.VerifySignature(cert, content)
 		}
 	}
-	if err == nil && c.si.SignatureHash() == crypto.SHA1 {
-		err = fmt.Errorf("%w: SHA-1 signatures are not accepted (the signature value itself verifies)", errWeakAlgorithm)
-	}
 	if err != nil {
 		o.check("signature value", err)
 		switch {
-		case errors.Is(err, errWeakAlgorithm):
-			o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
 		case errors.Is(err, cms.ErrUnsupportedAlgorithm):
 			o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
 		default:
@@ -279,7 +270,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	// Digests that are no crypto.Hash (SHAKE256 of Ed448) are judged with
 	// their key algorithm.
 	h, _ := c.si.Hash()
-	v.applyPolicy(o, sig, chain, h, format, at, !poe.IsZero())
+	v.applyPolicy(o, sig, chain, format, at, !poe.IsZero(), h, c.si.SignatureHash())
 
 	// Revocation at the best signature time, for every certificate but the anchor.
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
@@ -443,10 +434,10 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 }
 
 // applyPolicy checks the signing certificate's key usage and extended key
-// usage for the format, and the algorithms of the signature (digest h, the
+// usage for the format, and the algorithms of the signature (the digests, the
 // signer's and its CAs' keys) at the best signature time at (proven when a
 // time-stamp proves it), per the validation policy.
-func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.Certificate, h crypto.Hash, format string, at time.Time, proven bool) {
+func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.Certificate, format string, at time.Time, proven bool, hashes ...crypto.Hash) {
 	pol := v.opts.Policy
 	warn, err := pol.SignerCertificate(chain[0], format)
 	switch {
@@ -459,11 +450,13 @@ func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.
 		o.check("signing certificate usage", nil)
 	}
 	sunsets := []policy.Sunset{}
-	if h != 0 {
-		sunsets = append(sunsets, pol.Digest(h))
+	for _, h := range hashes {
+		if h != 0 {
+			sunsets = append(sunsets, pol.Digest(h))
+		}
 	}
 	for _, c := range chain[:max(len(chain)-1, 1)] {
-		sunsets = append(sunsets, pol.Key(c.PublicKey))
+		sunsets = append(sunsets, keySunset(pol, c))
 	}
 	s := policy.Earliest(sunsets...)
 	if s.AcceptableAt(at) {
@@ -486,4 +479,24 @@ func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.
 	} else {
 		o.fail(report.Indeterminate, report.CryptoConstraintsFailureNoPOE, detail+"; nothing proves the signature was made before")
 	}
+}
+
+// keySunset is the policy's sunset for a certificate's key, read by the
+// CMS package so that keys crypto/x509 does not know (brainpool, Ed448)
+// are judged too.
+func keySunset(pol *policy.Policy, c *x509.Certificate) policy.Sunset {
+	pub, err := cms.PublicKey(c)
+	switch {
+	case err != nil:
+		return policy.Sunset{Name: "an unsupported public key", Never: true}
+	case pub.RSA != nil:
+		return pol.RSA(pub.RSA.N.BitLen())
+	case pub.EC != nil && pub.EC.Curve.Name != "":
+		return pol.Named("ECDSA-" + pub.EC.Curve.Name)
+	case pub.Ed25519 != nil:
+		return pol.Named("Ed25519")
+	case pub.Ed448 != nil:
+		return pol.Named("Ed448")
+	}
+	return policy.Sunset{Name: pub.String(), Never: true}
 }

@@ -62,5 +62,8 @@
 // signed attributes, every SignerInfo of a SignedData, and a signer
 // certificate taken from the trust store when the CMS carries none. An
 // algorithm outside that set is INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE
-// naming it; SHA-1 signatures are INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE.
+// naming it. Which algorithms are acceptable until when (SHA-1, RSA below
+// 2048 bits), how fresh revocation data must be and what the signing
+// certificate's key usage must allow is the validation policy's (package
+// policy, docs/validation.md).
 package verifier

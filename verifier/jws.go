@@ -180,7 +180,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	for i, cc := range chain {
 		sig.Chain = append(sig.Chain, certInfo(cc, i == len(chain)-1))
 	}
-	v.applyPolicy(o, sig, chain, jwsHash(p.alg), FormatJWS, at, !poe.IsZero())
+	v.applyPolicy(o, sig, chain, FormatJWS, at, !poe.IsZero(), jwsHash(p.alg))
 	source := v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), []revocation.Evidence{u.evidence})
 
 	// JAdES baseline level.

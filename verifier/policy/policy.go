@@ -88,6 +88,12 @@ var ekuNames = map[string]asn1.ObjectIdentifier{
 	"timeStamping":                 {1, 3, 6, 1, 5, 5, 7, 3, 8},
 }
 
+var knownKeys = map[string]bool{
+	"ECDSA-P256": true, "ECDSA-P384": true, "ECDSA-P521": true,
+	"ECDSA-brainpoolP256r1": true, "ECDSA-brainpoolP384r1": true, "ECDSA-brainpoolP512r1": true,
+	"Ed25519": true, "Ed448": true,
+}
+
 // MaxSize bounds a policy file.
 const MaxSize = 1 << 20
 
@@ -141,8 +147,8 @@ func Parse(data []byte) (*Policy, error) {
 				return nil, fmt.Errorf("policy: keys.%s: want RSA-<bits>", name)
 			}
 			p.rsa = append(p.rsa, rsaRule{bits, t})
-		case name == "ECDSA-P256", name == "ECDSA-P384", name == "ECDSA-P521", name == "Ed25519":
-			p.keys[name] = t
+		case knownKeys[normalizeKey(name)]:
+			p.keys[normalizeKey(name)] = t
 		default:
 			return nil, fmt.Errorf("policy: unknown key algorithm %q", name)
 		}
@@ -249,27 +255,43 @@ func (p *Policy) Digest(h crypto.Hash) Sunset {
 func (p *Policy) Key(pub crypto.PublicKey) Sunset {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		bits := k.N.BitLen()
-		name := fmt.Sprintf("RSA-%d", bits)
-		var best *rsaRule
-		for i := range p.rsa {
-			if p.rsa[i].bits <= bits {
-				best = &p.rsa[i]
-			}
-		}
-		if best == nil {
-			return Sunset{Name: name, Never: true}
-		}
-		return Sunset{Name: name, Until: best.until}
+		return p.RSA(k.N.BitLen())
 	case *ecdsa.PublicKey:
-		name := "ECDSA-" + strings.ReplaceAll(k.Curve.Params().Name, "-", "")
-		t, ok := p.keys[name]
-		return Sunset{Name: name, Until: t, Never: !ok}
+		return p.Named("ECDSA-" + k.Curve.Params().Name)
 	case ed25519.PublicKey:
-		t, ok := p.keys["Ed25519"]
-		return Sunset{Name: "Ed25519", Until: t, Never: !ok}
+		return p.Named("Ed25519")
 	}
 	return Sunset{Name: fmt.Sprintf("%T", pub), Never: true}
+}
+
+// RSA returns the sunset of an RSA key of the given modulus size.
+func (p *Policy) RSA(bits int) Sunset {
+	name := fmt.Sprintf("RSA-%d", bits)
+	var best *rsaRule
+	for i := range p.rsa {
+		if p.rsa[i].bits <= bits {
+			best = &p.rsa[i]
+		}
+	}
+	if best == nil {
+		return Sunset{Name: name, Never: true}
+	}
+	return Sunset{Name: name, Until: best.until}
+}
+
+// Named returns the sunset of a key algorithm by name: "ECDSA-" and a
+// curve name (P-256 or P256, brainpoolP256r1, …), "Ed25519" or "Ed448".
+func (p *Policy) Named(name string) Sunset {
+	name = normalizeKey(name)
+	t, ok := p.keys[name]
+	return Sunset{Name: name, Until: t, Never: !ok}
+}
+
+func normalizeKey(name string) string {
+	if c, ok := strings.CutPrefix(name, "ECDSA-"); ok {
+		return "ECDSA-" + strings.ReplaceAll(c, "-", "")
+	}
+	return name
 }
 
 // Earliest returns the sunset that comes first.
