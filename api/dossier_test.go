@@ -417,8 +417,8 @@ func TestDossierRefusalsHTTP(t *testing.T) {
 			}
 		}
 		r := e.json(t, "alice", "POST", "/v1/dossiers", map[string]any{"procedure_code": "1.001234", "agency_code": "UBND-HN", "form": map[string]any{"pdf": []byte("%PDF-1.7")}})
-		if r.status != 400 {
-			t.Errorf("PDF form without a PDF verifier: %d %s", r.status, r.body)
+		if r.status != 422 || r.str("code") != "form-signature-invalid" {
+			t.Errorf("unreadable PDF form: %d %s", r.status, r.body)
 		}
 		// Multipart submission with a JWS form field and attachments.
 		body, ctype := multipartBody(t, map[string]string{"procedure_code": "1.000002", "agency_code": "UBND-HN-BD", "form_jws": good},

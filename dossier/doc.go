@@ -3,9 +3,11 @@
 //
 //  1. submitted: a citizen files a dossier (procedure code, their 12-digit
 //     ID as applicant, the agency in charge) with an application form signed
-//     as a compact JWS (x5c chain to the citizen CA, UID=CCCD:<id> equal to
-//     the caller) or as a signed PDF (validated by kyso/verifier), and
-//     attachments;
+//     as a JWS or a PDF, and attachments; the form is validated by
+//     kyso/verifier like any document (chain to the trust anchors,
+//     revocation, algorithm policy) and must be TOTAL-PASSED with a
+//     signature whose UID=CCCD:<id> is the caller's — the dossier parses no
+//     signature itself;
 //  2. received: the agency accepts it and attaches digitized paper inputs,
 //     each hashed (SHA-256) and its digest sealed with the agency key;
 //  3. processed: appraisal decisions (approve, deny, note) are recorded

@@ -59,15 +59,44 @@ func TestSignatureFormsJWS(t *testing.T) {
 			}
 		})
 	}
-	if _, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{PDF: []byte("%PDF-1.7")}); code(err) != "invalid-request" {
-		t.Errorf("PDF form without a PDF verifier: %v", err)
+	if _, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{PDF: []byte("%PDF-1.7")}); code(err) != "form-signature-invalid" {
+		t.Errorf("unreadable PDF form: %v", err)
+	}
+	if _, err := dossier.NewSignatureForms(dossier.FormsConfig{}).VerifyForm(context.Background(), "001099012345", dossier.Form{JWS: good}); code(err) != "invalid-request" {
+		t.Errorf("form without a verifier: %v", err)
+	}
+}
+
+// TestSignatureFormsRevoked: a JWS form signed with a certificate revoked
+// before it was submitted is refused, as the verifier refuses it; the same
+// form was accepted before the revocation.
+func TestSignatureFormsRevoked(t *testing.T) {
+	pki := dossiertest.NewCitizenPKI(t)
+	alice := pki.Citizen(t, "001099012345", "NGUYEN VAN A")
+	forms := pki.Forms()
+	form := alice.SignJWSWith(t, []byte(`{"procedure_code":"1.001612"}`), map[string]any{"iat": time.Now().Add(-time.Minute).Unix()})
+	if _, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{JWS: form}); err != nil {
+		t.Fatalf("before revocation: %v", err)
+	}
+	// Revoked an hour ago; a new verifier (the first one may keep the
+	// "good" response until its nextUpdate, as OCSP allows).
+	pki.Revoke(alice.Cert, time.Now().Add(-time.Hour))
+	rep, err := pki.Verifier().Verify(context.Background(), verifier.Input{Data: []byte(form)})
+	if err != nil || rep.Status.MainIndication == report.TotalPassed {
+		t.Fatalf("the verifier accepts the revoked signer: %v %+v", err, rep.Status)
+	}
+	_, err = pki.Forms().VerifyForm(context.Background(), "001099012345", dossier.Form{JWS: form})
+	if code(err) != "form-signature-invalid" || !strings.Contains(err.Error(), "REVOKED") {
+		t.Fatalf("revoked signer: %v", err)
 	}
 }
 
 type fakePDF struct{ rep *report.Report }
 
 func (f fakePDF) Verify(ctx context.Context, in verifier.Input) (*report.Report, error) {
-	return f.rep, nil
+	rep := *f.rep
+	rep.Document.Format = verifier.FormatPDF
+	return &rep, nil
 }
 
 func TestSignatureFormsPDF(t *testing.T) {
@@ -86,7 +115,7 @@ func TestSignatureFormsPDF(t *testing.T) {
 		{"failed", signed(report.TotalFailed, "CCCD:001099012345"), "form-signature-invalid"},
 	}
 	for _, tc := range cases {
-		forms := dossier.NewSignatureForms(dossier.FormsConfig{PDF: fakePDF{tc.rep}})
+		forms := dossier.NewSignatureForms(dossier.FormsConfig{Verifier: fakePDF{tc.rep}})
 		_, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{PDF: []byte("%PDF-1.7")})
 		if got := code(err); got != tc.code {
 			t.Errorf("%s: %s, want %q", tc.name, got, tc.code)

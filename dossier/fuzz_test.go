@@ -8,9 +8,10 @@ import (
 	"kyso/dossier"
 	"kyso/dossier/resultpdf"
 	"kyso/store/storetest"
+	"kyso/verifier"
 )
 
-func FuzzParseFormJWS(f *testing.F) {
+func FuzzVerifyFormJWS(f *testing.F) {
 	f.Add("eyJhbGciOiJFUzI1NiJ9.eyJhIjoxfQ.c2ln")
 	f.Add("a.b.c")
 	f.Add("")
@@ -18,9 +19,8 @@ func FuzzParseFormJWS(f *testing.F) {
 	f.Add(`eyJhbGciOiJFUzI1NiIsIng1YyI6WyJNSUlCIl19.e30.AAAA`)
 	f.Add(`eyJhbGciOiJFUzI1NiIsImlhdCI6MTc0ODc3OTIwMCwiY3JpdCI6WyJpYXQiXSwieDVjIjpbIk1JSUIiXX0.e30.AAAA`)
 	f.Add(`eyJhbGciOiJFUzI1NiIsImlhdCI6bnVsbCwieDVjIjpbIk1JSUIiXX0.e30.AAAA`)
-	forms := dossier.NewSignatureForms(dossier.FormsConfig{})
+	forms := dossier.NewSignatureForms(dossier.FormsConfig{Verifier: verifier.New(verifier.Options{})})
 	f.Fuzz(func(t *testing.T, raw string) {
-		_, _ = dossier.ParseFormJWS(raw)
 		if _, err := forms.VerifyForm(context.Background(), "001099012345", dossier.Form{JWS: raw}); err == nil {
 			t.Fatal("a form verified against an empty trust store")
 		}

@@ -34,7 +34,7 @@ func TestSignatureFormsSignedPDF(t *testing.T) {
 	// The time-stamp comes from the sealer's test TSA, so its root is
 	// trusted as well.
 	v := verifier.New(verifier.Options{Roots: []*x509.Certificate{pki.Root.Cert, tsa.PKI.Root.Cert}})
-	forms := dossier.NewSignatureForms(dossier.FormsConfig{Roots: []*x509.Certificate{pki.Root.Cert}, PDF: v})
+	forms := dossier.NewSignatureForms(dossier.FormsConfig{Verifier: v})
 	check, err := forms.VerifyForm(ctx, "001099012345", dossier.Form{PDF: signed.Bytes()})
 	if err != nil {
 		rep, _ := v.Verify(ctx, verifier.Input{Data: signed.Bytes()})

@@ -33,12 +33,24 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 		rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "JWS: " + err.Error()}
 		return nil
 	}
+	// Content the user gives is what is verified: an attached payload that
+	// differs from it fails, whatever the signature says about its own.
 	payload := doc.payload
-	if doc.detached && detached != nil {
-		payload = base64.RawURLEncoding.EncodeToString(detached)
+	differs := false
+	if detached != nil {
+		given := base64.RawURLEncoding.EncodeToString(detached)
+		differs = !doc.detached && payload != given
+		payload = given
 	}
 	for i, s := range doc.sigs {
 		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "JWS"}
+		if differs {
+			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.HashFailure, Detail: "the content given differs from the payload the JWS carries"}
+			sig.Checks = append(sig.Checks, report.Check{Name: "signed content", Result: "failed", Detail: "the attached payload is not the content given for verification"})
+			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+			rep.Signatures = append(rep.Signatures, sig)
+			continue
+		}
 		v.validateJWS(ctx, doc, s, payload, &sig)
 		rep.Signatures = append(rep.Signatures, sig)
 	}

@@ -64,6 +64,19 @@ func parseJWS(data []byte) (*jwsDoc, error) {
 	return &jwsDoc{serialization: jwsCompact, payload: parts[1], detached: parts[1] == "", sigs: []jwsSig{{protected: parts[0], signature: parts[2]}}}, nil
 }
 
+// JWSPayload returns the payload a JWS (any serialization) carries. It
+// checks nothing: call it on what Verify has validated.
+func JWSPayload(data []byte) ([]byte, error) {
+	doc, err := parseJWS(data)
+	if err != nil {
+		return nil, err
+	}
+	if doc.detached {
+		return nil, errors.New("the JWS payload is detached")
+	}
+	return base64.RawURLEncoding.DecodeString(doc.payload)
+}
+
 func parseJWSJSON(t []byte) (*jwsDoc, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(t, &top); err != nil {

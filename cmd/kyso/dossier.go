@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 
 	"kyso/dossier"
 	"kyso/dossier/sealing"
@@ -12,21 +11,9 @@ import (
 // the form signature checks.
 func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, error) {
 	_, sealKey := c.ca.ServiceSeal()
-	citizenCA, _ := c.ca.CitizenIssuer()
-	var intermediates []*x509.Certificate
-	for _, info := range c.ca.Issuers() {
-		if info.Certificate != nil && info.Certificate.IsCA && string(info.Certificate.RawSubject) != string(c.ca.Root().RawSubject) {
-			intermediates = append(intermediates, info.Certificate)
-		}
-	}
-	if citizenCA != nil && len(intermediates) == 0 {
-		intermediates = append(intermediates, citizenCA)
-	}
-	forms := dossier.NewSignatureForms(dossier.FormsConfig{
-		Roots:         []*x509.Certificate{c.ca.Root()},
-		Intermediates: intermediates,
-		PDF:           c.verifier,
-	})
+	// Forms go through the one verifier: trust, revocation and algorithm
+	// policy are the same as for `kyso verify` and /v1/verify.
+	forms := dossier.NewSignatureForms(dossier.FormsConfig{Verifier: c.verifier})
 	svc, err := dossier.New(ctx, dossier.Config{
 		DB: e.db, Audit: c.audit, EventKey: sealKey,
 		Sealer:    sealing.New(c.ca, c.signDeps),

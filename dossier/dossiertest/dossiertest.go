@@ -18,7 +18,11 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +35,8 @@ import (
 	"kyso/signer/signertest"
 	"kyso/store"
 	"kyso/tsa"
+	"kyso/verifier"
+	"kyso/verifier/revocation"
 )
 
 // oidUID is the userId attribute.
@@ -43,17 +49,24 @@ type Entity struct {
 	Chain []*x509.Certificate
 }
 
-// CitizenPKI is a root and an issuing CA for citizen certificates.
+// CitizenPKI is a root and an issuing CA for citizen certificates, with an
+// OCSP responder (httptest) that citizen certificates name.
 type CitizenPKI struct {
 	Root, Issuing Entity
-	mu            sync.Mutex
-	serial        int64
+	// OCSPURL is the responder's URL, served until the test ends.
+	OCSPURL string
+	mu      sync.Mutex
+	serial  int64
+	revoked map[string]time.Time
 }
 
 // NewCitizenPKI builds the hierarchy.
 func NewCitizenPKI(t testing.TB) *CitizenPKI {
 	t.Helper()
-	p := &CitizenPKI{serial: 100}
+	p := &CitizenPKI{serial: 100, revoked: map[string]time.Time{}}
+	srv := httptest.NewServer(http.HandlerFunc(p.serveOCSP))
+	t.Cleanup(srv.Close)
+	p.OCSPURL = srv.URL + "/ocsp"
 	now := time.Now()
 	p.Root = p.issue(t, &x509.Certificate{
 		Subject:   pkix.Name{CommonName: "Test National Root CA", Organization: []string{"Kyso test"}},
@@ -105,8 +118,41 @@ func (p *CitizenPKI) Citizen(t testing.TB, id, name string) Entity {
 		Subject: pkix.Name{CommonName: name, Country: []string{"VN"},
 			ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidUID, Value: "CCCD:" + id}}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		KeyUsage:   x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		OCSPServer: []string{p.OCSPURL},
 	}, &p.Issuing)
+}
+
+// Revoke makes the responder answer "revoked" (key compromise, at) for cert.
+func (p *CitizenPKI) Revoke(cert *x509.Certificate, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.revoked[cert.SerialNumber.String()] = at
+}
+
+// serveOCSP answers for citizen certificates, signed by the issuing CA.
+func (p *CitizenPKI) serveOCSP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	req, err := ocsp.ParseRequest(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	tmpl := ocsp.Response{Status: ocsp.Good, SerialNumber: req.SerialNumber, ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)}
+	p.mu.Lock()
+	at, revoked := p.revoked[req.SerialNumber.String()]
+	p.mu.Unlock()
+	if revoked {
+		tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, at.UTC().Truncate(time.Second), ocsp.KeyCompromise
+	}
+	der, err := ocsp.CreateResponse(p.Issuing.Cert, p.Issuing.Cert, tmpl, p.Issuing.Key)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/ocsp-response")
+	_, _ = w.Write(der)
 }
 
 // SignJWS signs payload as a compact JWS (ES256) with the certificate and
@@ -163,9 +209,17 @@ func (p *CitizenPKI) CRLs(ctx context.Context, cert *x509.Certificate) ([][]byte
 	return nil, nil
 }
 
-// Forms returns the FormVerifier trusting p's root (JWS forms only).
+// Verifier returns the document verifier trusting p's root, checking
+// revocation online at p's responder.
+func (p *CitizenPKI) Verifier() *verifier.Verifier {
+	u, _ := url.Parse(p.OCSPURL)
+	return verifier.New(verifier.Options{Roots: []*x509.Certificate{p.Root.Cert},
+		Revocation: revocation.New(revocation.Config{AllowedHosts: []string{u.Host}})})
+}
+
+// Forms returns the FormVerifier of p's Verifier.
 func (p *CitizenPKI) Forms() *dossier.SignatureForms {
-	return dossier.NewSignatureForms(dossier.FormsConfig{Roots: []*x509.Certificate{p.Root.Cert}})
+	return dossier.NewSignatureForms(dossier.FormsConfig{Verifier: p.Verifier()})
 }
 
 // Sealer seals at PAdES B-LT with a certification signature, a time-stamp
