@@ -41,6 +41,13 @@ import (
 // maxChangesListed bounds the changes a report lists per revision.
 const maxChangesListed = 50
 
+// maxObjectsPerUpdate bounds the objects one revision after a signature
+// may define.
+const maxObjectsPerUpdate = 20000
+
+// maxChangesReported bounds the changes a report lists over the file.
+const maxChangesReported = 500
+
 // maxGraphVisits bounds the object-graph visits of one analysis.
 const maxGraphVisits = 2_000_000
 
@@ -115,6 +122,20 @@ func classifyChanges(f *pdfscan.File, from int, sigs []sigInfo) []report.Change 
 	}
 	if f.Trailing {
 		out = append(out, report.Change{Revision: len(f.Revisions) + 1, Kind: "trailing data", Detail: "bytes after the last %%EOF outside every revision"})
+	}
+	if len(out) > maxChangesReported {
+		// Keep every revision's first disallowed change, if any.
+		var kept []report.Change
+		seen := map[int]bool{}
+		for _, c := range out {
+			if !c.Allowed && !seen[c.Revision] {
+				seen[c.Revision] = true
+				kept = append(kept, c)
+			}
+		}
+		kept = kept[:min(len(kept), maxChangesReported-1)]
+		kept = append(kept, report.Change{Revision: out[len(out)-1].Revision, Allowed: len(kept) == 0, Kind: "more changes", Detail: fmt.Sprintf("%d changes, not all listed", len(out))})
+		out = kept
 	}
 	return out
 }
@@ -240,8 +261,15 @@ func (a *analysis) revision(k int, pm *permissions) []report.Change {
 	c.fields, c.annots, c.pages = c.structure(k)
 	c.oldFields, c.oldAnnots, c.oldPages = c.structure(k - 1)
 
-	// What the revision defines: new and changed objects.
+	// What the revision defines: new and changed objects. An update after
+	// signing that defines more objects than any honest one (validation
+	// data, form filling, a few signatures) is refused without looking at
+	// each object, which bounds the work and the report.
 	intro := f.Introduced(k)
+	if len(intro) > maxObjectsPerUpdate {
+		c.add(false, "too many changes", fmt.Sprintf("the revision defines %d objects, more than the %d an update after signing is allowed", len(intro), maxObjectsPerUpdate))
+		return c.out
+	}
 	nums := make([]int, 0, len(intro))
 	for n := range intro {
 		nums = append(nums, n)
@@ -355,12 +383,21 @@ func (a *analysis) revision(k int, pm *permissions) []report.Change {
 		}
 	}
 
-	// Objects freed by this revision.
+	// Objects freed by this revision: nothing the signed revision reached
+	// (signature dictionaries included) may go, except old validation data.
+	var allOld, dssOld map[int]bool
 	for num, e := range f.Revisions[k].Section.Entries {
 		if e.Type != pdfscan.Free || num == 0 {
 			continue
 		}
-		if _, _, was := f.Lookup(k-1, num); was && mainOld[num] {
+		if _, _, was := f.Lookup(k-1, num); !was {
+			continue
+		}
+		if allOld == nil {
+			allOld = c.reach(k-1, false)
+			dssOld = c.closure(k-1, c.catalogKey(k-1, "DSS"))
+		}
+		if allOld[num] && !(dssOld[num] && !mainOld[num]) {
 			c.add(false, "object deleted", fmt.Sprintf("object %d deleted", num))
 		}
 	}
@@ -1082,6 +1119,10 @@ func (c *revCtx) fieldChange(n int, name string, old, nw *pdfscan.Dict, keys []s
 		c.add(false, "locked field changed", fmt.Sprintf("field %d (%s) is locked by an earlier signature", n, name))
 		return
 	}
+	if !sigField && slices.Contains(keys, "V") && c.readOnly(old) {
+		c.add(false, "read-only field changed", fmt.Sprintf("field %d (%s) is read-only", n, name))
+		return
+	}
 	if sigField {
 		vn := refNum(nw.Get("V"))
 		changedV := slices.Contains(keys, "V")
@@ -1113,6 +1154,18 @@ func (c *revCtx) fieldChange(n int, name string, old, nw *pdfscan.Dict, keys []s
 	c.introduce(nw.Get("AP"))
 	c.introduce(nw.Get("V"))
 	c.add(true, "form filled", fmt.Sprintf("field %d (%s)", n, name))
+}
+
+// readOnly reports whether a field (or the field it inherits from) has the
+// ReadOnly flag as signed.
+func (c *revCtx) readOnly(d *pdfscan.Dict) bool {
+	for i := 0; d != nil && i < 32; i++ {
+		if ff := d.Get("Ff"); ff.Kind == pdfscan.Int {
+			return ff.Int&1 != 0
+		}
+		d = c.f.ResolveDict(c.k-1, d.Get("Parent"))
+	}
+	return false
 }
 
 // annotChange classifies a changed annotation that is not a field.

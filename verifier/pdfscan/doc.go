@@ -11,5 +11,17 @@
 // merges the revisions into one view and is lenient with broken input; this
 // scanner works on a byte slice, never reads outside it, and bounds object
 // counts, nesting depth, xref chain length and decoded stream size, so no
-// input makes it loop or take unbounded memory.
+// input makes it loop or take unbounded memory; cross-reference stream
+// entries are bounded by the file's size, so a small update cannot declare
+// a million objects.
+//
+// Where it must agree with renderers, it reads what they read or refuses:
+// of repeated dictionary keys the last value counts (and the repetition is
+// recorded for callers to treat as a modification); every standard filter
+// of xref, object and data streams is decoded (Flate, LZW, ASCIIHex,
+// ASCII85, RunLength, chained, with PNG and TIFF predictors) and any other
+// is ErrUnsupportedFilter; a hybrid file's /XRefStm entries complement its
+// table as ISO 32000-1 §7.5.8.4 says, and an /XRefStm or an xref section a
+// revision declares that cannot be read makes the file unreadable instead
+// of being skipped.
 package pdfscan

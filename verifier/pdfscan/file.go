@@ -120,7 +120,7 @@ func Parse(data []byte, lim Limits) (*File, error) {
 	f := &File{Data: data, lim: lim, values: lim.MaxValues, sections: map[int64]*Section{}, secErrs: map[int64]error{}, objCache: map[int64]cached{}, objStm: map[int64]*objStream{}}
 	// Cross-reference streams compress well: bound their entries by the
 	// file's size so that a small update cannot declare a million objects.
-	f.streamEntries = max(4096, len(data)/4)
+	f.streamEntries = max(4096, len(data)/8)
 	marker := []byte("%%EOF")
 	from := 0
 	for {
