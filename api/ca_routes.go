@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto"
 	"encoding/pem"
 	"errors"
 	"log/slog"
@@ -39,14 +40,26 @@ func (a *CAArea) Routes(r *Router) {
 	citizen := Roles(auth.RoleCitizen)
 	officers := Roles(auth.RoleOfficer, auth.RoleAdmin)
 	owners := Roles(auth.RoleCitizen, auth.RoleOfficer, auth.RoleAdmin)
-	r.Handle(http.MethodPost, "/v1/certificates", citizen, a.issue, MaxBody(ca.MaxCSRSize+4096))
+	r.Handle(http.MethodPost, "/v1/certificates", citizen, a.issue, MaxBody(ca.MaxCSRSize+4096), RateLimit(LimitEnrol))
 	r.Handle(http.MethodGet, "/v1/certificates", officers, a.list)
 	r.Handle(http.MethodGet, "/v1/certificates/{serial}", owners, a.get)
 	r.Handle(http.MethodPost, "/v1/certificates/{serial}/revoke", owners, a.revoke, MaxBody(4096))
 	r.Handle(http.MethodPost, "/v1/certificates/{serial}/release", owners, a.release, MaxBody(4096))
 	r.Handle(http.MethodGet, "/v1/ca/certificates", Public, a.caCertificates)
 	r.Handle(http.MethodGet, "/ca/{issuer}.crt", Public, a.caCertificate)
-	r.Handle(http.MethodGet, "/crl/{issuer}/{shard:[0-9]+}.crl", Public, a.crl)
+	r.Handle(http.MethodGet, "/crl/{issuer}/{shard:[0-9]+}.crl", Public, a.crl, RateLimit(LimitCRL))
+	// Pre-signed answers cost nothing; a request that needs a signature
+	// on demand takes a token of its client's OCSP bucket.
+	a.ocsp.Admit = func(w http.ResponseWriter, req *http.Request, q *ocspresp.Request) bool {
+		if q.Nonce == nil && len(q.CertIDs) <= 1 && q.CertID.HashAlgorithm == crypto.SHA1 {
+			return true
+		}
+		if err := r.Admit(w, req, LimitOCSPSigned); err != nil {
+			a.fail(w, req, err)
+			return false
+		}
+		return true
+	}
 	r.Handle(http.MethodPost, "/ocsp", Public, a.ocsp.ServeHTTP, MaxBody(ocspresp.MaxRequestSize))
 	r.Handle(http.MethodGet, "/ocsp/{request:.+}", Public, a.ocsp.ServeHTTP)
 }

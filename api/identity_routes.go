@@ -38,8 +38,8 @@ const (
 
 // Routes registers the identity routes.
 func (a *IdentityArea) Routes(r *Router) {
-	r.Handle(http.MethodPost, "/v1/identity/challenges", Public, a.challenge, MaxBody(identityChallengeMaxBody))
-	r.Handle(http.MethodPost, "/v1/identity/verifications", Public, a.verify, MaxBody(identityVerificationMaxBody))
+	r.Handle(http.MethodPost, "/v1/identity/challenges", Public, a.challenge, MaxBody(identityChallengeMaxBody), RateLimit(LimitIdentity))
+	r.Handle(http.MethodPost, "/v1/identity/verifications", Public, a.verify, MaxBody(identityVerificationMaxBody), RateLimit(LimitIdentity))
 	r.Handle(http.MethodGet, "/.well-known/jwks.json", Public, a.jwks)
 }
 

@@ -48,6 +48,7 @@ type RouteOption func(*routeConfig)
 
 type routeConfig struct {
 	maxBody int64
+	limit   string
 }
 
 // MaxBody sets the request body limit of a route.
@@ -81,6 +82,12 @@ func (rt *Router) Handle(method, path string, access Access, h http.HandlerFunc,
 	rt.s.mux.Methods(method).Path(path).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
 			*p = path
+		}
+		if cfg.limit != "" {
+			if err := s.admit(w, r, cfg.limit); err != nil {
+				s.finish(w, r, err)
+				return
+			}
 		}
 		if r.ContentLength > cfg.maxBody {
 			s.finish(w, r, problem.Newf(http.StatusRequestEntityTooLarge, "body-too-large", "the request body is larger than %d bytes", cfg.maxBody))

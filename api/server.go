@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"kyso/auth"
 	"kyso/problem"
+	"kyso/ratelimit"
 )
 
 // Checker is a readiness probe (the HSM answers, the database answers).
@@ -40,6 +42,11 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Version is reported by /healthz.
 	Version string
+	// Limits holds the per-client rate limits (nil: none).
+	Limits *ratelimit.Limiter
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed when identifying a client for rate limits.
+	TrustedProxies []netip.Prefix
 }
 
 // Area is a group of routes for one part of the service.

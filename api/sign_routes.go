@@ -44,7 +44,7 @@ func NewSignArea(svc *csc.Service, tsaHandler http.Handler, log *slog.Logger) *S
 func (a *SignArea) Routes(r *Router) {
 	signers := Roles(auth.RoleCitizen, auth.RoleAgency)
 	if a.tsa != nil {
-		r.Handle(http.MethodPost, "/tsa", Public, a.tsa.ServeHTTP, MaxBody(64<<10))
+		r.Handle(http.MethodPost, "/tsa", Public, a.tsa.ServeHTTP, MaxBody(64<<10), RateLimit(LimitTSA))
 	}
 	r.Handle(http.MethodPost, "/v1/sign/pdf", signers, a.signPDF, MaxBody(a.MaxDocument+1<<20))
 	r.Handle(http.MethodPost, "/v1/sign/cms", signers, a.signCMS, MaxBody(a.MaxDocument+1<<20))

@@ -51,9 +51,9 @@ func NewVerifyArea(v *verifier.Verifier, log *slog.Logger) (*VerifyArea, error) 
 // Routes registers the verification routes.
 func (a *VerifyArea) Routes(r *Router) {
 	limit := MaxBody(a.MaxDocument + 1<<20)
-	r.Handle(http.MethodPost, "/v1/verify", Public, a.verify, limit)
+	r.Handle(http.MethodPost, "/v1/verify", Public, a.verify, limit, RateLimit(LimitVerify))
 	r.Handle(http.MethodGet, "/verify", Public, a.showPage)
-	r.Handle(http.MethodPost, "/verify", Public, a.submitPage, limit)
+	r.Handle(http.MethodPost, "/verify", Public, a.submitPage, limit, RateLimit(LimitVerify))
 }
 
 // readVerifyInput decodes a raw document body (application/pdf,

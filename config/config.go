@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -77,6 +78,36 @@ type HTTP struct {
 	WriteTimeout    time.Duration `yaml:"write_timeout"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RateLimits are per-client token buckets on the public endpoints
+	// that cost an HSM operation, an Argon2id run or comparable work.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	// TrustedProxies (CIDRs) are reverse proxies whose X-Forwarded-For
+	// names the client for rate limits.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// RateLimit is a token bucket: Burst requests at once, refilled at Rate
+// per second; Rate 0 turns the limit off.
+type RateLimit struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// RateLimits are the per-client limits of each class of endpoint.
+type RateLimits struct {
+	// Identity: POST /v1/identity/challenges and /v1/identity/verifications.
+	Identity RateLimit `yaml:"identity"`
+	// TSA: POST /tsa.
+	TSA RateLimit `yaml:"tsa"`
+	// OCSPSigned: OCSP requests answered by a signature on demand (nonce,
+	// non-SHA-1 or several CertIDs).
+	OCSPSigned RateLimit `yaml:"ocsp_signed"`
+	// CRL: GET /crl/... (stale shards are regenerated).
+	CRL RateLimit `yaml:"crl"`
+	// Verify: POST /v1/verify and /verify.
+	Verify RateLimit `yaml:"verify"`
+	// Enrol: POST /v1/certificates.
+	Enrol RateLimit `yaml:"enrol"`
 }
 
 // TLS turns on HTTPS and, with ClientCAFile, optional client certificates.
@@ -187,7 +218,12 @@ func Default() Config {
 		HSM: HSM{TokenLabel: "kyso-dev", PINFile: "./var/hsm/user.pin", PINEnv: "KYSO_HSM_PIN", PoolSize: 8,
 			CitizenTokenLabel: "kyso-dev-citizen", CitizenPINFile: "./var/hsm/citizen.pin", CitizenPINEnv: "KYSO_HSM_CITIZEN_PIN"},
 		HTTP: HTTP{MaxBodyBytes: 64 << 20, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second,
-			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second},
+			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second,
+			RateLimits: RateLimits{
+				Identity: RateLimit{Rate: 1, Burst: 20}, TSA: RateLimit{Rate: 5, Burst: 50},
+				OCSPSigned: RateLimit{Rate: 10, Burst: 100}, CRL: RateLimit{Rate: 5, Burst: 100},
+				Verify: RateLimit{Rate: 2, Burst: 20}, Enrol: RateLimit{Rate: 0.2, Burst: 5},
+			}},
 		Log: Log{Level: "info", Format: "text"},
 		CA: CA{CitizenValidity: 3 * 365 * 24 * time.Hour, CRLShards: 16, CRLValidity: 24 * time.Hour,
 			OCSPValidity: 24 * time.Hour, IssuancePerDay: 5, PEMDir: "./var/pki"},
@@ -290,6 +326,12 @@ func setString(f reflect.Value, s string) error {
 			return fmt.Errorf("want an integer, got %q", s)
 		}
 		f.SetInt(n)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("want a number, got %q", s)
+		}
+		f.SetFloat(x)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -403,6 +445,17 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("identity.registry", "want embedded, http or none, got %q", c.Identity.Registry)
+	}
+	for name, rl := range map[string]RateLimit{"identity": c.HTTP.RateLimits.Identity, "tsa": c.HTTP.RateLimits.TSA,
+		"ocsp_signed": c.HTTP.RateLimits.OCSPSigned, "crl": c.HTTP.RateLimits.CRL, "verify": c.HTTP.RateLimits.Verify, "enrol": c.HTTP.RateLimits.Enrol} {
+		if rl.Rate < 0 || rl.Rate > 1e6 || (rl.Rate > 0 && (rl.Burst < 1 || rl.Burst > 1e6)) {
+			bad("http.rate_limits."+name, "want rate 0 (off) or a positive rate with a burst of at least 1, got rate %v burst %d", rl.Rate, rl.Burst)
+		}
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("http.trusted_proxies", "want CIDR prefixes, got %q", p)
+		}
 	}
 	if c.Identity.Audience == "" {
 		bad("identity.audience", "must not be empty")

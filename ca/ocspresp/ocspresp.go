@@ -137,6 +137,9 @@ type Handler struct {
 	Log    *slog.Logger
 	// MaxAge is the Cache-Control max-age of responses without a nonce.
 	MaxAge time.Duration
+	// Admit, when set, is asked before a parsed request is answered; when
+	// it returns false it has written the response (a rate limit).
+	Admit func(w http.ResponseWriter, r *http.Request, req *Request) bool
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +176,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := ParseRequest(der)
 	if err != nil {
 		h.write(w, ocsp.MalformedRequestErrorResponse, false)
+		return
+	}
+	if h.Admit != nil && !h.Admit(w, r, req) {
 		return
 	}
 	resp, err := h.Source.Respond(r.Context(), req)

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
 	"kyso/api"
 	"kyso/auth"
+	"kyso/config"
+	"kyso/ratelimit"
 )
 
 func runServe(ctx context.Context, io stdio, args []string) int {
@@ -61,18 +64,40 @@ func buildServer(ctx context.Context, e *env) (*built, error) {
 		return nil, err
 	}
 	srv := api.New(api.Deps{
-		Log:          e.log,
-		Registry:     e.registry,
-		Principals:   principals,
-		Assertions:   w.assertions,
-		MaxBodyBytes: e.cfg.HTTP.MaxBodyBytes,
-		Version:      version,
+		Log:            e.log,
+		Registry:       e.registry,
+		Principals:     principals,
+		Assertions:     w.assertions,
+		MaxBodyBytes:   e.cfg.HTTP.MaxBodyBytes,
+		Version:        version,
+		Limits:         rateLimits(e.cfg.HTTP.RateLimits),
+		TrustedProxies: trustedProxies(e.cfg.HTTP.TrustedProxies),
 		Ready: []api.Checker{
 			{Name: "hsm", Check: e.hsm.Ping},
 			{Name: "database", Check: e.db.Ping},
 		},
 	}, w.areas...)
 	return &built{server: srv, principals: principals, stop: w.stop}, nil
+}
+
+// rateLimits turns the configured limits into the API's limiter.
+func rateLimits(c config.RateLimits) *ratelimit.Limiter {
+	rule := func(l config.RateLimit) ratelimit.Rule { return ratelimit.Rule{Rate: l.Rate, Burst: l.Burst} }
+	return api.Limits(map[string]ratelimit.Rule{
+		api.LimitIdentity: rule(c.Identity), api.LimitTSA: rule(c.TSA), api.LimitOCSPSigned: rule(c.OCSPSigned),
+		api.LimitCRL: rule(c.CRL), api.LimitVerify: rule(c.Verify), api.LimitEnrol: rule(c.Enrol),
+	})
+}
+
+// trustedProxies parses the validated CIDRs.
+func trustedProxies(cidrs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func listenAndServe(ctx context.Context, e *env, h http.Handler) error {
