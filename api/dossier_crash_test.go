@@ -26,6 +26,7 @@ import (
 
 	"kyso/api"
 	"kyso/audit"
+	"kyso/audit/audittest"
 	"kyso/auth"
 	"kyso/dossier"
 	"kyso/dossier/dossiertest"
@@ -97,7 +98,8 @@ type crashEngine struct {
 	open func(t *testing.T) (serverDSN, testDSN string)
 	// holdInside says whether the test can stop every step inside its
 	// transaction, after the step's own writes: on PostgreSQL by holding
-	// the audit chain head's row lock, which each step takes last. SQLite
+	// a lock on the audit log's pending table, into which each step writes
+	// last. SQLite
 	// takes its single write lock at BEGIN, so an outside lock stops a
 	// step before it writes anything; there the kill under load is what
 	// lands inside transactions.
@@ -383,8 +385,8 @@ func testDossierCrash(t *testing.T, eng crashEngine) {
 }
 
 // killInsideSteps stops one request of every step inside its transaction
-// (the test holds the audit head's row lock, which a step takes after
-// writing the dossier, its files and its event), kills the server while
+// (the test holds a lock on the audit pending table, which a step writes
+// to after writing the dossier, its files and its event), kills the server while
 // all of them wait, and restarts it. None of those steps was
 // acknowledged, and none may be found, not even in part.
 func killInsideSteps(t *testing.T, srv *crashServer, serverDSN, testDSN, keyPath string, tokens map[string]string, acked *acks) *crashServer {
@@ -425,7 +427,10 @@ func killInsideSteps(t *testing.T, srv *crashServer, serverDSN, testDSN, keyPath
 	}
 	defer func() { _ = hold.Rollback() }()
 	var headBefore int64
-	if err := hold.QueryRowContext(ctx, "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").Scan(&headBefore); err != nil {
+	if _, err := hold.ExecContext(ctx, "LOCK TABLE audit_pending IN SHARE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM audit_log)").Scan(&headBefore); err != nil {
 		t.Fatal(err)
 	}
 
@@ -443,7 +448,7 @@ func killInsideSteps(t *testing.T, srv *crashServer, serverDSN, testDSN, keyPath
 	for _, id := range pending {
 		go fire(string(before[id].State), id)
 	}
-	waitServerSessions(t, db, "wait_event_type = 'Lock' AND query LIKE '%audit_head%'", len(pending)+1)
+	waitServerSessions(t, db, "wait_event_type = 'Lock' AND query LIKE '%audit_pending%'", len(pending)+1)
 	srv.kill(t)
 	for range len(pending) + 1 {
 		if r := <-results; r.ok {
@@ -459,11 +464,11 @@ func killInsideSteps(t *testing.T, srv *crashServer, serverDSN, testDSN, keyPath
 	srv = startCrashServer(t, serverDSN, keyPath, tokens)
 
 	var headAfter int64
-	if err := db.QueryRowContext(ctx, "SELECT seq FROM audit_head WHERE id = 1").Scan(&headAfter); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM audit_log)").Scan(&headAfter); err != nil {
 		t.Fatal(err)
 	}
 	if headAfter != headBefore {
-		t.Errorf("audit head moved from %d to %d by steps that never committed", headBefore, headAfter)
+		t.Errorf("audit log grew from %d to %d entries by steps that never committed", headBefore, headAfter)
 	}
 	if n := len(dossierIDs(t, db)); n != dossiersBefore {
 		t.Errorf("%d dossiers after the kill, %d before: the held submission left a row", n, dossiersBefore)
@@ -628,7 +633,13 @@ func loadDossier(t *testing.T, svc *dossier.Service, id string) *dossier.Dossier
 func verifyAfterCrash(t *testing.T, db *store.DB, key *ecdsa.PrivateKey, ids []string) {
 	t.Helper()
 	ctx := context.Background()
-	svc, log := crashService(t, db, key)
+	svc, _ := crashService(t, db, key)
+	signer, verifier := audittest.Key(t)
+	log, err := audit.New(ctx, db, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audittest.Drain(t, log)
 	officer := &auth.Principal{Role: auth.RoleOfficer, Subject: "check"}
 	events := int64(0)
 	for _, id := range ids {
@@ -663,19 +674,16 @@ func verifyAfterCrash(t *testing.T, db *store.DB, key *ecdsa.PrivateKey, ids []s
 		}
 		events += d.Version
 	}
-	rep, err := log.Verify(ctx)
-	if err != nil || rep.Broken != nil {
-		t.Fatalf("audit after crash: %v %+v", err, rep)
-	}
-	if rep.Entries < events || rep.HeadSeq != rep.Entries {
-		t.Fatalf("audit has %d entries (head %d) for %d events", rep.Entries, rep.HeadSeq, events)
+	rep := audittest.Verify(t, log, verifier)
+	if rep.Entries < events || rep.Checkpoint != rep.Entries {
+		t.Fatalf("audit has %d entries (checkpoint %d) for %d events", rep.Entries, rep.Checkpoint, events)
 	}
 }
 
 // auditedEvents returns the event digests the audit log holds for a
 // dossier's steps.
 func auditedEvents(ctx context.Context, db *store.DB, id string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT details FROM audit_log WHERE object = $1", "dossier/"+id)
+	rows, err := db.QueryContext(ctx, "SELECT data FROM audit_log WHERE object = $1", "dossier/"+id)
 	if err != nil {
 		return nil, err
 	}
@@ -686,12 +694,15 @@ func auditedEvents(ctx context.Context, db *store.DB, id string) (map[string]boo
 		if err := rows.Scan(&raw); err != nil {
 			return nil, err
 		}
-		var d struct {
-			EventSHA256 string `json:"event_sha256"`
+		var entry struct {
+			Details struct {
+				EventSHA256 string `json:"event_sha256"`
+			} `json:"details"`
 		}
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		if err := json.Unmarshal([]byte(raw), &entry); err != nil {
 			return nil, err
 		}
+		d := entry.Details
 		if d.EventSHA256 == "" {
 			continue // not a step (a download, say)
 		}

@@ -23,8 +23,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"kyso/api"
 	"kyso/audit"
+	"kyso/audit/audittest"
 	"kyso/auth"
 	"kyso/dossier"
 	"kyso/dossier/dossiertest"
@@ -57,6 +60,7 @@ type dossierEnv struct {
 	alice  dossiertest.Entity
 	sealer *dossiertest.Sealer
 	log    *audit.Log
+	logKey note.Verifier
 	key    *ecdsa.PrivateKey
 	svc    *dossier.Service
 	db     *store.DB
@@ -85,7 +89,9 @@ func newDossierEnv(t *testing.T, db *store.DB) *dossierEnv {
 		}
 		e.tok[name] = tok
 	}
-	if e.log, err = audit.New(ctx, db, nil); err != nil {
+	var signer note.Signer
+	signer, e.logKey = audittest.Key(t)
+	if e.log, err = audit.New(ctx, db, signer); err != nil {
 		t.Fatal(err)
 	}
 	e.pki = dossiertest.NewCitizenPKI(t)
@@ -317,9 +323,8 @@ func TestDossierJourneyHTTP(t *testing.T) {
 		if err := e.svc.VerifyEvents(ctx, id, &e.key.PublicKey); err != nil {
 			t.Fatal(err)
 		}
-		arep, err := e.log.Verify(ctx)
-		if err != nil || arep.Broken != nil || arep.Entries != 10 { // nine steps and the citizen's download
-			t.Fatalf("audit: %v %+v", err, arep)
+		if arep := audittest.Verify(t, e.log, e.logKey); arep.Entries != 10 { // nine steps and the citizen's download
+			t.Fatalf("audit: %+v", arep)
 		}
 
 		// Lists and filters.

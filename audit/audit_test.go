@@ -2,214 +2,264 @@ package audit_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"kyso/audit"
 	"kyso/store"
 	"kyso/store/storetest"
 )
 
-func newLog(t *testing.T, db *store.DB) (*audit.Log, *ecdsa.PrivateKey) {
+const origin = "kyso.test/audit"
+
+func newKey(t testing.TB, name string) (note.Signer, note.Verifier) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	l, err := audit.New(context.Background(), db, key)
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, key
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
 }
 
-func appendN(t *testing.T, l *audit.Log, n int) {
+func newLog(t testing.TB, db *store.DB) (*audit.Log, note.Verifier) {
 	t.Helper()
-	for i := 0; i < n; i++ {
+	s, v := newKey(t, origin)
+	l, err := audit.New(context.Background(), db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, v
+}
+
+func appendN(t testing.TB, l *audit.Log, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
 		if err := l.Append(context.Background(), audit.Event{Actor: "officer-1", Role: "officer", Action: "certificate.revoke",
-			Object: fmt.Sprintf("cert:%d", i), Details: map[string]any{"reason": "keyCompromise", "i": i}}); err != nil {
-			t.Fatal(err)
+			Object: fmt.Sprintf("cert:%d", i%7), Details: map[string]any{"reason": "keyCompromise", "i": i}}); err != nil {
+			t.Error(err)
+			return
 		}
 	}
 }
 
-func TestChainVerifies(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		l, key := newLog(t, db)
-		l.CheckpointEvery = 4
-		// Concurrent appends keep a single unbroken chain.
-		var wg sync.WaitGroup
-		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func() { defer wg.Done(); appendN(t, l, 5) }()
-		}
-		wg.Wait()
-		rep, err := l.Verify(ctx, key.Public())
+// drain sequences until nothing is pending.
+func drain(t testing.TB, l *audit.Log, batch int) {
+	t.Helper()
+	for {
+		n, err := l.Sequence(context.Background(), audit.SequencerOptions{Holder: "test", Batch: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A checkpoint signs the head as it is when it runs, so concurrent
-		// appends may fold two due checkpoints into one.
-		if rep.Broken != nil || rep.Entries != 20 || rep.HeadSeq != 20 || rep.Checkpoints < 1 || rep.Checkpoints > 5 {
-			t.Fatalf("report %+v (broken %v)", rep, rep.Broken)
+		if n == 0 {
+			return
 		}
-		entries, err := l.List(ctx, audit.Filter{Object: "cert:3"})
-		if err != nil || len(entries) != 4 {
+	}
+}
+
+func latest(t testing.TB, l *audit.Log) []byte {
+	t.Helper()
+	h, err := l.Latest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Note
+}
+
+func TestSequenceProveVerify(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l, v := newLog(t, db)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); appendN(t, l, g*150, 150) }()
+		}
+		// The sequencer runs beside the writers.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				if _, err := l.Sequence(ctx, audit.SequencerOptions{Holder: "test", Batch: 97}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+		wg.Wait()
+		drain(t, l, 300)
+		first := latest(t, l)
+		cp1, err := audit.OpenCheckpoint(first, v)
+		if err != nil || cp1.Size != 600 || cp1.Origin != origin {
+			t.Fatalf("checkpoint %+v %v\n%s", cp1, err, first)
+		}
+		rep, err := l.Verify(ctx, audit.VerifyOptions{Verifier: v, Checkpoints: [][]byte{first}})
+		if err != nil || rep.Divergence != nil || rep.Entries != 600 || rep.Checked != 1 {
+			t.Fatalf("verify %+v %v (%v)", rep, err, rep.Divergence)
+		}
+		entries, err := l.List(ctx, audit.Filter{Object: "cert:3", Limit: 1000})
+		if err != nil || len(entries) != 86 || entries[0].Details["reason"] != "keyCompromise" || entries[0].Index < 0 {
 			t.Fatalf("List by object = %d entries, %v", len(entries), err)
 		}
-		if entries[0].Details["reason"] != "keyCompromise" {
-			t.Fatalf("details %v", entries[0].Details)
+		// Receipts verify offline; a receipt under another key does not.
+		r, err := l.Receipt(ctx, entries[5].ID)
+		if err != nil {
+			t.Fatal(err)
 		}
-		// A checkpoint key that is not trusted is refused.
-		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		rep, err = l.Verify(ctx, other.Public())
-		if err != nil || rep.Broken == nil || !strings.Contains(rep.Broken.Reason, "untrusted") {
-			t.Fatalf("untrusted key: %+v %v", rep, err)
+		e, err := audit.VerifyReceipt(r, v)
+		if err != nil || e.ID != entries[5].ID || e.Index != entries[5].Index {
+			t.Fatalf("receipt: %+v %v", e, err)
+		}
+		_, other := newKey(t, origin)
+		if _, err := audit.VerifyReceipt(r, other); err == nil {
+			t.Fatal("receipt verified under another key")
+		}
+		forged := *r
+		forged.Entry = []byte(strings.Replace(string(r.Entry), "keyCompromise", "superseded", 1))
+		if _, err := audit.VerifyReceipt(&forged, v); err == nil {
+			t.Fatal("edited receipt entry verified")
+		}
+		// A pending entry has no receipt yet.
+		id := audit.NewID()
+		if err := l.Append(ctx, audit.Event{ID: id, Action: "test.pending"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Receipt(ctx, id); err != audit.ErrPending {
+			t.Fatalf("pending receipt: %v", err)
+		}
+		appendN(t, l, 600, 99)
+		drain(t, l, 1000)
+		// Proofs check with tlog.
+		h, _ := l.Latest(ctx)
+		p, err := l.ConsistencyProof(ctx, cp1.Size, h.Size)
+		if err != nil || tlog.CheckTree(p.Proof, h.Size, h.Root, cp1.Size, cp1.Root) != nil {
+			t.Fatalf("consistency proof: %v", err)
+		}
+		ip, err := l.InclusionProof(ctx, 599, h.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tile, err := l.Tile(ctx, tlog.Tile{H: 8, L: -1, N: 2, W: 88})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle, err := audit.SplitBundle(tile)
+		if err != nil || len(bundle) != 88 {
+			t.Fatalf("bundle: %d %v", len(bundle), err)
+		}
+		if err := tlog.CheckRecord(ip.Proof, h.Size, h.Root, 599, tlog.RecordHash(bundle[599-512])); err != nil {
+			t.Fatalf("inclusion proof: %v", err)
+		}
+		for _, bad := range [][2]int64{{-1, 5}, {5, 5}, {0, h.Size + 1}} {
+			if _, err := l.InclusionProof(ctx, bad[0], bad[1]); err == nil {
+				t.Errorf("inclusion proof %v accepted", bad)
+			}
+		}
+		if _, err := l.Tile(ctx, tlog.Tile{H: 8, L: 0, N: 3, W: 256}); err == nil {
+			t.Error("tile beyond the tree served")
 		}
 	})
 }
 
+// tamperCase edits the database as an insider with full access would.
+type tamperCase struct {
+	name   string
+	tamper func(t *testing.T, db *store.DB, l *audit.Log)
+	index  int64
+	reason string
+}
+
+func exec(t *testing.T, db *store.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// resequence rewrites the log from its entries as they now are, signing
+// with a key that is not the log's: what an insider holding the database
+// but not the HSM key can do.
+func resequence(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	exec(t, db, `INSERT INTO audit_pending (id, at, actor, role, action, object, data)
+		SELECT id, at, actor, role, action, object, data FROM audit_log ORDER BY idx`)
+	for _, q := range []string{"DELETE FROM audit_log", "DELETE FROM audit_hashes", "DELETE FROM audit_checkpoints",
+		"UPDATE audit_tree SET size = 0", "UPDATE audit_lease SET expires = 0"} {
+		exec(t, db, q)
+	}
+	foreign, _ := newKey(t, origin)
+	fl, err := audit.New(ctx, db, foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, fl, 100)
+}
+
 func TestTamperingIsLocated(t *testing.T) {
-	cases := []struct {
-		name    string
-		tamper  []string
-		seq     int64
-		reason  string
-		noCheck bool
-	}{
-		{name: "edited details", tamper: []string{`UPDATE audit_log SET details = '{"reason":"unspecified"}' WHERE seq = 6`}, seq: 6, reason: "edited"},
-		{name: "edited actor", tamper: []string{`UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3`}, seq: 3, reason: "edited"},
-		{name: "row deleted", tamper: []string{`DELETE FROM audit_log WHERE seq = 5`}, seq: 5, reason: "missing"},
-		{name: "tail truncated", tamper: []string{`DELETE FROM audit_log WHERE seq >= 9`}, seq: 9, reason: "missing"},
-		{name: "hash recomputed by a forger breaks the next link", tamper: []string{`UPDATE audit_log SET hash = prev_hash WHERE seq = 7`}, seq: 7, reason: "edited"},
+	cases := []tamperCase{
+		{"last entries deleted", func(t *testing.T, db *store.DB, l *audit.Log) {
+			exec(t, db, "DELETE FROM audit_log WHERE idx >= 250")
+		}, 250, "truncated"},
+		{"last entries deleted with their tree and checkpoints", func(t *testing.T, db *store.DB, l *audit.Log) {
+			exec(t, db, "DELETE FROM audit_log WHERE idx >= 223")
+			exec(t, db, "DELETE FROM audit_checkpoints WHERE size > 223")
+			exec(t, db, "DELETE FROM audit_hashes WHERE n >= $1", tlog.StoredHashIndex(0, 223))
+			exec(t, db, "UPDATE audit_tree SET size = 223")
+		}, 223, "truncated"},
+		{"one entry edited", func(t *testing.T, db *store.DB, l *audit.Log) {
+			editEntry(t, db, 123)
+		}, 123, "content"},
+		{"one entry edited, log re-signed with another key", func(t *testing.T, db *store.DB, l *audit.Log) {
+			editEntry(t, db, 123)
+			resequence(t, db)
+		}, 123, "rewritten"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			db := storetest.SQLite(t)
-			ctx := context.Background()
-			l, key := newLog(t, db)
-			l.CheckpointEvery = 0
-			appendN(t, l, 10)
-			for _, q := range tc.tamper {
-				if _, err := db.ExecContext(ctx, q); err != nil {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				l, v := newLog(t, db)
+				appendN(t, l, 0, 123)
+				drain(t, l, 1000)
+				published := [][]byte{latest(t, l)} // a witness saw size 123
+				appendN(t, l, 123, 177)
+				drain(t, l, 100)
+				published = append(published, latest(t, l)) // and size 300
+				tc.tamper(t, db, l)
+				rep, err := l.Verify(ctx, audit.VerifyOptions{Verifier: v, Checkpoints: published})
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			rep, err := l.Verify(ctx, key.Public())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Broken == nil || rep.Broken.Seq != tc.seq || !strings.Contains(rep.Broken.Reason, tc.reason) {
-				t.Fatalf("Broken = %+v, want row %d (%s)", rep.Broken, tc.seq, tc.reason)
-			}
+				if rep.Divergence == nil || rep.Divergence.Index != tc.index || !strings.Contains(rep.Divergence.Reason, tc.reason) {
+					t.Fatalf("divergence %+v, want index %d (%s)", rep.Divergence, tc.index, tc.reason)
+				}
+			})
 		})
 	}
 }
 
-// A forger who rewrites a row and recomputes every later hash and the head
-// is still caught by the signed checkpoint.
-func TestRewrittenChainCaughtByCheckpoint(t *testing.T) {
-	db := storetest.SQLite(t)
-	ctx := context.Background()
-	l, key := newLog(t, db)
-	l.CheckpointEvery = 0
-	appendN(t, l, 5)
-	if err := l.Checkpoint(ctx); err != nil {
+// editEntry changes the revocation reason logged in entry idx.
+func editEntry(t *testing.T, db *store.DB, idx int64) {
+	t.Helper()
+	var data []byte
+	if err := db.QueryRowContext(context.Background(), "SELECT data FROM audit_log WHERE idx = $1", idx).Scan(&data); err != nil {
 		t.Fatal(err)
 	}
-	// Build a second, fully consistent chain in another database with a
-	// different event 2, then copy its rows over.
-	forged := storetest.SQLite(t)
-	fl, _ := newLog(t, forged)
-	fl.CheckpointEvery = 0
-	for i := 0; i < 5; i++ {
-		ev := audit.Event{Actor: "officer-1", Role: "officer", Action: "certificate.revoke", Object: fmt.Sprintf("cert:%d", i), Details: map[string]any{"reason": "keyCompromise", "i": i}}
-		if i == 2 {
-			ev.Object = "cert:forged"
-		}
-		if err := fl.Append(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
+	edited := strings.Replace(string(data), "keyCompromise", "superseded", 1)
+	if edited == string(data) {
+		t.Fatal("nothing to edit")
 	}
-	rows, _ := fl.List(ctx, audit.Filter{Limit: 100})
-	if _, err := db.ExecContext(ctx, "DELETE FROM audit_log"); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range rows {
-		if _, err := db.ExecContext(ctx, `INSERT INTO audit_log SELECT * FROM (SELECT $1 AS seq, $2 AS at, $3 AS actor, $4 AS role, $5 AS action, $6 AS object, $7 AS details, $8 AS prev_hash, $9 AS hash)`,
-			e.Seq, e.At.UnixMilli(), e.Actor, e.Role, e.Action, e.Object, mustJSON(e.Details), e.PrevHash, e.Hash); err != nil {
-			t.Fatal(err)
-		}
-	}
-	last := rows[len(rows)-1]
-	if _, err := db.ExecContext(ctx, "UPDATE audit_head SET hash = $1", last.Hash); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := l.Verify(ctx, key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Broken == nil || rep.Broken.Seq != 5 || !strings.Contains(rep.Broken.Reason, "checkpoint") {
-		t.Fatalf("Broken = %+v, want the checkpoint at row 5 to catch the rewrite", rep.Broken)
-	}
-}
-
-func mustJSON(m map[string]any) string {
-	// The same canonical encoding the log uses.
-	var b strings.Builder
-	b.WriteString("{")
-	first := true
-	for _, k := range []string{"i", "reason"} {
-		v, ok := m[k]
-		if !ok {
-			continue
-		}
-		if !first {
-			b.WriteString(",")
-		}
-		first = false
-		switch x := v.(type) {
-		case string:
-			fmt.Fprintf(&b, "%q:%q", k, x)
-		case float64:
-			fmt.Fprintf(&b, "%q:%v", k, x)
-		}
-	}
-	b.WriteString("}")
-	return b.String()
-}
-
-// Events appended inside callers' transactions are covered by the next due
-// checkpoint.
-func TestCheckpointIfDue(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		l, key := newLog(t, db)
-		l.CheckpointEvery = 5
-		for i := 0; i < 7; i++ {
-			if err := db.InTx(ctx, func(tx *sql.Tx) error {
-				return l.AppendTx(ctx, tx, audit.Event{Actor: "ca", Role: "system", Action: "ca.certificate.issue", Object: fmt.Sprintf("cert:%d", i)})
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rep, _ := l.Verify(ctx, key.Public())
-		if rep.Checkpoints != 0 {
-			t.Fatalf("AppendTx checkpointed by itself: %+v", rep)
-		}
-		if err := l.CheckpointIfDue(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.CheckpointIfDue(ctx); err != nil { // nothing new: no second checkpoint
-			t.Fatal(err)
-		}
-		rep, err := l.Verify(ctx, key.Public())
-		if err != nil || rep.Broken != nil || rep.Checkpoints != 1 {
-			t.Fatalf("after CheckpointIfDue: %+v %v", rep, err)
-		}
-	})
+	exec(t, db, "UPDATE audit_log SET data = $1 WHERE idx = $2", []byte(edited), idx)
 }

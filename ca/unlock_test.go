@@ -44,7 +44,7 @@ func TestUnlockCredential(t *testing.T) {
 			t.Fatalf("unlocking an active credential: %v", err)
 		}
 		var n int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_log WHERE action = 'credential.unlock' AND object = $1", "credential:"+en.CredentialID).Scan(&n); err != nil || n != 1 {
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_pending WHERE action = 'credential.unlock' AND object = $1", "credential:"+en.CredentialID).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("audit entries for the unlock: %d %v", n, err)
 		}
 	})

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -205,8 +206,33 @@ type Verifier struct {
 
 // Audit configures the audit log.
 type Audit struct {
-	// CheckpointEvery signs the chain head after this many events.
+	// CheckpointEvery is no longer used: every batch the sequencer
+	// integrates gets a signed checkpoint. Kept so that older files load.
 	CheckpointEvery int64 `yaml:"checkpoint_every"`
+	// Origin names the log in its checkpoints and verifier key; empty
+	// means the host of public_url followed by "/audit".
+	Origin string `yaml:"origin"`
+	// SequenceInterval is how often the sequencer integrates pending
+	// entries and signs a checkpoint.
+	SequenceInterval time.Duration `yaml:"sequence_interval"`
+	// LeaseTTL is how long the sequencer lease outlives its holder: another
+	// replica takes over this long after the sequencing replica died.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// VerifierKey is a file holding the log's note verifier key; kyso audit
+	// verify and witness use it instead of reading the key from the HSM.
+	VerifierKey string `yaml:"verifier_key"`
+}
+
+// LogOrigin is the log's checkpoint origin.
+func (c Config) LogOrigin() string {
+	if c.Audit.Origin != "" {
+		return c.Audit.Origin
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Host == "" {
+		return "kyso/audit"
+	}
+	return u.Host + "/audit"
 }
 
 // Default returns the configuration for local use.
@@ -232,7 +258,7 @@ func Default() Config {
 			Algorithms: ChipAlgorithms{MinRSABits: 2048, AllowSHA1AA: true}},
 		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
 		Verifier: Verifier{},
-		Audit:    Audit{CheckpointEvery: 100},
+		Audit:    Audit{CheckpointEvery: 100, SequenceInterval: 250 * time.Millisecond, LeaseTTL: 3 * time.Second},
 	}
 }
 
@@ -481,6 +507,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Audit.CheckpointEvery < 0 {
 		bad("audit.checkpoint_every", "must not be negative")
+	}
+	if c.Audit.SequenceInterval <= 0 || c.Audit.SequenceInterval > time.Second {
+		bad("audit.sequence_interval", "want more than 0 and at most 1s, got %s", c.Audit.SequenceInterval)
+	}
+	if c.Audit.LeaseTTL < 2*c.Audit.SequenceInterval || c.Audit.LeaseTTL > time.Minute {
+		bad("audit.lease_ttl", "want at least twice audit.sequence_interval and at most 1m, got %s", c.Audit.LeaseTTL)
+	}
+	if o := c.Audit.Origin; o != "" && (strings.ContainsAny(o, " +\n\t") || !utf8.ValidString(o)) {
+		bad("audit.origin", "want a name without spaces or '+', got %q", o)
 	}
 	return errors.Join(errs...)
 }

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"kyso/audit"
+	"kyso/audit/audittest"
 	"kyso/auth"
 	"kyso/dossier"
 	"kyso/dossier/dossiertest"
@@ -40,13 +43,16 @@ type env struct {
 	db    *store.DB
 	key   *ecdsa.PrivateKey
 	clock *clock
+	// verifier is the audit log's key.
+	verifier note.Verifier
 }
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
-	log, err := audit.New(ctx, db, nil)
+	signer, verifier := audittest.Key(t)
+	log, err := audit.New(ctx, db, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +73,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{svc: svc, log: log, db: db, key: key, clock: c}
+	return &env{svc: svc, log: log, verifier: verifier, db: db, key: key, clock: c}
 }
 
 func citizen(id string) *auth.Principal {
@@ -199,10 +205,7 @@ func TestTransitionsFromEveryState(t *testing.T) {
 				}
 			}
 		}
-		rep, err := e.log.Verify(ctx)
-		if err != nil || rep.Broken != nil {
-			t.Fatalf("audit verify: %v %+v", err, rep)
-		}
+		audittest.Verify(t, e.log, e.verifier)
 	})
 }
 
@@ -342,9 +345,8 @@ func TestSealsAndTamperDetection(t *testing.T) {
 		if err := e.svc.VerifyEvents(ctx, d.ID, &other.PublicKey); !errors.Is(err, dossier.ErrBadEventSeal) {
 			t.Fatalf("verify with another key: %v", err)
 		}
-		rep, err := e.log.Verify(ctx)
-		if err != nil || rep.Broken != nil || rep.Entries != 6 {
-			t.Fatalf("audit: %v %+v", err, rep)
+		if rep := audittest.Verify(t, e.log, e.verifier); rep.Entries != 6 {
+			t.Fatalf("audit: %+v", rep)
 		}
 		if _, err := db.ExecContext(ctx, "UPDATE dossier_events SET details = $1 WHERE dossier_id = $2 AND seq = 5", `{"decision":"deny"}`, d.ID); err != nil {
 			t.Fatal(err)
@@ -352,11 +354,11 @@ func TestSealsAndTamperDetection(t *testing.T) {
 		if err := e.svc.VerifyEvents(ctx, d.ID, &e.key.PublicKey); !errors.Is(err, dossier.ErrBadEventSeal) {
 			t.Fatalf("edited event not detected: %v", err)
 		}
-		if _, err := db.ExecContext(ctx, "UPDATE audit_log SET actor = $1 WHERE seq = 3", "someone-else"); err != nil {
+		if _, err := db.ExecContext(ctx, "UPDATE audit_log SET actor = $1 WHERE idx = 2", "someone-else"); err != nil {
 			t.Fatal(err)
 		}
-		rep, err = e.log.Verify(ctx)
-		if err != nil || rep.Broken == nil || rep.Broken.Seq != 3 {
+		rep, err := e.log.Verify(ctx, audit.VerifyOptions{Verifier: e.verifier})
+		if err != nil || rep.Divergence == nil || rep.Divergence.Index != 2 {
 			t.Fatalf("tampered audit row not detected: %v %+v", err, rep)
 		}
 	})

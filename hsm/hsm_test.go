@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -775,5 +776,42 @@ func TestInitTokenRefusesExistingLabel(t *testing.T) {
 	}
 	if err := hsm.InitToken(cfg.Module, "", "so", "user"); err == nil {
 		t.Fatal("InitToken without a label succeeded")
+	}
+}
+
+// Ed25519 keys live in the token (CKM_EC_EDWARDS_KEY_PAIR_GEN) and sign
+// messages with CKM_EDDSA; the signatures verify with crypto/ed25519.
+func TestEd25519(t *testing.T) {
+	h := hsmtest.New(t)
+	ctx := context.Background()
+	k, err := h.GenerateKey(ctx, hsm.KeySpec{Label: "ed-1", Type: hsm.Ed25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := h.FindKey(ctx, "ed-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, ok := found.Public().(ed25519.PublicKey)
+	if !ok || !pub.Equal(k.Public()) {
+		t.Fatalf("public key %T", found.Public())
+	}
+	msg := []byte("kyso.test/audit\n1\nAAAA\n")
+	sig, err := found.Sign(nil, msg, crypto.Hash(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		t.Fatal("Ed25519 signature does not verify")
+	}
+	if _, err := found.Sign(nil, digest(crypto.SHA256, "x"), crypto.SHA256); err == nil {
+		t.Fatal("pre-hashed Ed25519 accepted")
+	}
+	keys, err := h.ListKeys(ctx)
+	if err != nil || len(keys) != 1 || keys[0].Type != hsm.Ed25519 {
+		t.Fatalf("ListKeys %+v %v", keys, err)
+	}
+	if v, err := hsm.PrivateKeyAttribute(h, "ed-1", pkcs11.CKA_EXTRACTABLE); err != nil || v[0] != 0 {
+		t.Fatalf("extractable %v %v", v, err)
 	}
 }

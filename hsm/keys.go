@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -29,6 +30,17 @@ const (
 	RSA3072 KeyType = "RSA3072"
 	ECP256  KeyType = "ECP256"
 	ECP384  KeyType = "ECP384"
+	// Ed25519 keys (CKK_EC_EDWARDS, PKCS#11 3.0) sign messages with
+	// CKM_EDDSA; they serve signed notes (the audit log's checkpoints),
+	// not certificates, so KeyTypes does not list them.
+	Ed25519 KeyType = "Ed25519"
+)
+
+// PKCS#11 3.0 identifiers that github.com/miekg/pkcs11 does not define.
+const (
+	ckkECEdwards           = 0x40
+	ckmECEdwardsKeyPairGen = 0x1055
+	ckmEdDSA               = 0x1057
 )
 
 // KeyTypes lists the key types GenerateKey supports.
@@ -70,6 +82,8 @@ var (
 	oidP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
 	oidP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
 	oidP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+	// id-Ed25519 (RFC 8410), as CKA_EC_PARAMS of an Edwards key.
+	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
 )
 
 func curveFromParams(params []byte) (elliptic.Curve, error) {
@@ -130,6 +144,14 @@ func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribu
 		mech = pkcs11.NewMechanism(pkcs11.CKM_EC_KEY_PAIR_GEN, nil)
 		keyType = pkcs11.CKK_EC
 		pubOnly = []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params)}
+	case Ed25519:
+		params, err := asn1.Marshal(oidEd25519)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		mech = pkcs11.NewMechanism(ckmECEdwardsKeyPairGen, nil)
+		keyType = ckkECEdwards
+		pubOnly = []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params)}
 	default:
 		return nil, nil, nil, fmt.Errorf("%w: key type %q", ErrUnsupported, spec.Type)
 	}
@@ -153,6 +175,9 @@ func keyGenParams(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribu
 }
 
 func keyGenMechanismName(t KeyType) string {
+	if t == Ed25519 {
+		return "EC_EDWARDS_KEY_PAIR_GEN"
+	}
 	if t == ECP256 || t == ECP384 {
 		return "EC_KEY_PAIR_GEN"
 	}
@@ -449,6 +474,8 @@ func (h *HSM) privateKeyType(s pkcs11.SessionHandle, obj pkcs11.ObjectHandle) Ke
 			return "EC"
 		}
 		return ecKeyType(curve)
+	case ckkECEdwards:
+		return Ed25519
 	}
 	return "unknown"
 }
@@ -508,8 +535,34 @@ func (h *HSM) readPublicKey(s pkcs11.SessionHandle, pubH, privH pkcs11.ObjectHan
 			return nil, "", err
 		}
 		return pub, ecKeyType(pub.Curve), nil
+	case ckkECEdwards:
+		if pubH == 0 {
+			return nil, "", fmt.Errorf("hsm: no public key object for the Edwards key")
+		}
+		point, err := h.attr(s, pubH, pkcs11.CKA_EC_POINT)
+		if err != nil {
+			return nil, "", fmt.Errorf("hsm: reading EC point: %w", err)
+		}
+		pub, err := parseEd25519PublicKey(point)
+		if err != nil {
+			return nil, "", err
+		}
+		return pub, Ed25519, nil
 	}
 	return nil, "", fmt.Errorf("%w: PKCS#11 key type %#x", ErrUnsupported, kt)
+}
+
+// parseEd25519PublicKey parses the CKA_EC_POINT of an Ed25519 key: a DER
+// OCTET STRING holding the 32-byte key, or the bare key.
+func parseEd25519PublicKey(point []byte) (ed25519.PublicKey, error) {
+	var raw []byte
+	if rest, err := asn1.Unmarshal(point, &raw); err != nil || len(rest) != 0 {
+		raw = point
+	}
+	if len(raw) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: Ed25519 public key of %d bytes", ErrUnsupported, len(raw))
+	}
+	return ed25519.PublicKey(append([]byte(nil), raw...)), nil
 }
 
 // parseECPublicKey parses CKA_EC_PARAMS and CKA_EC_POINT. The point is a DER

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 // *rsa.PSSOptions selects RSASSA-PSS (CKM_RSA_PKCS_PSS), anything else
 // RSASSA-PKCS1-v1_5 (CKM_RSA_PKCS over the DigestInfo for opts.HashFunc(),
 // or over digest as it is when the hash is zero). For an ECDSA key the
-// signature is ASN.1 DER, as ecdsa.VerifyASN1 expects.
+// signature is ASN.1 DER, as ecdsa.VerifyASN1 expects. An Ed25519 key
+// signs the message itself (opts.HashFunc() must be zero) with CKM_EDDSA.
 func (k *Key) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	return k.SignContext(context.Background(), digest, opts)
 }
@@ -116,6 +118,13 @@ func signMechanism(pubKey crypto.PublicKey, digest []byte, opts crypto.SignerOpt
 			return nil, nil, "", errors.New("hsm: empty digest")
 		}
 		return pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil), digest, "ECDSA", nil
+	case ed25519.PublicKey:
+		// Pure Ed25519 signs the message itself, as ed25519.PrivateKey
+		// does with crypto.Hash(0).
+		if hash != 0 {
+			return nil, nil, "", fmt.Errorf("%w: Ed25519 with a pre-hash (%v)", ErrUnsupported, hash)
+		}
+		return pkcs11.NewMechanism(ckmEdDSA, nil), digest, "EDDSA", nil
 	}
 	return nil, nil, "", fmt.Errorf("%w: public key of type %T", ErrUnsupported, pubKey)
 }

@@ -218,7 +218,7 @@ func responderName(base, issuerCN string) string {
 // plannedLabels lists every HSM label Init creates.
 func plannedLabels(cfg Config) []string {
 	labels := []string{ca.LabelRoot, ca.IssuingLabel(ca.RoleCitizenCA, 1), ca.IssuingLabel(ca.RoleAgencyCA, 1),
-		ca.LabelOCSP, ca.LabelTSA, ca.LabelIdentity, ca.LabelServiceSeal}
+		ca.LabelOCSP, ca.LabelTSA, ca.LabelIdentity, ca.LabelServiceSeal, audit.LogKeyLabel}
 	if len(cfg.TLS.Hosts) > 0 {
 		labels = append(labels, ca.LabelTLS)
 	}
@@ -397,6 +397,15 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 		return err
 	}
 	if err := r.emitKey("identity", ca.LabelIdentity, idKey.Public()); err != nil {
+		return err
+	}
+	// The audit log's checkpoint key (Ed25519, signed notes).
+	logKey, err := h.GenerateKey(ctx, hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
+	if err != nil {
+		return fmt.Errorf("ceremony: generate %s: %w", audit.LogKeyLabel, err)
+	}
+	r.created = append(r.created, audit.LogKeyLabel)
+	if err := r.emitKey("audit-log", audit.LogKeyLabel, logKey.Public()); err != nil {
 		return err
 	}
 
@@ -626,7 +635,30 @@ func InitIfNeeded(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out
 		return false, err
 	}
 	if len(recs) > 0 {
-		return false, nil
+		_, err := EnsureLogKey(ctx, h, out)
+		return false, err
 	}
 	return true, Init(ctx, cfg, h, db, out)
+}
+
+// EnsureLogKey generates the audit log's Ed25519 checkpoint key in the HSM
+// when a ceremony that predates it left none; it reports whether it did.
+func EnsureLogKey(ctx context.Context, h *hsm.HSM, out io.Writer) (bool, error) {
+	_, err := h.FindKey(ctx, audit.LogKeyLabel)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, hsm.ErrKeyNotFound) {
+		return false, fmt.Errorf("ceremony: look up %s: %w", audit.LogKeyLabel, err)
+	}
+	k, err := h.GenerateKey(ctx, hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
+	if err != nil {
+		return false, fmt.Errorf("ceremony: generate %s: %w", audit.LogKeyLabel, err)
+	}
+	if out != nil {
+		der, _ := x509.MarshalPKIXPublicKey(k.Public())
+		sum := sha256.Sum256(der)
+		fmt.Fprintf(out, "%-22s %-26s public key SHA-256 %s\n", "audit-log", audit.LogKeyLabel, strings.ToUpper(hex.EncodeToString(sum[:])))
+	}
+	return true, nil
 }

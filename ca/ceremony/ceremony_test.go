@@ -32,14 +32,14 @@ func TestInitRefusesSecondRunAndWritesPEM(t *testing.T) {
 	if err := ceremony.Init(ctx, cfg, h, db, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"root", "citizen-1", "agency-1", "ocsp-root", "ocsp-citizen-1", "ocsp-agency-1", "tsa-1", "service-seal-1", "tls-1", "identity", "seal-UBND-HN", "SHA256 Fingerprint="} {
+	for _, want := range []string{"root", "citizen-1", "agency-1", "ocsp-root", "ocsp-citizen-1", "ocsp-agency-1", "tsa-1", "service-seal-1", "tls-1", "identity", "audit-log", "seal-UBND-HN", "SHA256 Fingerprint="} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
 	// Certificates (never keys) are written as PEM.
 	entries, _ := os.ReadDir(cfg.OutputDir)
-	if len(entries) != 11 {
+	if len(entries) != 12 { // with audit-log.pub, the log key's public key
 		t.Errorf("%d files in output dir", len(entries))
 	}
 	for _, e := range entries {

@@ -252,7 +252,7 @@ func history(ctx context.Context, args []string, log *audit.Log, out io.Writer) 
 		return err
 	}
 	for _, e := range entries {
-		fmt.Fprintf(out, "%6d  %s  %-24s %s (%s)\n", e.Seq, e.At.UTC().Format(time.RFC3339), e.Action, e.Actor, e.Role)
+		fmt.Fprintf(out, "%6d  %s  %-24s %s (%s)\n", e.Index, e.At.UTC().Format(time.RFC3339), e.Action, e.Actor, e.Role)
 	}
 	if len(entries) == 0 {
 		fmt.Fprintln(out, "no audit entries")

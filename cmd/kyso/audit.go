@@ -4,7 +4,20 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"kyso/audit"
 	"kyso/certfile"
@@ -12,15 +25,81 @@ import (
 
 func runAudit(ctx context.Context, io stdio, args []string) int {
 	return subcommand(ctx, io, "audit", args, map[string]command{
-		"verify": {"check the whole hash chain and its signed checkpoints", auditVerify},
-		"list":   {"print audit entries as JSON lines", auditList},
+		"verify":         {"check the stored log against the configured key and published checkpoints", auditVerify},
+		"list":           {"print audit entries as JSON lines", auditList},
+		"key":            {"print the log's note verifier key", auditKey},
+		"verify-receipt": {"check an entry receipt offline: verify-receipt RECEIPT --key VKEY", auditVerifyReceipt},
+		"witness":        {"watch a Kyso log: check each new checkpoint extends the last one seen", auditWitness},
 	})
+}
+
+// parseInterspersed parses flags that may follow positional arguments and
+// returns the positional ones.
+func parseInterspersed(fs interface {
+	Parse([]string) error
+	Args() []string
+}, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// readVerifierKey reads a note verifier key given as text or as a file
+// holding it.
+func readVerifierKey(v string) (note.Verifier, error) {
+	text := strings.TrimSpace(v)
+	if vr, err := note.NewVerifier(text); err == nil {
+		return vr, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("verifier key %q is neither a key nor a readable file: %w", v, err)
+	}
+	vr, err := note.NewVerifier(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("verifier key in %s: %w", v, err)
+	}
+	return vr, nil
+}
+
+// configuredVerifier is the log key the configuration names: --key, else
+// audit.verifier_key, else the log key in the HSM. Never a key read from
+// the log's own tables.
+func configuredVerifier(ctx context.Context, io stdio, e *env, flagKey string) (note.Verifier, error) {
+	switch {
+	case flagKey != "":
+		return readVerifierKey(flagKey)
+	case e.cfg.Audit.VerifierKey != "":
+		return readVerifierKey(e.cfg.Audit.VerifierKey)
+	}
+	if e.hsm == nil {
+		if err := e.openHSM(ctx, io); err != nil {
+			return nil, fmt.Errorf("no --key or audit.verifier_key, and the HSM holding the log key: %w", err)
+		}
+	}
+	_, vkey, err := logNoteSigner(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return note.NewVerifier(vkey)
 }
 
 func auditVerify(ctx context.Context, io stdio, args []string) int {
 	fs := newFlags("audit verify", io.err)
 	configPath := fs.String("config", "", "configuration file")
-	keyFile := fs.String("trust-cert", "", "PEM certificate whose key must have signed the checkpoints (default: any key recorded with them)")
+	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (default: audit.verifier_key, else the log key in the HSM)")
+	var checkpoints multiFlag
+	fs.Var(&checkpoints, "checkpoint", "a signed checkpoint published earlier that the log must extend (repeatable)")
+	keyFile := fs.String("trust-cert", "", "PEM certificate whose key must have signed the old hash chain's checkpoints")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
@@ -34,24 +113,40 @@ func auditVerify(ctx context.Context, io stdio, args []string) int {
 			trusted = append(trusted, c.PublicKey)
 		}
 	}
+	var cps [][]byte
+	for _, f := range checkpoints {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fail(io.err, "audit verify", fmt.Errorf("--checkpoint: %w", err))
+		}
+		cps = append(cps, b)
+	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
 		return fail(io.err, "audit verify", err)
 	}
 	defer e.close()
+	v, err := configuredVerifier(ctx, io, e, *keyFlag)
+	if err != nil {
+		return fail(io.err, "audit verify", err)
+	}
 	l, err := audit.New(ctx, e.db, nil)
 	if err != nil {
 		return fail(io.err, "audit verify", err)
 	}
-	rep, err := l.Verify(ctx, trusted...)
+	rep, err := l.Verify(ctx, audit.VerifyOptions{Verifier: v, Checkpoints: cps, LegacyTrusted: trusted})
 	if err != nil {
 		return fail(io.err, "audit verify", err)
 	}
-	if rep.Broken != nil {
-		fmt.Fprintf(io.out, "audit chain BROKEN at row %d: %s\n", rep.Broken.Seq, rep.Broken.Reason)
+	if d := rep.Divergence; d != nil {
+		fmt.Fprintf(io.out, "audit log DIVERGES at index %d: %s\n", d.Index, d.Reason)
 		return exitFail
 	}
-	fmt.Fprintf(io.out, "audit chain OK: %d entries, %d signed checkpoints, head at row %d\n", rep.Entries, rep.Checkpoints, rep.HeadSeq)
+	fmt.Fprintf(io.out, "audit log OK: %d entries, latest checkpoint signed by %s at size %d, extends %d given checkpoints\n",
+		rep.Entries, v.Name(), rep.Checkpoint, rep.Checked)
+	if rep.Legacy != nil {
+		fmt.Fprintf(io.out, "old hash chain OK: %d entries (the first leaves), %d signed checkpoints\n", rep.Legacy.Entries, rep.Legacy.Checkpoints)
+	}
 	return exitOK
 }
 
@@ -60,7 +155,7 @@ func auditList(ctx context.Context, io stdio, args []string) int {
 	configPath := fs.String("config", "", "configuration file")
 	object := fs.String("object", "", "only entries about this object")
 	actor := fs.String("actor", "", "only entries by this actor")
-	after := fs.Int64("after", 0, "only entries after this sequence number")
+	from := fs.Int64("from", 0, "only entries from this index on (pending entries are listed last, with index -1)")
 	limit := fs.Int("limit", 100, "at most this many entries (1-1000)")
 	if c := parse(fs, args); c >= 0 {
 		return c
@@ -74,7 +169,7 @@ func auditList(ctx context.Context, io stdio, args []string) int {
 	if err != nil {
 		return fail(io.err, "audit list", err)
 	}
-	entries, err := l.List(ctx, audit.Filter{Object: *object, Actor: *actor, AfterSeq: *after, Limit: *limit})
+	entries, err := l.List(ctx, audit.Filter{Object: *object, Actor: *actor, From: *from, Limit: *limit})
 	if err != nil {
 		return fail(io.err, "audit list", err)
 	}
@@ -83,4 +178,275 @@ func auditList(ctx context.Context, io stdio, args []string) int {
 		_ = enc.Encode(en)
 	}
 	return exitOK
+}
+
+func auditKey(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("audit key", io.err)
+	configPath := fs.String("config", "", "configuration file")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	e, err := openEnv(ctx, io, *configPath, true)
+	if err != nil {
+		return fail(io.err, "audit key", err)
+	}
+	defer e.close()
+	_, vkey, err := logNoteSigner(ctx, e)
+	if err != nil {
+		return fail(io.err, "audit key", err)
+	}
+	fmt.Fprintln(io.out, vkey)
+	return exitOK
+}
+
+const maxReceiptSize = 1 << 20
+
+func auditVerifyReceipt(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("audit verify-receipt", io.err)
+	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (required)")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 || *keyFlag == "" {
+		fmt.Fprintln(io.err, "usage: kyso audit verify-receipt RECEIPT --key VKEY")
+		return exitUsage
+	}
+	v, err := readVerifierKey(*keyFlag)
+	if err != nil {
+		return fail(io.err, "audit verify-receipt", err)
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fail(io.err, "audit verify-receipt", err)
+	}
+	defer f.Close()
+	b, err := readAllLimit(f, maxReceiptSize)
+	if err != nil {
+		return fail(io.err, "audit verify-receipt", err)
+	}
+	var r audit.Receipt
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fail(io.err, "audit verify-receipt", fmt.Errorf("%s: not a receipt: %w", pos[0], err))
+	}
+	e, err := audit.VerifyReceipt(&r, v)
+	if err != nil {
+		fmt.Fprintf(io.out, "receipt INVALID: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(io.out, "receipt OK: entry %s (%s on %s by %s at %s) is leaf %d of the log %s\n",
+		e.ID, e.Action, e.Object, e.Actor, e.At.Format(time.RFC3339), e.Index, v.Name())
+	return exitOK
+}
+
+// readAllLimit reads at most limit bytes and fails beyond.
+func readAllLimit(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// witnessState is what a witness keeps between runs.
+type witnessState struct {
+	Key        string `json:"key"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+}
+
+func auditWitness(ctx context.Context, io stdio, args []string) int {
+	fs := newFlags("audit witness", io.err)
+	base := fs.String("url", "", "the Kyso server's base URL (required)")
+	statePath := fs.String("state", "", "file keeping the verifier key and the last checkpoint seen (required)")
+	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (default: the one in --state; on first use, the one the log serves)")
+	once := fs.Bool("once", false, "check once and exit")
+	every := fs.Duration("interval", 30*time.Second, "time between checks")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	if *base == "" || *statePath == "" {
+		fmt.Fprintln(io.err, "usage: kyso audit witness --url URL --state FILE [--key VKEY] [--once]")
+		return exitUsage
+	}
+	if u, err := url.Parse(*base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fail(io.err, "audit witness", fmt.Errorf("--url: want an absolute http(s) URL, got %q", *base))
+	}
+	w := &witness{base: strings.TrimRight(*base, "/"), state: *statePath, client: &http.Client{Timeout: 30 * time.Second}, out: io.out}
+	if err := w.load(*keyFlag); err != nil {
+		return fail(io.err, "audit witness", err)
+	}
+	for {
+		if err := w.check(ctx); err != nil {
+			var bad *witnessAlarm
+			if errors.As(err, &bad) {
+				fmt.Fprintf(io.out, "ALARM: %v\n", err)
+				return exitFail
+			}
+			fmt.Fprintf(io.err, "kyso audit witness: %v\n", err)
+			if *once {
+				return exitFail
+			}
+		}
+		if *once {
+			return exitOK
+		}
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-time.After(*every):
+		}
+	}
+}
+
+// witnessAlarm is a log that does not extend what it showed before.
+type witnessAlarm struct{ msg string }
+
+func (a *witnessAlarm) Error() string { return a.msg }
+
+type witness struct {
+	base, state string
+	client      *http.Client
+	out         io.Writer
+	st          witnessState
+	v           note.Verifier
+	last        *audit.Checkpoint
+}
+
+func (w *witness) load(keyFlag string) error {
+	b, err := os.ReadFile(w.state)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(b, &w.st); err != nil {
+			return fmt.Errorf("%s: %w", w.state, err)
+		}
+	}
+	if keyFlag != "" {
+		v, err := readVerifierKey(keyFlag)
+		if err != nil {
+			return err
+		}
+		if w.st.Key != "" {
+			if old, err := note.NewVerifier(w.st.Key); err != nil || old.Name() != v.Name() || old.KeyHash() != v.KeyHash() {
+				return fmt.Errorf("--key is not the key recorded in %s", w.state)
+			}
+		}
+		kt := strings.TrimSpace(keyFlag)
+		if _, err := note.NewVerifier(kt); err != nil {
+			kb, _ := os.ReadFile(keyFlag)
+			kt = strings.TrimSpace(string(kb))
+		}
+		w.st.Key = kt
+	}
+	if w.st.Key == "" {
+		key, err := w.get(context.Background(), "/v1/audit/key", 4096)
+		if err != nil {
+			return fmt.Errorf("fetch the log's key: %w", err)
+		}
+		w.st.Key = strings.TrimSpace(string(key))
+		fmt.Fprintf(w.out, "trusting the key the log serves on first use: %s\n", w.st.Key)
+	}
+	if w.v, err = note.NewVerifier(w.st.Key); err != nil {
+		return fmt.Errorf("verifier key: %w", err)
+	}
+	if w.st.Checkpoint != "" {
+		cp, err := audit.OpenCheckpoint([]byte(w.st.Checkpoint), w.v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.state, err)
+		}
+		w.last = &cp
+	}
+	return nil
+}
+
+func (w *witness) get(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := readAllLimit(resp.Body, limit)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return b, nil
+}
+
+func (w *witness) check(ctx context.Context) error {
+	msg, err := w.get(ctx, "/v1/audit/checkpoint", 64<<10)
+	if err != nil {
+		return err
+	}
+	cp, err := audit.OpenCheckpoint(msg, w.v)
+	if err != nil {
+		return &witnessAlarm{fmt.Sprintf("the log's checkpoint does not verify with %s: %v", w.v.Name(), err)}
+	}
+	if w.last != nil {
+		switch {
+		case cp.Size < w.last.Size:
+			return &witnessAlarm{fmt.Sprintf("the log shrank from %d to %d entries (first missing index %d)", w.last.Size, cp.Size, cp.Size)}
+		case cp.Size == w.last.Size && cp.Root != w.last.Root:
+			return &witnessAlarm{fmt.Sprintf("two checkpoints of size %d with different roots: the log forked", cp.Size)}
+		case cp.Size > w.last.Size && w.last.Size > 0:
+			body, err := w.get(ctx, "/v1/audit/proof/consistency?old="+strconv.FormatInt(w.last.Size, 10)+"&size="+strconv.FormatInt(cp.Size, 10), 64<<10)
+			if err != nil {
+				return err
+			}
+			var p struct {
+				Proof []tlog.Hash `json:"proof"`
+			}
+			if err := json.Unmarshal(body, &p); err != nil {
+				return fmt.Errorf("consistency proof: %w", err)
+			}
+			if err := tlog.CheckTree(p.Proof, cp.Size, cp.Root, w.last.Size, w.last.Root); err != nil {
+				return &witnessAlarm{fmt.Sprintf("checkpoint of size %d does not extend the one of size %d seen before: %v", cp.Size, w.last.Size, err)}
+			}
+		}
+	}
+	w.st.Checkpoint = string(msg)
+	w.last = &cp
+	if err := w.save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w.out, "%s: %s at size %d is consistent\n", time.Now().UTC().Format(time.RFC3339), cp.Origin, cp.Size)
+	return nil
+}
+
+func (w *witness) save() error {
+	b, err := json.MarshalIndent(w.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(w.state), ".witness-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), w.state)
 }

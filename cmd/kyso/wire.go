@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"kyso/api"
 	"kyso/audit"
 	"kyso/auth"
@@ -35,6 +37,7 @@ var tsaPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 59595, 2, 1}
 // components are the domain services behind the HTTP server and the CLI.
 type components struct {
 	audit    *audit.Log
+	auditKey string
 	ca       *ca.CA
 	identity *identity.Service
 	tsa      *tsa.Server
@@ -48,14 +51,15 @@ type components struct {
 func open(ctx context.Context, e *env) (*components, error) {
 	c := &components{}
 	cfg := e.cfg
-	sealKey, err := e.hsm.FindKey(ctx, ca.LabelServiceSeal)
+	logSigner, vkey, err := logNoteSigner(ctx, e)
 	if err != nil {
-		return nil, fmt.Errorf("service seal key %s: %w (has the key ceremony run? make run does it; or kyso ceremony init)", ca.LabelServiceSeal, err)
-	}
-	if c.audit, err = audit.New(ctx, e.db, sealKey); err != nil {
 		return nil, err
 	}
-	c.audit.CheckpointEvery = cfg.Audit.CheckpointEvery
+	c.auditKey = vkey
+	if c.audit, err = audit.New(ctx, e.db, logSigner); err != nil {
+		return nil, err
+	}
+	c.audit.SetLogger(e.log.With("component", "audit"))
 	replay := auth.NewReplayGuard(e.db)
 	if e.citizen == nil {
 		if err := e.openCitizenHSM(ctx); err != nil {
@@ -236,7 +240,11 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		_ = c.audit.Run(bg, audit.SequencerOptions{Interval: e.cfg.Audit.SequenceInterval, LeaseTTL: e.cfg.Audit.LeaseTTL})
+	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
 		_ = c.ca.Run(bg, time.Minute)
@@ -253,9 +261,6 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 				if _, err := c.identity.PruneChallenges(bg); err != nil {
 					e.log.Warn("pruning challenges", "err", err)
 				}
-				if err := c.audit.CheckpointIfDue(bg); err != nil {
-					e.log.Warn("audit checkpoint", "err", err)
-				}
 			}
 		}
 	}()
@@ -267,15 +272,29 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 			verifyArea,
 			resultCheck,
 			api.NewDossierArea(c.dossier, e.log),
+			api.NewAuditArea(c.audit, c.auditKey, e.log),
 		},
 		assertions: c.identity,
 		stop: func() {
 			cancel()
 			<-done
 			<-done
-			if err := c.audit.Checkpoint(context.Background()); err != nil {
-				e.log.Warn("audit checkpoint at shutdown", "err", err)
-			}
+			<-done
 		},
 	}, nil
+}
+
+// logNoteSigner returns the note signer over the audit log's Ed25519 key in
+// the HSM, named by the configured origin, and its verifier key.
+func logNoteSigner(ctx context.Context, e *env) (note.Signer, string, error) {
+	key, err := e.hsm.FindKey(ctx, audit.LogKeyLabel)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit log key %s: %w (has the key ceremony run? make run does it; or kyso ceremony init)", audit.LogKeyLabel, err)
+	}
+	vkey, err := audit.VerifierKey(e.cfg.LogOrigin(), key.Public())
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := audit.NoteSigner(e.cfg.LogOrigin(), key)
+	return s, vkey, err
 }

@@ -1,0 +1,310 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrNotLeader is returned by Sequence when another replica holds the
+// sequencer lease.
+var ErrNotLeader = errors.New("audit: another replica is sequencing")
+
+// SequencerOptions configure Run.
+type SequencerOptions struct {
+	// Holder names this replica in the lease (a random id when empty).
+	Holder string
+	// Interval between integration rounds (default 250ms): a checkpoint is
+	// signed at most this long after an entry commits, when this replica
+	// holds the lease.
+	Interval time.Duration
+	// LeaseTTL is how long the lease outlives its last renewal (default
+	// 3s): another replica takes over this long after the sequencer died.
+	LeaseTTL time.Duration
+	// Batch is the most entries integrated in one transaction (default 4096).
+	Batch int
+}
+
+func (o SequencerOptions) withDefaults() SequencerOptions {
+	if o.Holder == "" {
+		o.Holder = NewID()
+	}
+	if o.Interval <= 0 {
+		o.Interval = 250 * time.Millisecond
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 3 * time.Second
+	}
+	if o.LeaseTTL < 2*o.Interval {
+		o.LeaseTTL = 2 * o.Interval
+	}
+	if o.Batch <= 0 {
+		o.Batch = 4096
+	}
+	return o
+}
+
+// Run sequences pending entries until ctx ends: every Interval it tries
+// to take or renew the lease and, holding it, integrates what is pending.
+func (l *Log) Run(ctx context.Context, opts SequencerOptions) error {
+	if l.signer == nil {
+		return errors.New("audit: sequencer needs the log key")
+	}
+	opts = opts.withDefaults()
+	t := time.NewTicker(opts.Interval)
+	defer t.Stop()
+	leader := false
+	for {
+		n, err := l.Sequence(ctx, opts)
+		switch {
+		case errors.Is(err, ErrNotLeader):
+			if leader {
+				l.log.Info("audit: sequencer lease lost", "holder", opts.Holder)
+			}
+			leader = false
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			l.log.Warn("audit: sequencing", "err", err)
+		default:
+			if !leader {
+				l.log.Info("audit: sequencer lease taken", "holder", opts.Holder)
+			}
+			leader = true
+			if n >= opts.Batch {
+				continue // more waiting: go on at once
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if leader {
+				l.release(opts.Holder)
+			}
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// release gives the lease up at shutdown so that another replica takes
+// over at once.
+func (l *Log) release(holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = l.db.ExecContext(ctx, "UPDATE audit_lease SET expires = 0 WHERE id = 1 AND holder = $1", holder)
+}
+
+type pendingRow struct {
+	pid                         int64
+	id                          string
+	at                          int64
+	actor, role, action, object string
+	data                        []byte
+}
+
+// Sequence runs one integration round as opts.Holder: it takes or renews
+// the lease, integrates up to opts.Batch pending entries and signs a
+// checkpoint of the new tree. It returns the number of entries integrated,
+// or ErrNotLeader. Everything happens in one transaction that starts by
+// updating the lease row, so two replicas never integrate at once and a
+// replica whose lease expired cannot commit a batch.
+func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) {
+	if l.signer == nil {
+		return 0, errors.New("audit: sequencer needs the log key")
+	}
+	opts = opts.withDefaults()
+	var integrated int
+	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
+		now := l.now().UnixMilli()
+		res, err := tx.ExecContext(ctx, "UPDATE audit_lease SET holder = $1, expires = $2 WHERE id = 1 AND (holder = $1 OR expires < $3)",
+			opts.Holder, now+opts.LeaseTTL.Milliseconds(), now)
+		if err != nil {
+			return fmt.Errorf("audit: lease: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return ErrNotLeader
+		}
+		var size int64
+		var root []byte
+		if err := tx.QueryRowContext(ctx, "SELECT size, root FROM audit_tree WHERE id = 1").Scan(&size, &root); err != nil {
+			return fmt.Errorf("audit: read tree: %w", err)
+		}
+		batch, err := l.legacyBatch(ctx, tx, size, opts.Batch)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			if batch, err = l.pendingBatch(ctx, tx, opts.Batch); err != nil {
+				return err
+			}
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		overlay := map[int64]tlog.Hash{}
+		r := hashReader(ctx, tx, overlay)
+		pids := make([]any, 0, len(batch))
+		for i, p := range batch {
+			idx := size + int64(i)
+			hashes, err := tlog.StoredHashes(idx, p.data, r)
+			if err != nil {
+				return fmt.Errorf("audit: hash entry %d: %w", idx, err)
+			}
+			base := tlog.StoredHashIndex(0, idx)
+			for j, h := range hashes {
+				overlay[base+int64(j)] = h
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (idx, id, at, actor, role, action, object, data)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, idx, p.id, p.at, p.actor, p.role, p.action, p.object, p.data); err != nil {
+				return fmt.Errorf("audit: sequence entry %d: %w", idx, err)
+			}
+			if p.pid > 0 {
+				pids = append(pids, p.pid)
+			}
+		}
+		if err := insertHashes(ctx, tx, overlay); err != nil {
+			return err
+		}
+		if err := deletePending(ctx, tx, pids); err != nil {
+			return err
+		}
+		newSize := size + int64(len(batch))
+		th, err := tlog.TreeHash(newSize, r)
+		if err != nil {
+			return fmt.Errorf("audit: tree hash: %w", err)
+		}
+		cp := Checkpoint{Origin: l.signer.Name(), Size: newSize, Root: th}
+		signed, err := note.Sign(&note.Note{Text: string(cp.Format())}, l.signer)
+		if err != nil {
+			return fmt.Errorf("audit: sign checkpoint: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (size, root, at, note) VALUES ($1, $2, $3, $4)",
+			newSize, th[:], l.now().UnixMilli(), string(signed)); err != nil {
+			return fmt.Errorf("audit: store checkpoint: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE audit_tree SET size = $1, root = $2 WHERE id = 1", newSize, th[:]); err != nil {
+			return fmt.Errorf("audit: move tree: %w", err)
+		}
+		integrated = len(batch)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return integrated, nil
+}
+
+func (l *Log) pendingBatch(ctx context.Context, tx *sql.Tx, limit int) ([]pendingRow, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT pid, id, at, actor, role, action, object, data FROM audit_pending ORDER BY pid LIMIT $1", limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read pending: %w", err)
+	}
+	defer rows.Close()
+	var out []pendingRow
+	for rows.Next() {
+		var p pendingRow
+		if err := rows.Scan(&p.pid, &p.id, &p.at, &p.actor, &p.role, &p.action, &p.object, &p.data); err != nil {
+			return nil, fmt.Errorf("audit: read pending: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// legacyBatch returns the next rows of the old hash chain to become leaves
+// (the first leaves of the tree, before any new entry).
+func (l *Log) legacyBatch(ctx context.Context, tx *sql.Tx, size int64, limit int) ([]pendingRow, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_chain").Scan(&n); err != nil {
+		return nil, fmt.Errorf("audit: count chain: %w", err)
+	}
+	if size >= n {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT seq, at, actor, role, action, object, details, hash FROM audit_chain ORDER BY seq LIMIT $1 OFFSET $2", limit, size)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read chain: %w", err)
+	}
+	defer rows.Close()
+	var out []pendingRow
+	for rows.Next() {
+		var seq, at int64
+		var actor, role, action, object, details string
+		var hash []byte
+		if err := rows.Scan(&seq, &at, &actor, &role, &action, &object, &details, &hash); err != nil {
+			return nil, fmt.Errorf("audit: read chain: %w", err)
+		}
+		lf := leaf{ID: "chain-" + strconv.FormatInt(seq, 10), At: time.UnixMilli(at).UTC().Format(timeFormat), Actor: actor, Role: role,
+			Action: action, Object: object, Legacy: &legacyRef{Seq: seq, Hash: hex.EncodeToString(hash)}}
+		if details != "" && details != "{}" {
+			lf.Details = []byte(details)
+		}
+		data, err := encodeLeaf(lf)
+		if err != nil {
+			// Keep the chain's own bytes out of an invalid leaf: details
+			// that are not JSON are carried as a string.
+			lf.Details, _ = jsonString(details)
+			if data, err = encodeLeaf(lf); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, pendingRow{id: lf.ID, at: at, actor: actor, role: role, action: action, object: object, data: data})
+	}
+	return out, rows.Err()
+}
+
+func insertHashes(ctx context.Context, tx *sql.Tx, hashes map[int64]tlog.Hash) error {
+	keys := make([]int64, 0, len(hashes))
+	for n := range hashes {
+		keys = append(keys, n)
+	}
+	for len(keys) > 0 {
+		chunk := keys
+		if len(chunk) > 200 {
+			chunk = chunk[:200]
+		}
+		keys = keys[len(chunk):]
+		var sb strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		sb.WriteString("INSERT INTO audit_hashes (n, hash) VALUES ")
+		for i, n := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "($%d, $%d)", 2*i+1, 2*i+2)
+			h := hashes[n]
+			args = append(args, n, h[:])
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("audit: store hashes: %w", err)
+		}
+	}
+	return nil
+}
+
+func deletePending(ctx context.Context, tx *sql.Tx, pids []any) error {
+	for len(pids) > 0 {
+		chunk := pids
+		if len(chunk) > 500 {
+			chunk = chunk[:500]
+		}
+		pids = pids[len(chunk):]
+		ph := make([]string, len(chunk))
+		for i := range chunk {
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM audit_pending WHERE pid IN ("+strings.Join(ph, ",")+")", chunk...); err != nil {
+			return fmt.Errorf("audit: clear pending: %w", err)
+		}
+	}
+	return nil
+}
