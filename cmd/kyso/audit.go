@@ -21,6 +21,7 @@ import (
 
 	"kyso/audit"
 	"kyso/certfile"
+	"kyso/cmd/internal/appenv"
 )
 
 func runAudit(ctx context.Context, io stdio, args []string) int {
@@ -82,9 +83,11 @@ func configuredVerifier(ctx context.Context, io stdio, e *env, flagKey string) (
 		return readVerifierKey(e.cfg.Audit.VerifierKey)
 	}
 	if e.hsm == nil {
-		if err := e.openHSM(ctx, io); err != nil {
+		a := &appenv.Env{Config: e.cfg, Log: e.log, DB: e.db, Registry: e.registry}
+		if err := a.OpenHSM(ctx); err != nil {
 			return nil, fmt.Errorf("no --key or audit.verifier_key, and the HSM holding the log key: %w", err)
 		}
+		e.hsm = a.HSM
 	}
 	_, vkey, err := logNoteSigner(ctx, e)
 	if err != nil {
