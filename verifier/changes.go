@@ -765,7 +765,10 @@ func (c *revCtx) acroForm(old, nw *pdfscan.Dict) {
 	}
 }
 
-// resourcesChange allows the form's default resources only to grow.
+// resourcesChange allows the form's default resources to grow. Existing
+// fonts and encodings may not change: readers draw field text with them
+// when they generate appearances. Other default resources (XObjects some
+// signers keep there) are drawn by nothing and may change.
 func (c *revCtx) resourcesChange(old, nw *pdfscan.Dict) {
 	if old == nil {
 		c.add(true, "form updated", "default resources added")
@@ -776,6 +779,9 @@ func (c *revCtx) resourcesChange(old, nw *pdfscan.Dict) {
 		return
 	}
 	for _, key := range old.Keys {
+		if key != "Font" && key != "Encoding" {
+			continue
+		}
 		ov, nv := c.f.ResolveDict(c.k-1, old.Get(key)), c.f.ResolveDict(c.k, nw.Get(key))
 		if ov == nil {
 			if ro, _ := c.f.Resolve(c.k-1, old.Get(key)); !pdfscan.Equal(ro, nw.Get(key)) {
