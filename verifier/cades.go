@@ -227,12 +227,17 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	o.check("signature value", nil)
 
 	// Signature time-stamps give a proof of existence of the signature value.
+	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
 	poe := time.Time{}
 	for _, der := range c.si.Unsigned(cms.OIDTimeStampToken) {
-		tsr, gen, ok := v.verifyTimeStamp(ctx, der, c.si.Signature, "signature")
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, c.si.Signature, "signature", tsContext{evidence: evidence, poe: c.poe})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
-		if ok {
+		// An intact time-stamp makes the level B-T even when it cannot
+		// give a proof of existence (e.g. its TSA's status is unknown).
+		if tsr.Status.MainIndication != report.TotalFailed {
 			res.sigTST = true
+		}
+		if ok {
 			if poe.IsZero() || gen.Before(poe) {
 				poe = gen
 			}
@@ -273,7 +278,6 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	v.applyPolicy(o, sig, chain, format, at, !poe.IsZero(), h, c.si.SignatureHash())
 
 	// Revocation at the best signature time, for every certificate but the anchor.
-	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
 	res.revocSource = v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), evidence)
 	return res
 }
@@ -369,14 +373,42 @@ func (v *Verifier) chain(o *outcome, cert *x509.Certificate, pool []*x509.Certif
 	return nil, false
 }
 
-// verifyTimeStamp checks an RFC 3161 token over data: the token's own
-// signature, its signing certificate, its chain (time-stamping EKU) and that
-// the message imprint is the hash of data.
+// tsContext is what validating a time-stamp needs besides the token: the
+// revocation data of the document and the proofs of existence of the token
+// itself (later time-stamps covering it, e.g. archive time-stamps).
+type tsContext struct {
+	evidence []revocation.Evidence
+	poe      []time.Time
+}
+
+// oidTSTInfo is id-ct-TSTInfo (RFC 3161).
+var oidTSTInfo = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+
+// verifyTimeStamp validates an RFC 3161 token over data without document
+// evidence or later proofs of existence.
 func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind string) (report.TimeStamp, time.Time, bool) {
+	return v.validateTimeStamp(ctx, der, data, kind, tsContext{})
+}
+
+// validateTimeStamp validates an RFC 3161 token over data like a signature
+// (EN 319 102-1 §5.4): the content type (id-ct-TSTInfo), the ESS
+// signing-certificate(-v2) attribute naming the TSA certificate, the
+// TSTInfo digest and signature value, the imprint, the algorithms under
+// the policy, the TSA certificate's critical extended key usage
+// id-kp-timeStamping, its chain and the revocation of every certificate of
+// the chain. Chain and revocation are judged at the earliest proof of
+// existence of the token (a later time-stamp covering it), else at the
+// validation time: a TSA certificate expired or revoked since, with
+// nothing proving the token existed before, makes the token
+// INDETERMINATE, and one revoked before genTime makes it TOTAL-FAILED.
+// Only a valid token gives a proof of existence (its genTime).
+func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind string, tc tsContext) (report.TimeStamp, time.Time, bool) {
 	out := report.TimeStamp{Type: kind}
 	fail := func(sub report.SubIndication, format string, args ...any) (report.TimeStamp, time.Time, bool) {
 		ind := report.TotalFailed
-		if sub == report.NoCertificateChainFound || sub == report.NoSigningCertificateFound || sub == report.CertificateChainGeneralFailure {
+		switch sub {
+		case report.NoCertificateChainFound, report.NoSigningCertificateFound, report.CertificateChainGeneralFailure,
+			report.CryptoConstraintsFailure, report.CryptoConstraintsFailureNoPOE, report.ChainConstraintsFailure:
 			ind = report.Indeterminate
 		}
 		out.Status = report.Status{MainIndication: ind, SubIndication: sub, Detail: fmt.Sprintf(format, args...)}
@@ -390,7 +422,13 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 	if len(ts.Token.Signers) != 1 {
 		return fail(report.FormatFailure, "time-stamp token has %d signers", len(ts.Token.Signers))
 	}
+	if !ts.Token.EContentType.Equal(oidTSTInfo) {
+		return fail(report.FormatFailure, "time-stamp token content type %v is not id-ct-TSTInfo", ts.Token.EContentType)
+	}
 	si := ts.Token.Signers[0]
+	if ct, err := si.ContentType(); err != nil || !ct.Equal(oidTSTInfo) {
+		return fail(report.FormatFailure, "time-stamp content-type attribute is not id-ct-TSTInfo")
+	}
 	h, err := si.Hash()
 	if err != nil {
 		return fail(report.FormatFailure, "time-stamp: %v", err)
@@ -400,7 +438,13 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 		return fail(report.NoSigningCertificateFound, "time-stamp signing certificate not found")
 	}
 	out.TSA = dn(tsa.Subject)
-	if ess, _, present, err := si.SigningCertificate(); err != nil || (present && !ess.MatchesCert(tsa)) {
+	ess, _, present, err := si.SigningCertificate()
+	switch {
+	case err != nil:
+		return fail(report.FormatFailure, "time-stamp signing-certificate attribute: %v", err)
+	case !present:
+		return fail(report.NoSigningCertificateFound, "time-stamp has no ESS signing-certificate attribute (RFC 3161 §2.4.2, RFC 5816)")
+	case !ess.MatchesCert(tsa):
 		return fail(report.NoSigningCertificateFound, "time-stamp signing-certificate attribute does not match")
 	}
 	md, err := si.MessageDigest()
@@ -423,14 +467,101 @@ func (v *Verifier) verifyTimeStamp(ctx context.Context, der, data []byte, kind s
 	if !bytes.Equal(ih.Sum(nil), ts.Info.HashedMessage) {
 		return fail(report.HashFailure, "time-stamp imprint does not match the time-stamped data")
 	}
+	if err := criticalTimeStampingEKU(tsa); err != nil {
+		return fail(report.ChainConstraintsFailure, "time-stamp: %v", err)
+	}
+
+	// The time the token is judged at: its earliest proof of existence.
+	at, proven := v.validationTime(), false
+	for _, t := range tc.poe {
+		if !t.Before(ts.Info.GenTime) && t.Before(at) {
+			at, proven = t, true
+		}
+	}
 	sink := &report.Signature{}
 	o := &outcome{sig: sink}
-	if _, ok := v.chain(o, tsa, ts.Token.Certificates, ts.Info.GenTime, true, x509.ExtKeyUsageTimeStamping); !ok {
+	claimed := ts.Info.GenTime
+	sink.SigningTime.Claimed = &claimed
+	chain, ok := v.chain(o, tsa, ts.Token.Certificates, at, proven, x509.ExtKeyUsageTimeStamping)
+	if !ok {
 		out.Status = sink.Status
+		return out, time.Time{}, false
+	}
+	if s := v.cryptoSunset(chain, h, si.SignatureHash(), ts.Info.Hash); !s.AcceptableAt(at) {
+		if !s.Never && ts.Info.GenTime.Before(s.Until) {
+			return fail(report.CryptoConstraintsFailureNoPOE, "time-stamp: %s is acceptable only before %s and nothing proves the token existed then", s.Name, s.Until.Format(time.DateOnly))
+		}
+		return fail(report.CryptoConstraintsFailure, "time-stamp: %s is not acceptable under the validation policy", s.Name)
+	}
+	tok := revocation.Evidence{Origin: "time-stamp", CRLs: slices.Clone(ts.Token.CRLs), OCSP: slices.Clone(ts.Token.OCSPs)}
+	if st := v.tsaRevocation(ctx, chain, ts.Info.GenTime, at, append([]revocation.Evidence{tok}, tc.evidence...)); st.MainIndication != "" {
+		out.Status = st
 		return out, time.Time{}, false
 	}
 	out.Status = report.Status{MainIndication: report.TotalPassed}
 	return out, ts.Info.GenTime, true
+}
+
+// tsaRevocation checks the TSA certificate and its CAs: status evidence
+// issued at or after genTime shows them unrevoked when the token was made
+// (as EU DSS's default policy for time-stamps, freshness beyond that is
+// not required); a revocation at or before genTime fails the token, one
+// after genTime but not after at (the token's proof of existence, or the
+// validation time) leaves it INDETERMINATE. It returns the zero Status
+// when the chain is acceptable.
+func (v *Verifier) tsaRevocation(ctx context.Context, chain []*x509.Certificate, genTime, at time.Time, evidence []revocation.Evidence) report.Status {
+	for i := 0; i+1 < len(chain); i++ {
+		c := chain[i]
+		r := v.opts.Revocation.Check(ctx, c, chain[i+1], genTime, evidence)
+		switch {
+		case r.Status == revocation.Revoked && i == 0:
+			return report.Status{MainIndication: report.TotalFailed, SubIndication: report.Revoked, Detail: fmt.Sprintf("time-stamp: the TSA certificate was revoked at %s, before the time-stamp", r.RevokedAt.Format(time.RFC3339))}
+		case r.Status == revocation.Revoked:
+			return report.Status{MainIndication: report.Indeterminate, SubIndication: report.RevokedCANoPOE, Detail: fmt.Sprintf("time-stamp: CA %s was revoked at %s", c.Subject.CommonName, r.RevokedAt.Format(time.RFC3339))}
+		case r.Status == revocation.Good && !r.RevokedAt.IsZero() && !r.RevokedAt.After(at):
+			return report.Status{MainIndication: report.Indeterminate, SubIndication: report.RevokedNoPOE, Detail: fmt.Sprintf("time-stamp: %s was revoked at %s and nothing proves the token existed before", c.Subject.CommonName, r.RevokedAt.Format(time.RFC3339))}
+		case r.Status == revocation.Unknown && i > 0 && len(c.OCSPServer) == 0 && len(c.CRLDistributionPoints) == 0:
+			// A CA publishing no revocation service: the anchor vouches.
+		case r.Status == revocation.Unknown:
+			return report.Status{MainIndication: report.Indeterminate, SubIndication: report.TryLater, Detail: fmt.Sprintf("time-stamp: revocation status of %s not available: %s", c.Subject.CommonName, r.Detail)}
+		}
+	}
+	return report.Status{}
+}
+
+// criticalTimeStampingEKU checks that a TSA certificate has exactly one
+// extended key usage, id-kp-timeStamping, in a critical extension (RFC
+// 3161 §2.3).
+func criticalTimeStampingEKU(c *x509.Certificate) error {
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 37}) {
+			continue
+		}
+		if !e.Critical {
+			return errors.New("the TSA certificate's extendedKeyUsage is not critical")
+		}
+		if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) != 0 {
+			return errors.New("the TSA certificate's extendedKeyUsage is not id-kp-timeStamping alone")
+		}
+		return nil
+	}
+	return errors.New("the TSA certificate has no extendedKeyUsage id-kp-timeStamping")
+}
+
+// cryptoSunset is the policy's earliest sunset over the digests given and
+// the keys of chain (but its anchor).
+func (v *Verifier) cryptoSunset(chain []*x509.Certificate, hashes ...crypto.Hash) policy.Sunset {
+	pol := v.opts.Policy
+	sunsets := []policy.Sunset{}
+	for _, h := range hashes {
+		if h != 0 {
+			sunsets = append(sunsets, pol.Digest(h))
+		}
+	}
+	for _, c := range chain[:max(len(chain)-1, 1)] {
+		sunsets = append(sunsets, keySunset(pol, c))
+	}
+	return policy.Earliest(sunsets...)
 }
 
 // applyPolicy checks the signing certificate's key usage and extended key
@@ -449,16 +580,7 @@ func (v *Verifier) applyPolicy(o *outcome, sig *report.Signature, chain []*x509.
 	default:
 		o.check("signing certificate usage", nil)
 	}
-	sunsets := []policy.Sunset{}
-	for _, h := range hashes {
-		if h != 0 {
-			sunsets = append(sunsets, pol.Digest(h))
-		}
-	}
-	for _, c := range chain[:max(len(chain)-1, 1)] {
-		sunsets = append(sunsets, keySunset(pol, c))
-	}
-	s := policy.Earliest(sunsets...)
+	s := v.cryptoSunset(chain, hashes...)
 	if s.AcceptableAt(at) {
 		o.check("cryptographic constraints", nil)
 		return

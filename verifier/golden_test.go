@@ -36,7 +36,7 @@ func makeFixtures(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc = testdoc.AddDSS(t, doc, []*x509.Certificate{signer.Cert, p.Root.Cert}, [][]byte{p.OCSP(t, signer.Cert, signAt.Add(time.Minute))}, [][]byte{crl})
+	doc = testdoc.AddDSS(t, doc, []*x509.Certificate{signer.Cert, p.Root.Cert}, [][]byte{p.OCSP(t, signer.Cert, signAt.Add(time.Minute)), p.OCSP(t, p.TSA.Cert, signAt.Add(time.Minute))}, [][]byte{crl})
 	p.TSATime = func() time.Time { return signAt.Add(2 * time.Minute) }
 	lta := p.DocTimeStamp(t, doc)
 	_, next := testdoc.Object(t, lta, 1)

@@ -162,9 +162,11 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	// Signature time-stamps (JAdES sigTst): the imprint is over the
 	// base64url JWS signature value as serialized (ETSI TS 119 182-1).
 	poe := time.Time{}
+	stamped := false
 	for _, der := range u.sigTst {
-		tsr, gen, ok := v.verifyTimeStamp(ctx, der, []byte(s.signature), "signature")
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.signature), "signature", tsContext{evidence: []revocation.Evidence{u.evidence}})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
+		stamped = stamped || tsr.Status.MainIndication != report.TotalFailed
 		if !ok {
 			o.note("signature time-stamp", "failed", tsr.Status.Detail)
 			continue
@@ -198,7 +200,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	// JAdES baseline level.
 	if jades && p.claimedOK && certProtected {
 		sig.Level = "JAdES-BASELINE-B"
-		if !poe.IsZero() {
+		if stamped {
 			sig.Level = "JAdES-BASELINE-T"
 			if strings.HasPrefix(source, u.evidence.Origin+" ") {
 				sig.Level = "JAdES-BASELINE-LT"

@@ -126,7 +126,17 @@ func TestJWSGolden(t *testing.T) {
 	if *updateJWSFixtures {
 		makeJWSFixtures(t, filepath.Join("testdata", "jws"))
 	}
-	for _, set := range []struct{ dir, prefix string }{{"jws", "jws-"}, {"jws-sigt", "jws-sigt-"}} {
+	for _, set := range []struct {
+		dir, prefix string
+		lt          report.Indication
+	}{
+		{"jws", "jws-", report.TotalPassed},
+		// The sigT fixtures' time-stamps come from a TSA certificate whose
+		// timeStamping extended key usage is not critical (RFC 3161 §2.3
+		// requires it): the time-stamp proves nothing, so at the golden
+		// time the revocation values are no longer fresh.
+		{"jws-sigt", "jws-sigt-", report.Indeterminate},
+	} {
 		dir := filepath.Join("testdata", set.dir)
 		root := filepath.Join(dir, "root.pem")
 		for _, tc := range []struct {
@@ -134,7 +144,7 @@ func TestJWSGolden(t *testing.T) {
 			want report.Indication
 		}{
 			{"b-b.jws", report.Indeterminate}, // offline: the signer's revocation status is not in the JWS
-			{"b-lt.json", report.TotalPassed},
+			{"b-lt.json", set.lt},
 			{"general.json", report.Indeterminate},
 		} {
 			for _, format := range []string{"text", "json"} {

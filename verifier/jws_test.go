@@ -125,7 +125,7 @@ func TestJWSSignerLevels(t *testing.T) {
 					t.Fatalf("signer, chain or claimed time missing\n%s", reportText(rep))
 				}
 				if (tc.level >= signer.BT) != (s.SigningTime.Proof == "signature-time-stamp") || (tc.level >= signer.BT) != (len(s.TimeStamps) == 1) {
-					t.Fatalf("time-stamp proof %q, %d time-stamps", s.SigningTime.Proof, len(s.TimeStamps))
+					t.Fatalf("time-stamp proof %q, %d time-stamps\n%s", s.SigningTime.Proof, len(s.TimeStamps), reportText(rep))
 				}
 				if tc.level == signer.BLT && !strings.HasPrefix(s.Revocation[0].Source, "JAdES") {
 					t.Fatalf("revocation source %q", s.Revocation[0].Source)

@@ -123,10 +123,18 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 	// Document-level validation material.
 	dssCerts, dssEv, dssRev := dss(f, last)
 
-	// Document time-stamps first: they give proofs of existence.
-	for _, s := range sigs {
-		if s.ok && s.docTS {
-			tsr, gen, ok := v.verifyTimeStamp(ctx, s.contents, byteRange(data, s.br), "document")
+	// Document time-stamps first, the latest first: each gives a proof of
+	// existence of everything before it, including earlier time-stamps
+	// (the archive chain of PAdES-BASELINE-LTA).
+	for i := len(sigs) - 1; i >= 0; i-- {
+		if s := sigs[i]; s.ok && s.docTS {
+			var poe []time.Time
+			for _, t := range sigs {
+				if t.docTS && !t.tsTime.IsZero() && t.rev > s.rev {
+					poe = append(poe, t.tsTime)
+				}
+			}
+			tsr, gen, ok := v.validateTimeStamp(ctx, s.contents, byteRange(data, s.br), "document", tsContext{evidence: dssEv, poe: poe})
 			s.sig.TimeStamps = append(s.sig.TimeStamps, tsr)
 			s.sig.Status = tsr.Status
 			s.sig.SigningTime = report.SigningTime{Best: gen, Proof: "document-time-stamp"}

@@ -119,11 +119,16 @@ func TestPolicy(t *testing.T) {
 		}
 	}
 	check(t, withPolicy(t, `SHA-1: "2009-08-01"`, `SHA-1: "2030-01-01"`, time.Time{}), cms(good, "-md", "sha1"), report.TotalPassed, "")
-	// SHA-256 retired tomorrow, validated in three days: a signature
+	// RSA-2048 retired tomorrow, validated in three days: a signature
 	// claiming today with nothing proving it is _NO_POE; one whose
-	// time-stamp proves today passes.
+	// time-stamp (ECDSA P-256, still acceptable) proves today passes.
 	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
-	later := withPolicy(t, `SHA-256: ""`, `SHA-256: "`+tomorrow+`"`, time.Now().AddDate(0, 0, 3))
-	check(t, later, cms(docSigning), report.Indeterminate, report.CryptoConstraintsFailureNoPOE)
-	check(t, later, pdf(docSigning), report.TotalPassed, "")
+	later := withPolicy(t, `RSA-2048: ""`, `RSA-2048: "`+tomorrow+`"`, time.Now().AddDate(0, 0, 3))
+	check(t, later, cms(good), report.Indeterminate, report.CryptoConstraintsFailureNoPOE)
+	check(t, later, pdf(good), report.TotalPassed, "")
+	// A time-stamp is held to the policy too: with SHA-256 retired
+	// tomorrow the time-stamp itself needs a proof of existence, which
+	// nothing gives, so it proves nothing.
+	sha256Later := withPolicy(t, `SHA-256: ""`, `SHA-256: "`+tomorrow+`"`, time.Now().AddDate(0, 0, 3))
+	check(t, sha256Later, pdf(docSigning), report.Indeterminate, report.CryptoConstraintsFailureNoPOE)
 }

@@ -64,6 +64,14 @@ type PKI struct {
 func (p *PKI) serveRevocation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.URL.Path {
+	case "/root.crl":
+		crls, err := p.CRLs(ctx, p.TSA.Cert)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		_, _ = w.Write(crls[0])
 	case "/crl":
 		crls, err := p.CRLs(ctx, p.Leaf.Cert)
 		if err != nil {
@@ -206,6 +214,8 @@ func New(t testing.TB, kind KeyKind, leafKey crypto.Signer) *PKI {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtraExtensions:       []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: ekuDER}},
+		// The root's CRL, so that validators can check the TSA.
+		CRLDistributionPoints: []string{p.srv.URL + "/root.crl"},
 	}, &p.Root, newKey(t, P256))
 	return p
 }

@@ -101,7 +101,10 @@ type Profile struct {
 	NotBefore time.Time
 	NotAfter  time.Time
 	EKU       []x509.ExtKeyUsage
-	Issuer    *Key // default the root
+	// NonCriticalEKU leaves a TSA's timeStamping extended key usage
+	// non-critical (RFC 3161 §2.3 wants it critical).
+	NonCriticalEKU bool
+	Issuer         *Key // default the root
 }
 
 // Issue issues a certificate from the root (or p.Issuer).
@@ -131,6 +134,11 @@ func (p *PKI) Issue(t testing.TB, pr Profile) Key {
 		BasicConstraintsValid: true,
 		OCSPServer:            []string{p.OCSPURL},
 		CRLDistributionPoints: []string{p.CRLURL},
+	}
+	if len(pr.EKU) == 1 && pr.EKU[0] == x509.ExtKeyUsageTimeStamping && !pr.NonCriticalEKU {
+		// RFC 3161 §2.3: a TSA certificate's only extended key usage,
+		// id-kp-timeStamping, in a critical extension.
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: []byte{0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08}})
 	}
 	iss := p.Root
 	if pr.Issuer != nil {
