@@ -128,3 +128,115 @@ func TestFiveStepReportGolden(t *testing.T) {
 		}
 	})
 }
+
+// fixedActivity is a CitizenActivity with fixed answers.
+type fixedActivity struct{ counts dossier.ActivityCounts }
+
+func (f fixedActivity) CitizenActivity(_ context.Context, from, to time.Time) (*dossier.ActivityCounts, error) {
+	out := dossier.ActivityCounts{Active: f.counts.Active}
+	keep := func(at time.Time) bool { return !at.Before(from) && at.Before(to) }
+	for _, ev := range f.counts.Issued {
+		if keep(ev.At) {
+			out.Issued = append(out.Issued, ev)
+		}
+	}
+	for _, ev := range f.counts.Signatures {
+		if keep(ev.At) {
+			out.Signatures = append(out.Signatures, ev)
+		}
+	}
+	for _, ev := range f.counts.Seals {
+		if keep(ev.At) {
+			out.Seals = append(out.Seals, ev)
+		}
+	}
+	return &out, nil
+}
+
+// TestFiveStepReportActivityGolden fixes the certificate and signature
+// figures, the narrowing to a subtree and the weekly series.
+func TestFiveStepReportActivityGolden(t *testing.T) {
+	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
+	act := fixedActivity{dossier.ActivityCounts{
+		Issued: []dossier.ProvinceEvent{
+			{Province: "Thành phố Hà Nội", At: day(2, 9)}, {Province: "Hà Nội", At: day(3, 9)},
+			{Province: "TP. Hồ Chí Minh", At: day(10, 9)}, {Province: "Đà Nẵng", At: day(10, 9)},
+			{Province: "Hà Nội", At: day(31, 18)}, // 1 April in Vietnam time, still March in UTC
+		},
+		Signatures: []dossier.ProvinceEvent{
+			{Province: "Hà Nội", At: day(4, 1)}, {Province: "Hà Nội", At: day(5, 1)}, {Province: "Hồ Chí Minh", At: day(20, 1)},
+		},
+		Seals:  []dossier.AgencyEvent{{Agency: "UBND-HN-BD", At: day(6, 1)}, {Agency: "UBND-HCM", At: day(7, 1)}},
+		Active: map[string]int{"Hà Nội": 40, "Hồ Chí Minh": 7, "Đà Nẵng": 3},
+	}}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvWith(t, db, act)
+		reportDataset(t, e)
+		ctx := context.Background()
+		q := dossier.ReportQuery{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Bucket: dossier.BucketWeek}
+		rep, err := e.svc.FiveStepReport(ctx, officer, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.MarshalIndent(rep, "", "  ")
+		golden(t, "five-step-activity.json", append(js, '\n'))
+
+		// The series adds up to the period's figures.
+		var received, seals, issued int
+		for _, p := range rep.Series {
+			received += p.ReceivedOnline
+			seals += p.SignaturesSeal
+			if p.CertificatesIssued != nil {
+				issued += *p.CertificatesIssued
+			}
+		}
+		if received != rep.Total.ReceivedOnline || seals != rep.Total.SignaturesSeal || rep.Total.CertificatesIssued == nil || issued != *rep.Total.CertificatesIssued {
+			t.Errorf("series sums %d/%d/%d differ from the totals %+v", received, seals, issued, rep.Total)
+		}
+
+		// Narrowed to a district: no province in the selection, so no
+		// citizen figures; daily buckets.
+		q.Agency, q.Bucket = "UBND-HN-BD", dossier.BucketDay
+		rep, err = e.svc.FiveStepReport(ctx, staff("UBND-HN"), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ = json.MarshalIndent(rep, "", "  ")
+		golden(t, "five-step-activity-district.json", append(js, '\n'))
+
+		// An agency head never reaches another province, nor learns
+		// whether its agencies exist.
+		q.Agency = "UBND-HCM"
+		if _, err := e.svc.FiveStepReport(ctx, staff("UBND-HN"), q); code(err) != "not-found" {
+			t.Errorf("Ha Noi reads Ho Chi Minh: %v", err)
+		}
+		q.Agency = "NO-SUCH"
+		if _, err := e.svc.FiveStepReport(ctx, staff("UBND-HN"), q); code(err) != "not-found" {
+			t.Errorf("unknown agency: %v", err)
+		}
+		q.Agency, q.Bucket = "", "hour"
+		if _, err := e.svc.FiveStepReport(ctx, officer, q); code(err) != "invalid-request" {
+			t.Errorf("hourly buckets: %v", err)
+		}
+		q.Bucket, q.From = dossier.BucketDay, q.To.AddDate(-5, 0, 0)
+		if _, err := e.svc.FiveStepReport(ctx, officer, q); code(err) != "invalid-request" {
+			t.Errorf("five years of days: %v", err)
+		}
+	})
+}
+
+func TestProvinceKey(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"Thành phố Hà Nội", "Ha Noi"},
+		{"UBND TP. Hồ Chí Minh", "Hồ Chí Minh"},
+		{"Tỉnh Đắk Lắk", "dak lak"},
+		{"UBND tỉnh Quảng Ninh", "QUANG NINH"},
+	} {
+		if ka, kb := dossier.ProvinceKey(tc.a), dossier.ProvinceKey(tc.b); ka != kb || ka == "" {
+			t.Errorf("ProvinceKey(%q) = %q, ProvinceKey(%q) = %q", tc.a, ka, tc.b, kb)
+		}
+	}
+	if dossier.ProvinceKey("Hà Nam") == dossier.ProvinceKey("Hà Nội") {
+		t.Error("Ha Nam and Ha Noi fold together")
+	}
+}

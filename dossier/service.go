@@ -48,6 +48,9 @@ type Config struct {
 	EventKey crypto.Signer
 	Sealer   Sealer
 	Forms    FormVerifier
+	// Activity gives citizens' certificates and signatures to the
+	// reports; nil leaves those figures out.
+	Activity CitizenActivity
 	// Limits; zero fields take DefaultLimits.
 	Limits Limits
 	// Now is the clock; nil means time.Now.
@@ -73,6 +76,7 @@ type Service struct {
 	agencies *Agencies
 	title    string
 	public   string
+	activity CitizenActivity
 }
 
 // New applies the migrations and returns the service.
@@ -112,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{db: cfg.DB, audit: cfg.Audit, key: cfg.EventKey, sealer: cfg.Sealer, forms: cfg.Forms,
 		limits: l, now: cfg.Now, log: cfg.Log, agencies: ags, title: cfg.ResultTitle,
-		public: strings.TrimRight(cfg.PublicURL, "/")}
+		public: strings.TrimRight(cfg.PublicURL, "/"), activity: cfg.Activity}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -49,6 +49,12 @@ type env struct {
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, nil)
+}
+
+// newEnvWith is newEnv with a source of citizens' activity for the reports.
+func newEnvWith(t testing.TB, db *store.DB, activity dossier.CitizenActivity) *env {
+	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
 	signer, verifier := audittest.Key(t)
@@ -59,7 +65,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	log.SetClock(c.now)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	svc, err := dossier.New(ctx, dossier.Config{DB: db, Audit: log, EventKey: key, Sealer: dossiertest.NewFakeSealer(),
-		Forms: dossiertest.AcceptForms{}, Now: c.now})
+		Forms: dossiertest.AcceptForms{}, Now: c.now, Activity: activity})
 	if err != nil {
 		t.Fatal(err)
 	}
