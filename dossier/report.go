@@ -527,7 +527,7 @@ func (a *acc) row() ReportRow {
 	r := ReportRow{
 		ReceivedOnline: a.received, WithDigitized: a.digitized, ResultsSigned: a.signed, ResultsReturned: a.returned,
 		DigitizedShare: share(a.digitized, a.received), SignedShare: share(a.signed, a.received), ReturnedShare: share(a.returned, a.signed),
-		MedianSeconds: StepMedians{Receive: median(a.receive), Process: median(a.process), Sign: median(a.sign), Return: median(a.ret)},
+		MedianSeconds:  StepMedians{Receive: median(a.receive), Process: median(a.process), Sign: median(a.sign), Return: median(a.ret)},
 		SignaturesSeal: a.seals,
 	}
 	if a.citizen {
