@@ -55,10 +55,10 @@ func TestCitizenActivity(t *testing.T) {
 			agency          string
 		}{
 			{"01", "citizen", "Hà Nội", march(2), "valid", time.Time{}, march(2).Add(3 * year), "c1", "citizen", ""},
-			{"02", "citizen", "Hà Nội", march(3), "revoked", march(20), march(3).Add(3 * year), "c2", "citizen", ""},   // revoked in the period
+			{"02", "citizen", "Hà Nội", march(3), "revoked", march(20), march(3).Add(3 * year), "c2", "citizen", ""},     // revoked in the period
 			{"03", "citizen", "Hồ Chí Minh", march(4), "revoked", to.Add(time.Hour), march(4).Add(3 * year), "", "", ""}, // revoked after it
-			{"04", "citizen", "Hà Nội", from.Add(-year), "valid", time.Time{}, from.Add(-year / 2), "", "", ""},         // expired before the end
-			{"05", "citizen", "Đà Nẵng", to.Add(time.Hour), "valid", time.Time{}, to.Add(3 * year), "", "", ""},        // issued after the period
+			{"04", "citizen", "Hà Nội", from.Add(-year), "valid", time.Time{}, from.Add(-year / 2), "", "", ""},          // expired before the end
+			{"05", "citizen", "Đà Nẵng", to.Add(time.Hour), "valid", time.Time{}, to.Add(3 * year), "", "", ""},          // issued after the period
 			{"06", "seal", "Hà Nội", march(5), "valid", time.Time{}, march(5).Add(year), "s1", "seal", "UBND-HN"},
 		}
 		for i, c := range certs {
