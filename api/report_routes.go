@@ -19,7 +19,8 @@ func (a *DossierArea) reportRoutes(r *Router) {
 	r.Handle(http.MethodGet, "/v1/reports/five-step", Roles(auth.RoleAgency, auth.RoleOfficer, auth.RoleAdmin), a.fiveStepReport)
 }
 
-// fiveStepReport serves GET /v1/reports/five-step?from=&to=&format=json|csv.
+// fiveStepReport serves GET
+// /v1/reports/five-step?from=&to=&agency=&bucket=day|week&format=json|csv.
 func (a *DossierArea) fiveStepReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err := parseTime("from", q.Get("from"), false)
@@ -51,7 +52,7 @@ func (a *DossierArea) fiveStepReport(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, problem.New(http.StatusBadRequest, "invalid-request", "format must be json or csv"))
 		return
 	}
-	rep, err := a.svc.FiveStepReport(r.Context(), principal(r), dossier.ReportQuery{From: from, To: to})
+	rep, err := a.svc.FiveStepReport(r.Context(), principal(r), dossier.ReportQuery{From: from, To: to, Agency: q.Get("agency"), Bucket: q.Get("bucket")})
 	if err != nil {
 		a.fail(w, r, err)
 		return

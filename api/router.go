@@ -49,10 +49,26 @@ type RouteOption func(*routeConfig)
 type routeConfig struct {
 	maxBody int64
 	limit   string
+	session bool
 }
 
 // MaxBody sets the request body limit of a route.
 func MaxBody(n int64) RouteOption { return func(c *routeConfig) { c.maxBody = n } }
+
+// AcceptSession lets a route's callers authenticate with the browser
+// session cookie of the dashboard besides the usual credentials. Only the
+// dashboard's own pages accept it, so that the API stays free of
+// cookie-borne requests a foreign site could forge.
+func AcceptSession() RouteOption { return func(c *routeConfig) { c.session = true } }
+
+// SessionCookie is the name of the dashboard's session cookie.
+const SessionCookie = "kyso_session"
+
+// SessionAuthenticator resolves the secret of a session cookie
+// (auth.Principals implements it).
+type SessionAuthenticator interface {
+	BySession(ctx context.Context, secret string) (*auth.Principal, error)
+}
 
 // RouteInfo describes a registered route.
 type RouteInfo struct {
@@ -98,6 +114,9 @@ func (rt *Router) Handle(method, path string, access Access, h http.HandlerFunc,
 		if err != nil {
 			s.finish(w, r, err)
 			return
+		}
+		if p == nil && cfg.session {
+			p = s.sessionPrincipal(r)
 		}
 		if p != nil {
 			if rec, ok := w.(*statusRecorder); ok {
@@ -154,4 +173,26 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 		return s.deps.Principals.ByClientCert(r.Context(), r.TLS.VerifiedChains[0][0])
 	}
 	return nil, nil
+}
+
+// sessionPrincipal is the principal of a valid session cookie, nil without
+// one (an unknown or expired session is no credential, not an error: the
+// page sends the browser to sign in).
+func (s *Server) sessionPrincipal(r *http.Request) *auth.Principal {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	sa, ok := s.deps.Principals.(SessionAuthenticator)
+	if !ok {
+		return nil
+	}
+	p, err := sa.BySession(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, auth.ErrUnauthenticated) {
+			s.deps.Log.Error("session look-up", "err", err)
+		}
+		return nil
+	}
+	return p
 }

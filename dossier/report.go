@@ -179,18 +179,9 @@ func (s *Service) FiveStepReport(ctx context.Context, p *auth.Principal, q Repor
 	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) {
 		return nil, invalid("the period needs from before to")
 	}
-	all, err := s.agencies.List(ctx)
+	scope, err := s.ReportScope(ctx, p)
 	if err != nil {
 		return nil, err
-	}
-	var scope []Agency
-	switch p.Role {
-	case auth.RoleOfficer, auth.RoleAdmin:
-		scope = all
-	case auth.RoleAgency:
-		scope = Subtree(all, p.AgencyCode)
-	default:
-		return nil, auth.ErrForbidden
 	}
 	if q.Agency != "" {
 		// An agency outside the principal's scope is answered like an
@@ -282,6 +273,26 @@ func (s *Service) FiveStepReport(ctx context.Context, p *auth.Principal, q Repor
 	rep.Total.Scope = "total"
 	rep.Series = series.points(total.citizen)
 	return rep, nil
+}
+
+// ReportScope lists the agencies p may oversee in reports: every agency for
+// officers and admins, the agency's subtree for an agency principal.
+func (s *Service) ReportScope(ctx context.Context, p *auth.Principal) ([]Agency, error) {
+	if p == nil {
+		return nil, auth.ErrForbidden
+	}
+	switch p.Role {
+	case auth.RoleOfficer, auth.RoleAdmin:
+		return s.agencies.List(ctx)
+	case auth.RoleAgency:
+		all, err := s.agencies.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return Subtree(all, p.AgencyCode), nil
+	default:
+		return nil, auth.ErrForbidden
+	}
 }
 
 // sealSignatures counts the seal signatures of the agencies in scope made

@@ -11,3 +11,10 @@ import "embed"
 //
 //go:embed verify/*.html
 var Verify embed.FS
+
+// Dashboard holds the templates of the programme dashboard at /dashboard:
+// dashboard/page.html defines "dashboard-page" and dashboard/login.html
+// "dashboard-login".
+//
+//go:embed dashboard/*.html
+var Dashboard embed.FS

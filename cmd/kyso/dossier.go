@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"kyso/activity"
 	"kyso/dossier"
 	"kyso/dossier/sealing"
 )
@@ -18,6 +19,7 @@ func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, 
 		DB: e.db, Audit: c.audit, EventKey: sealKey,
 		Sealer:    sealing.New(c.ca, c.signDeps),
 		Forms:     forms,
+		Activity:  activity.New(e.db),
 		Log:       e.log.With("component", "dossier"),
 		PublicURL: e.cfg.PublicURL,
 	})

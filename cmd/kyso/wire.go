@@ -273,6 +273,7 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 			resultCheck,
 			api.NewDossierArea(c.dossier, e.log),
 			api.NewAuditArea(c.audit, c.auditKey, e.log),
+			api.NewDashboardArea(c.dossier, principals, e.log),
 		},
 		assertions: c.identity,
 		stop: func() {
