@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/jose"
 	"kyso/verifier"
 	"kyso/verifier/report"
 )
@@ -104,7 +105,7 @@ func (f *SignatureForms) verifyJWS(ctx context.Context, applicant, raw string) (
 	if cl := sig.SigningTime.Claimed; cl != nil && cl.After(f.now().Add(5*time.Minute)) {
 		return nil, formFailure("the JWS claims a signing time in the future")
 	}
-	payload, err := verifier.JWSPayload(data)
+	payload, err := jose.Payload(data)
 	if err != nil {
 		return nil, formFailure("the JWS payload cannot be read: %v", err)
 	}

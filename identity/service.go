@@ -19,6 +19,7 @@ import (
 	"kyso/audit"
 	"kyso/identity/pa"
 	"kyso/identity/pki"
+	kjose "kyso/jose"
 	"kyso/problem"
 	"kyso/store"
 )
@@ -123,7 +124,7 @@ type Service struct {
 	cfg      Config
 	trust    *pa.TrustStore
 	registry Registry
-	keys     []*keySigner
+	keys     []*kjose.KeySigner
 	now      func() time.Time
 	log      *slog.Logger
 	audit    Auditor
@@ -160,9 +161,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	for _, k := range o.Keys {
-		ks, err := newKeySigner(k, cfg.RSAPSS)
+		ks, err := kjose.NewKeySigner(k, cfg.RSAPSS)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("identity: assertion key: %w", err)
 		}
 		s.keys = append(s.keys, ks)
 	}

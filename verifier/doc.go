@@ -44,8 +44,7 @@
 // revocation values (rVals) or online, and the level reached
 // (JAdES-BASELINE-B, -T, -LT). A changed payload or protected header makes
 // the signature value fail (SIG_CRYPTO_FAILURE): a JWS has no separate
-// digest. The JWS parser is our own because go-jose refuses the critical
-// sigT header that older JAdES signatures carry.
+// digest. JWS parsing and signature values are package kyso/jose.
 //
 // Policy where EN 319 102-1 leaves room: as EU DSS does, a disallowed
 // change after signing makes every signature made before it TOTAL-FAILED

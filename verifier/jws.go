@@ -3,46 +3,38 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
 
+	"kyso/jose"
 	"kyso/verifier/report"
 	"kyso/verifier/revocation"
 )
 
-// minRSABits is the smallest RSA modulus accepted for JWS signatures.
-const minRSABits = 2048
-
 // verifyJWS validates every signature of a JWS in compact, flattened JSON
 // or general JSON serialization.
 func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *report.Report) error {
-	doc, err := parseJWS(data)
+	doc, err := jose.Parse(data)
 	if err != nil {
 		rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "JWS: " + err.Error()}
 		return nil
 	}
 	// Content the user gives is what is verified: an attached payload that
 	// differs from it fails, whatever the signature says about its own.
-	payload := doc.payload
+	payload := doc.Payload
 	differs := false
 	if detached != nil {
 		given := base64.RawURLEncoding.EncodeToString(detached)
-		differs = !doc.detached && payload != given
+		differs = !doc.Detached && payload != given
 		payload = given
 	}
-	for i, s := range doc.sigs {
+	for i, s := range doc.Sigs {
 		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "JWS"}
 		if differs {
 			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.HashFailure, Detail: "the content given differs from the payload the JWS carries"}
@@ -60,47 +52,47 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 // validateJWS runs the ETSI EN 319 102-1 basic validation, with signature
 // time-stamps and revocation at the best signature time, for one JWS
 // signature.
-func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, payload string, sig *report.Signature) {
+func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, payload string, sig *report.Signature) {
 	o := &outcome{sig: sig}
 	defer o.finish()
 	now := v.validationTime()
 	sig.SigningTime = report.SigningTime{Best: now, Proof: "validation-time"}
 
 	// Format: serialization and header parameters.
-	p, err := s.parseParams()
+	p, err := s.Params()
 	if err != nil {
 		o.check("header parameters", err)
 		o.fail(report.TotalFailed, report.FormatFailure, err.Error())
 		return
 	}
 	o.check("header parameters", nil)
-	jades := p.claimed != nil
+	jades := p.Claimed != nil
 	if jades {
 		sig.Format = "JAdES"
-		sig.SigningTime.Claimed = p.claimed
-		if p.claimedOK {
-			o.note("claimed signing time", "passed", p.claimedFrom)
+		sig.SigningTime.Claimed = p.Claimed
+		if p.ClaimedOK {
+			o.note("claimed signing time", "passed", p.ClaimedFrom)
 		}
-		for _, n := range p.claimedNotes {
+		for _, n := range p.ClaimedNotes {
 			o.note("claimed signing time", "warning", n)
 		}
 	}
-	u := parseEtsiU(p.etsiU)
-	for _, pr := range u.problems {
+	u := jose.ParseUnsigned(p.EtsiU)
+	for _, pr := range u.Problems {
 		o.note("unsigned properties", "warning", pr+"; ignored")
 	}
-	if len(u.ignored) > 0 {
-		o.note("unsigned properties", "skipped", "not used for validation: "+strings.Join(u.ignored, ", "))
+	if len(u.Ignored) > 0 {
+		o.note("unsigned properties", "skipped", "not used for validation: "+strings.Join(u.Ignored, ", "))
 	}
 
 	// Identify the signing certificate: x5c, or the certificate values
 	// matching x5t#S256.
 	var cert *x509.Certificate
-	if len(p.certs) > 0 {
-		cert = p.certs[0]
-	} else if p.x5t != nil {
-		for _, c := range u.certs {
-			if sum := sha256.Sum256(c.Raw); bytes.Equal(sum[:], p.x5t) {
+	if len(p.Certs) > 0 {
+		cert = p.Certs[0]
+	} else if p.X5T != nil {
+		for _, c := range u.Certs {
+			if sum := sha256.Sum256(c.Raw); bytes.Equal(sum[:], p.X5T) {
 				cert = c
 				break
 			}
@@ -114,20 +106,20 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	sig.Signer = signerInfo(cert)
 	o.check("signing certificate", nil)
 	switch sum := sha256.Sum256(cert.Raw); {
-	case p.x5t != nil && !bytes.Equal(sum[:], p.x5t):
+	case p.X5T != nil && !bytes.Equal(sum[:], p.X5T):
 		o.check("x5t#S256", errors.New("does not match the signing certificate"))
 		o.fail(report.Indeterminate, report.NoSigningCertificateFound, "x5t#S256 does not match the signing certificate")
 		return
-	case p.x5t != nil:
+	case p.X5T != nil:
 		o.check("x5t#S256", nil)
 	}
-	certProtected := p.certsProtected || (p.x5t != nil && p.x5tProtected)
+	certProtected := p.CertsProtected || (p.X5T != nil && p.X5TProtected)
 	if !certProtected {
 		o.note("signing certificate reference", "warning", "neither x5c nor x5t#S256 is protected: the signer certificate is not protected by the signature")
 	}
 
 	// Cryptographic verification of the signature value.
-	if doc.detached && payload == "" {
+	if doc.Detached && payload == "" {
 		o.check("signed data", errors.New("detached payload"))
 		o.fail(report.Indeterminate, report.SignedDataNotFound, "detached payload: the signed content was not provided")
 		return
@@ -137,16 +129,16 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 		o.fail(report.TotalFailed, report.FormatFailure, "the JWS payload is not base64url")
 		return
 	}
-	value, err := base64.RawURLEncoding.DecodeString(s.signature)
+	value, err := base64.RawURLEncoding.DecodeString(s.Signature)
 	if err != nil {
 		o.check("signature value", errors.New("not base64url"))
 		o.fail(report.TotalFailed, report.FormatFailure, "the JWS signature is not base64url")
 		return
 	}
-	if err := verifyJWSValue(cert.PublicKey, p.alg, []byte(s.protected+"."+payload), value); err != nil {
+	if err := jose.VerifyValue(cert.PublicKey, p.Alg, []byte(s.Protected+"."+payload), value); err != nil {
 		o.check("signature value", err)
-		var fe *jwsFormatError
-		var ce *jwsConstraintError
+		var fe *jose.FormatError
+		var ce *jose.ConstraintError
 		switch {
 		case errors.As(err, &fe):
 			o.fail(report.TotalFailed, report.FormatFailure, err.Error())
@@ -163,8 +155,9 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	// base64url JWS signature value as serialized (ETSI TS 119 182-1).
 	poe := time.Time{}
 	stamped := false
-	for _, der := range u.sigTst {
-		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.signature), "signature", tsContext{evidence: []revocation.Evidence{u.evidence}})
+	evidence := revocation.Evidence{Origin: "JAdES", CRLs: u.CRLs, OCSP: u.OCSPs, Basic: u.BasicOCSPs}
+	for _, der := range u.SigTst {
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.Signature), "signature", tsContext{evidence: []revocation.Evidence{evidence}})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
 		stamped = stamped || tsr.Status.MainIndication != report.TotalFailed
 		if !ok {
@@ -186,7 +179,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	}
 
 	// Certificate chain at the best signature time.
-	pool := append(slices.Clone(p.certs), u.certs...)
+	pool := append(slices.Clone(p.Certs), u.Certs...)
 	chain, ok := v.chain(o, cert, pool, at, !poe.IsZero(), x509.ExtKeyUsageAny)
 	if !ok {
 		return
@@ -194,116 +187,17 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jwsDoc, s jwsSig, paylo
 	for i, cc := range chain {
 		sig.Chain = append(sig.Chain, certInfo(cc, i == len(chain)-1))
 	}
-	v.applyPolicy(o, sig, chain, FormatJWS, at, !poe.IsZero(), jwsHash(p.alg))
-	source := v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), []revocation.Evidence{u.evidence})
+	v.applyPolicy(o, sig, chain, FormatJWS, at, !poe.IsZero(), jose.Hash(p.Alg))
+	source := v.checkRevocation(ctx, o, sig, chain, at, !poe.IsZero(), []revocation.Evidence{evidence})
 
 	// JAdES baseline level.
-	if jades && p.claimedOK && certProtected {
+	if jades && p.ClaimedOK && certProtected {
 		sig.Level = "JAdES-BASELINE-B"
 		if stamped {
 			sig.Level = "JAdES-BASELINE-T"
-			if strings.HasPrefix(source, u.evidence.Origin+" ") {
+			if strings.HasPrefix(source, evidence.Origin+" ") {
 				sig.Level = "JAdES-BASELINE-LT"
 			}
 		}
 	}
-}
-
-// jwsConstraintError is an algorithm or key the validation policy does not
-// accept: CRYPTO_CONSTRAINTS_FAILURE.
-type jwsConstraintError struct{ msg string }
-
-func (e *jwsConstraintError) Error() string { return e.msg }
-
-var errJWSSignature = errors.New("the signature value does not verify with the signing certificate's key")
-
-// verifyJWSValue checks a JWS signature value (RFC 7518 §3) over input.
-func verifyJWSValue(pub crypto.PublicKey, alg string, input, value []byte) error {
-	var h crypto.Hash
-	switch alg {
-	case "RS256", "PS256", "ES256":
-		h = crypto.SHA256
-	case "RS384", "PS384", "ES384":
-		h = crypto.SHA384
-	case "RS512", "PS512", "ES512":
-		h = crypto.SHA512
-	case "EdDSA":
-		k, ok := pub.(ed25519.PublicKey)
-		if !ok {
-			return fmt.Errorf("alg EdDSA with a %s key", keyName(pub))
-		}
-		if !ed25519.Verify(k, input, value) {
-			return errJWSSignature
-		}
-		return nil
-	case "none":
-		return formatErr("an unsecured JWS (alg none) has no signature")
-	case "HS256", "HS384", "HS512":
-		return formatErr("alg %s is a MAC, not a signature", alg)
-	default:
-		return formatErr("unsupported alg %q", alg)
-	}
-	d := h.New()
-	d.Write(input)
-	sum := d.Sum(nil)
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < minRSABits {
-			return &jwsConstraintError{msg: fmt.Sprintf("RSA key of %d bits; at least %d are required", k.N.BitLen(), minRSABits)}
-		}
-		switch alg[:2] {
-		case "RS":
-			if rsa.VerifyPKCS1v15(k, h, sum, value) != nil {
-				return errJWSSignature
-			}
-		case "PS":
-			if rsa.VerifyPSS(k, h, sum, value, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) != nil {
-				return errJWSSignature
-			}
-		default:
-			return fmt.Errorf("alg %s with an RSA key", alg)
-		}
-	case *ecdsa.PublicKey:
-		want := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[alg]
-		if want == nil || k.Curve != want {
-			return fmt.Errorf("alg %s with a %s key", alg, keyName(pub))
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(value) != 2*size {
-			return errJWSSignature
-		}
-		r, s := new(big.Int).SetBytes(value[:size]), new(big.Int).SetBytes(value[size:])
-		if !ecdsa.Verify(k, sum, r, s) {
-			return errJWSSignature
-		}
-	default:
-		return fmt.Errorf("alg %s with a %s key", alg, keyName(pub))
-	}
-	return nil
-}
-
-func keyName(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA"
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return fmt.Sprintf("%T", pub)
-}
-
-// jwsHash is the digest a JWS algorithm uses (0 for EdDSA, whose digest is
-// part of the key algorithm).
-func jwsHash(alg string) crypto.Hash {
-	switch {
-	case strings.HasSuffix(alg, "256"):
-		return crypto.SHA256
-	case strings.HasSuffix(alg, "384"):
-		return crypto.SHA384
-	case strings.HasSuffix(alg, "512"):
-		return crypto.SHA512
-	}
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/digitorus/timestamp"
 
+	"kyso/jose"
 	"kyso/signer/jws"
 	"kyso/verifier/internal/testdoc"
 	"kyso/verifier/report"
@@ -185,24 +186,24 @@ func TestJWSFixtureHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := parseJWS(data)
+			doc, err := jose.Parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, s := range doc.sigs {
-				p, err := s.parseParams()
+			for i, s := range doc.Sigs {
+				p, err := s.Params()
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, _ := base64.RawURLEncoding.DecodeString(s.protected)
+				b, _ := base64.RawURLEncoding.DecodeString(s.Protected)
 				var hdr map[string]json.RawMessage
 				if err := json.Unmarshal(b, &hdr); err != nil {
 					t.Fatal(err)
 				}
 				_, hasAbsent := hdr[tc.absent]
 				_, hasCrit := hdr["crit"]
-				if p.claimedFrom != tc.want || !p.claimedOK || hasAbsent || hasCrit != tc.crit {
-					t.Errorf("%s/%s signature %d: claimed from %q (ok %v), header %s", tc.dir, file, i+1, p.claimedFrom, p.claimedOK, b)
+				if p.ClaimedFrom != tc.want || !p.ClaimedOK || hasAbsent || hasCrit != tc.crit {
+					t.Errorf("%s/%s signature %d: claimed from %q (ok %v), header %s", tc.dir, file, i+1, p.ClaimedFrom, p.ClaimedOK, b)
 				}
 			}
 		}

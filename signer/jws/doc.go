@@ -1,5 +1,6 @@
 // Package jws signs JSON form data as JSON Web Signatures (RFC 7515) with a
-// crypto.Signer held in an HSM, through go-jose's OpaqueSigner. Signatures
+// crypto.Signer held in an HSM, through kyso/jose's KeySigner (a go-jose
+// OpaqueSigner). Signatures
 // follow JAdES (ETSI TS 119 182-1) baseline B-B: the protected header
 // carries the signer's chain (x5c), its SHA-256 thumbprint (x5t#S256) and
 // the claimed signing time as iat, a NumericDate in whole seconds (RFC 7519
@@ -10,7 +11,5 @@
 // (sigTst) in the unprotected etsiU header, which only the JSON
 // serialization can carry; B-LT adds certificate and revocation values
 // (xVals, rVals) there. B-LTA (archive time-stamps) is not made.
-//
-// ECDSA signatures from the HSM are DER encoded; JWS wants the fixed-size
-// r||s form, so the adapter converts them.
+// Verify reads JWS with kyso/jose, the one JWS parser.
 package jws

@@ -1,4 +1,4 @@
-package verifier
+package jose
 
 import (
 	"crypto"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // TestJWSAlgorithms checks signature values of every accepted algorithm,
@@ -27,14 +27,14 @@ func TestJWSAlgorithms(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	keys := map[jose.SignatureAlgorithm]crypto.Signer{
-		jose.RS256: rsaKey, jose.RS384: rsaKey, jose.RS512: rsaKey,
-		jose.PS256: rsaKey, jose.PS384: rsaKey, jose.PS512: rsaKey,
-		jose.ES256: p256, jose.ES384: p384, jose.ES512: p521, jose.EdDSA: edKey,
+	keys := map[gojose.SignatureAlgorithm]crypto.Signer{
+		gojose.RS256: rsaKey, gojose.RS384: rsaKey, gojose.RS512: rsaKey,
+		gojose.PS256: rsaKey, gojose.PS384: rsaKey, gojose.PS512: rsaKey,
+		gojose.ES256: p256, gojose.ES384: p384, gojose.ES512: p521, gojose.EdDSA: edKey,
 	}
 	for alg, key := range keys {
 		t.Run(string(alg), func(t *testing.T) {
-			s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, nil)
+			s, err := gojose.NewSigner(gojose.SigningKey{Algorithm: alg, Key: key}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,19 +46,19 @@ func TestJWSAlgorithms(t *testing.T) {
 			parts := strings.Split(tok, ".")
 			input := []byte(parts[0] + "." + parts[1])
 			value := obj.Signatures[0].Signature
-			if err := verifyJWSValue(key.Public(), string(alg), input, value); err != nil {
+			if err := VerifyValue(key.Public(), string(alg), input, value); err != nil {
 				t.Fatalf("valid signature: %v", err)
 			}
 			changed := append([]byte(nil), value...)
 			changed[len(changed)/2] ^= 1
-			if err := verifyJWSValue(key.Public(), string(alg), input, changed); err == nil {
+			if err := VerifyValue(key.Public(), string(alg), input, changed); err == nil {
 				t.Fatal("changed value verified")
 			}
 			other := crypto.PublicKey(p384.Public())
-			if alg == jose.ES384 {
+			if alg == gojose.ES384 {
 				other = p256.Public()
 			}
-			if err := verifyJWSValue(other, string(alg), input, value); err == nil {
+			if err := VerifyValue(other, string(alg), input, value); err == nil {
 				t.Fatal("verified with a key of another type or curve")
 			}
 		})
@@ -72,13 +72,13 @@ func TestJWSAlgorithms(t *testing.T) {
 	if err != nil {
 		t.Skipf("no 1024-bit RSA signature: %v", err)
 	}
-	var ce *jwsConstraintError
-	if err := verifyJWSValue(weak.Public(), "RS256", []byte("a.b"), sig); !errors.As(err, &ce) {
+	var ce *ConstraintError
+	if err := VerifyValue(weak.Public(), "RS256", []byte("a.b"), sig); !errors.As(err, &ce) {
 		t.Fatalf("weak RSA key: %v", err)
 	}
-	var fe *jwsFormatError
+	var fe *FormatError
 	for _, alg := range []string{"none", "HS256", "XYZ"} {
-		if err := verifyJWSValue(rsaKey.Public(), alg, []byte("a.b"), sig); !errors.As(err, &fe) {
+		if err := VerifyValue(rsaKey.Public(), alg, []byte("a.b"), sig); !errors.As(err, &fe) {
 			t.Fatalf("%s: %v", alg, err)
 		}
 	}

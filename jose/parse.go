@@ -1,4 +1,15 @@
-package verifier
+// Package jose is Kyso's one implementation of JWS and JAdES (RFC 7515,
+// RFC 7797, ETSI TS 119 182-1): it splits the compact, flattened and
+// general serializations, reads and checks header parameters (x5c,
+// x5t#S256, crit, the claimed signing time, b64, sigD), the JAdES unsigned
+// properties (etsiU: sigTst, xVals, rVals, cSig), verifies signature values,
+// and adapts crypto.Signer keys (HSM keys) to go-jose for signing.
+//
+// Parsing is our own because go-jose refuses the critical sigT header that
+// JAdES signatures made before ETSI TS 119 182-1 V1.2.1 carry, does not
+// read the JAdES unsigned header, and cannot verify detached sigD payloads;
+// signing goes through go-jose.
+package jose
 
 import (
 	"bytes"
@@ -13,82 +24,81 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"kyso/verifier/revocation"
 )
 
 // Bounds on what one JWS may carry, so hostile input costs little.
 const (
-	maxJWSCerts     = 16 // x5c entries
-	maxJWSUnsigned  = 64 // etsiU entries
-	maxJWSValues    = 64 // xVals, crlVals, ocspVals entries each
-	maxJWSTimeStamp = 8  // tstTokens of one sigTst
+	maxJWSCerts      = 16  // x5c entries
+	maxJWSUnsigned   = 64  // etsiU entries
+	maxJWSValues     = 64  // xVals, crlVals, ocspVals entries each
+	maxJWSTimeStamp  = 8   // tstTokens of one sigTst
+	maxJWSSignatures = 100 // signatures of a general JWS
 )
 
 // Serializations of a JWS (RFC 7515 §7).
 const (
-	jwsCompact   = "compact"
-	jwsFlattened = "flattened JSON"
-	jwsGeneral   = "general JSON"
+	Compact   = "compact"
+	Flattened = "flattened JSON"
+	General   = "general JSON"
 )
 
-// jwsDoc is a JWS split into its serialized parts; nothing is checked yet.
-type jwsDoc struct {
-	serialization string
+// Doc is a JWS split into its serialized parts; nothing is checked yet.
+type Doc struct {
+	Serialization string
 	// payload is the base64url payload as serialized; detached is true when
 	// it is absent (RFC 7515 Appendix F).
-	payload  string
-	detached bool
-	sigs     []jwsSig
+	Payload  string
+	Detached bool
+	Sigs     []Sig
 }
 
-// jwsSig is one signature: its protected header and signature (base64url,
+// Sig is one signature: its protected header and signature (base64url,
 // as serialized) and its unprotected header (JSON serialization only).
-type jwsSig struct {
-	protected string
-	header    map[string]json.RawMessage
-	signature string
+type Sig struct {
+	Protected string
+	Header    map[string]json.RawMessage
+	Signature string
 }
 
-// parseJWS splits a JWS in compact, flattened JSON or general JSON
+// Parse splits a JWS in compact, flattened JSON or general JSON
 // serialization.
-func parseJWS(data []byte) (*jwsDoc, error) {
+func Parse(data []byte) (*Doc, error) {
 	t := bytes.TrimSpace(data)
 	if len(t) > 0 && t[0] == '{' {
-		return parseJWSJSON(t)
+		return parseJSON(t)
 	}
 	parts := strings.Split(string(t), ".")
 	if len(parts) != 3 {
 		return nil, errors.New("a compact JWS has three dot-separated parts")
 	}
-	return &jwsDoc{serialization: jwsCompact, payload: parts[1], detached: parts[1] == "", sigs: []jwsSig{{protected: parts[0], signature: parts[2]}}}, nil
+	return &Doc{Serialization: Compact, Payload: parts[1], Detached: parts[1] == "", Sigs: []Sig{{Protected: parts[0], Signature: parts[2]}}}, nil
 }
 
-// JWSPayload returns the payload a JWS (any serialization) carries. It
+// Payload returns the payload a JWS (any serialization) carries. It
 // checks nothing: call it on what Verify has validated.
-func JWSPayload(data []byte) ([]byte, error) {
-	doc, err := parseJWS(data)
+func Payload(data []byte) ([]byte, error) {
+	doc, err := Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	if doc.detached {
+	if doc.Detached {
 		return nil, errors.New("the JWS payload is detached")
 	}
-	return base64.RawURLEncoding.DecodeString(doc.payload)
+	return base64.RawURLEncoding.DecodeString(doc.Payload)
 }
 
-func parseJWSJSON(t []byte) (*jwsDoc, error) {
+func parseJSON(t []byte) (*Doc, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(t, &top); err != nil {
 		return nil, fmt.Errorf("not a JWS JSON serialization: %w", err)
 	}
-	doc := &jwsDoc{}
+	doc := &Doc{}
 	if raw, ok := top["payload"]; ok {
-		if err := json.Unmarshal(raw, &doc.payload); err != nil {
+		if err := json.Unmarshal(raw, &doc.Payload); err != nil {
 			return nil, errors.New("the payload member is not a string")
 		}
 	}
-	doc.detached = doc.payload == ""
+	doc.Detached = doc.Payload == ""
 	if raw, ok := top["signatures"]; ok {
 		for _, k := range []string{"protected", "header", "signature"} {
 			if _, dup := top[k]; dup {
@@ -102,52 +112,52 @@ func parseJWSJSON(t []byte) (*jwsDoc, error) {
 		if len(list) == 0 {
 			return nil, errors.New("the signatures array is empty")
 		}
-		if len(list) > maxSignatures {
-			return nil, fmt.Errorf("%d signatures; at most %d are accepted", len(list), maxSignatures)
+		if len(list) > maxJWSSignatures {
+			return nil, fmt.Errorf("%d signatures; at most %d are accepted", len(list), maxJWSSignatures)
 		}
-		doc.serialization = jwsGeneral
+		doc.Serialization = General
 		for i, m := range list {
-			s, err := jwsSigFromJSON(m)
+			s, err := sigFromJSON(m)
 			if err != nil {
 				return nil, fmt.Errorf("signature %d: %w", i+1, err)
 			}
-			doc.sigs = append(doc.sigs, s)
+			doc.Sigs = append(doc.Sigs, s)
 		}
 		return doc, nil
 	}
 	if _, ok := top["signature"]; !ok {
 		return nil, errors.New("the JSON object has neither a signature nor a signatures member")
 	}
-	s, err := jwsSigFromJSON(top)
+	s, err := sigFromJSON(top)
 	if err != nil {
 		return nil, err
 	}
-	doc.serialization = jwsFlattened
-	doc.sigs = []jwsSig{s}
+	doc.Serialization = Flattened
+	doc.Sigs = []Sig{s}
 	return doc, nil
 }
 
-func jwsSigFromJSON(m map[string]json.RawMessage) (jwsSig, error) {
-	var s jwsSig
+func sigFromJSON(m map[string]json.RawMessage) (Sig, error) {
+	var s Sig
 	raw, ok := m["signature"]
 	if !ok {
 		return s, errors.New("no signature member")
 	}
-	if err := json.Unmarshal(raw, &s.signature); err != nil {
+	if err := json.Unmarshal(raw, &s.Signature); err != nil {
 		return s, errors.New("the signature member is not a string")
 	}
 	_, hasProt := m["protected"]
 	if hasProt {
-		if err := json.Unmarshal(m["protected"], &s.protected); err != nil {
+		if err := json.Unmarshal(m["protected"], &s.Protected); err != nil {
 			return s, errors.New("the protected member is not a string")
 		}
 	}
 	if raw, ok := m["header"]; ok {
-		if err := json.Unmarshal(raw, &s.header); err != nil || s.header == nil {
+		if err := json.Unmarshal(raw, &s.Header); err != nil || s.Header == nil {
 			return s, errors.New("the header member is not a JSON object")
 		}
 	}
-	if !hasProt && s.header == nil {
+	if !hasProt && s.Header == nil {
 		return s, errors.New("a signature needs a protected or an unprotected header")
 	}
 	return s, nil
@@ -169,44 +179,44 @@ const maxNumericDate = 253402300799
 // jwsAlgs are the signature algorithms accepted (RFC 7518 §3, RFC 8037).
 var jwsAlgs = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"}
 
-// jwsParams are the header parameters of one signature.
-type jwsParams struct {
-	alg string
+// Params are the header parameters of one signature.
+type Params struct {
+	Alg string
 	// certs is the x5c chain, signer first; certsProtected says it came
 	// from the protected header.
-	certs          []*x509.Certificate
-	certsProtected bool
+	Certs          []*x509.Certificate
+	CertsProtected bool
 	// x5t is the x5t#S256 thumbprint when present (protected or not).
-	x5t          []byte
-	x5tProtected bool
+	X5T          []byte
+	X5TProtected bool
 	// claimed is the JAdES claimed signing time, from iat (ETSI TS 119
 	// 182-1 V1.2.1 clause 5.1.11) or, in signatures made before V1.2.1,
 	// from sigT (clause 5.2.1); claimedFrom names the header parameter
 	// used. claimedOK says whether it is carried as JAdES requires: iat in
 	// the protected header, in whole seconds; sigT in the protected header
 	// and listed in crit. claimedNotes say what is amiss.
-	claimed      *time.Time
-	claimedFrom  string
-	claimedOK    bool
-	claimedNotes []string
+	Claimed      *time.Time
+	ClaimedFrom  string
+	ClaimedOK    bool
+	ClaimedNotes []string
 	// etsiU holds the JAdES unsigned properties, in order.
-	etsiU []json.RawMessage
+	EtsiU []json.RawMessage
 }
 
-// jwsFormatError is a header or serialization defect: FORMAT_FAILURE.
-type jwsFormatError struct{ msg string }
+// FormatError is a header or serialization defect: FORMAT_FAILURE.
+type FormatError struct{ msg string }
 
-func (e *jwsFormatError) Error() string { return e.msg }
+func (e *FormatError) Error() string { return e.msg }
 
 func formatErr(format string, args ...any) error {
-	return &jwsFormatError{msg: fmt.Sprintf(format, args...)}
+	return &FormatError{msg: fmt.Sprintf(format, args...)}
 }
 
 // parseParams decodes and checks one signature's headers.
-func (s jwsSig) parseParams() (*jwsParams, error) {
+func (s Sig) Params() (*Params, error) {
 	prot := map[string]json.RawMessage{}
-	if s.protected != "" {
-		b, err := base64.RawURLEncoding.DecodeString(s.protected)
+	if s.Protected != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s.Protected)
 		if err != nil {
 			return nil, formatErr("the protected header is not base64url")
 		}
@@ -214,7 +224,7 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 			return nil, formatErr("the protected header is not a JSON object")
 		}
 	}
-	for k := range s.header {
+	for k := range s.Header {
 		if _, dup := prot[k]; dup {
 			return nil, formatErr("header parameter %q is both protected and unprotected", k)
 		}
@@ -223,10 +233,10 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 		if v, ok := prot[name]; ok {
 			return v, true, true
 		}
-		v, ok := s.header[name]
+		v, ok := s.Header[name]
 		return v, ok, false
 	}
-	p := &jwsParams{}
+	p := &Params{}
 
 	// Detached payload forms the signer does not make.
 	if _, ok, _ := get("sigD"); ok {
@@ -243,7 +253,7 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 	}
 
 	// crit (RFC 7515 §4.1.11).
-	if _, ok := s.header["crit"]; ok {
+	if _, ok := s.Header["crit"]; ok {
 		return nil, formatErr("crit must be in the protected header")
 	}
 	var crit []string
@@ -269,16 +279,16 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 	if !ok {
 		return nil, formatErr("no alg header parameter")
 	}
-	if err := json.Unmarshal(raw, &p.alg); err != nil {
+	if err := json.Unmarshal(raw, &p.Alg); err != nil {
 		return nil, formatErr("alg is not a string")
 	}
 	switch {
-	case p.alg == "none":
+	case p.Alg == "none":
 		return nil, formatErr("an unsecured JWS (alg none) has no signature")
-	case strings.HasPrefix(p.alg, "HS"):
-		return nil, formatErr("alg %s is a MAC, not a signature", p.alg)
-	case !slices.Contains(jwsAlgs, p.alg):
-		return nil, formatErr("unsupported alg %q", p.alg)
+	case strings.HasPrefix(p.Alg, "HS"):
+		return nil, formatErr("alg %s is a MAC, not a signature", p.Alg)
+	case !slices.Contains(jwsAlgs, p.Alg):
+		return nil, formatErr("unsupported alg %q", p.Alg)
 	}
 
 	// Signing certificate: x5c and x5t#S256.
@@ -299,9 +309,9 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 			if err != nil {
 				return nil, formatErr("x5c entry %d is not a certificate: %v", i+1, err)
 			}
-			p.certs = append(p.certs, c)
+			p.Certs = append(p.Certs, c)
 		}
-		p.certsProtected = protected && len(p.certs) > 0
+		p.CertsProtected = protected && len(p.Certs) > 0
 	}
 	if raw, ok, protected := get("x5t#S256"); ok {
 		var s string
@@ -312,7 +322,7 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 		if err != nil || len(b) != sha256.Size {
 			return nil, formatErr("x5t#S256 is not a base64url SHA-256 digest")
 		}
-		p.x5t, p.x5tProtected = b, protected
+		p.X5T, p.X5TProtected = b, protected
 	}
 
 	// JAdES claimed signing time: iat, or sigT in older signatures.
@@ -331,24 +341,24 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 		sigT, sigTOK = &t, protected && slices.Contains(crit, "sigT")
 	}
 	if raw, ok, protected := get("iat"); ok {
-		t, whole, err := numericDate(raw)
+		t, whole, err := NumericDate(raw)
 		if err != nil {
 			return nil, formatErr("iat %v", err)
 		}
-		p.claimed, p.claimedFrom, p.claimedOK = &t, "iat", protected && whole
+		p.Claimed, p.ClaimedFrom, p.ClaimedOK = &t, "iat", protected && whole
 		if !protected {
-			p.claimedNotes = append(p.claimedNotes, "iat is not in the protected header, as JAdES requires")
+			p.ClaimedNotes = append(p.ClaimedNotes, "iat is not in the protected header, as JAdES requires")
 		}
 		if !whole {
-			p.claimedNotes = append(p.claimedNotes, "iat has fractions of a second, which JAdES does not allow")
+			p.ClaimedNotes = append(p.ClaimedNotes, "iat has fractions of a second, which JAdES does not allow")
 		}
 		if sigT != nil && !sigT.Equal(t) {
-			p.claimedNotes = append(p.claimedNotes, "sigT "+sigT.Format(time.RFC3339)+" differs from iat; iat is used")
+			p.ClaimedNotes = append(p.ClaimedNotes, "sigT "+sigT.Format(time.RFC3339)+" differs from iat; iat is used")
 		}
 	} else if sigT != nil {
-		p.claimed, p.claimedFrom, p.claimedOK = sigT, "sigT", sigTOK
+		p.Claimed, p.ClaimedFrom, p.ClaimedOK = sigT, "sigT", sigTOK
 		if !sigTOK {
-			p.claimedNotes = append(p.claimedNotes, "sigT is not a protected header parameter listed in crit, as JAdES requires")
+			p.ClaimedNotes = append(p.ClaimedNotes, "sigT is not a protected header parameter listed in crit, as JAdES requires")
 		}
 	}
 
@@ -356,20 +366,20 @@ func (s jwsSig) parseParams() (*jwsParams, error) {
 	if _, ok := prot["etsiU"]; ok {
 		return nil, formatErr("etsiU must be in the unprotected header")
 	}
-	if raw, ok := s.header["etsiU"]; ok {
-		if err := json.Unmarshal(raw, &p.etsiU); err != nil {
+	if raw, ok := s.Header["etsiU"]; ok {
+		if err := json.Unmarshal(raw, &p.EtsiU); err != nil {
 			return nil, formatErr("etsiU is not an array")
 		}
-		if len(p.etsiU) > maxJWSUnsigned {
-			return nil, formatErr("etsiU has %d entries; at most %d are accepted", len(p.etsiU), maxJWSUnsigned)
+		if len(p.EtsiU) > maxJWSUnsigned {
+			return nil, formatErr("etsiU has %d entries; at most %d are accepted", len(p.EtsiU), maxJWSUnsigned)
 		}
 	}
 	return p, nil
 }
 
-// numericDate reads an RFC 7519 NumericDate (seconds since the epoch, a
+// NumericDate reads an RFC 7519 NumericDate (seconds since the epoch, a
 // JSON number) and says whether it has no fraction of a second.
-func numericDate(raw json.RawMessage) (time.Time, bool, error) {
+func NumericDate(raw json.RawMessage) (time.Time, bool, error) {
 	var n json.Number
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] == '"' || json.Unmarshal(t, &n) != nil || n == "" {
 		return time.Time{}, false, errors.New("is not a NumericDate (a JSON number)")
@@ -390,37 +400,38 @@ func numericDate(raw json.RawMessage) (time.Time, bool, error) {
 	return time.Unix(secs, 0).UTC(), whole, nil
 }
 
-// jadesUnsigned is what the JAdES unsigned properties carry.
-type jadesUnsigned struct {
+// Unsigned is what the JAdES unsigned properties carry.
+type Unsigned struct {
 	// sigTst are the signature time-stamp tokens (DER).
-	sigTst [][]byte
+	SigTst [][]byte
 	// certs are the certificate values (xVals).
-	certs []*x509.Certificate
-	// evidence are the revocation values (rVals).
-	evidence revocation.Evidence
+	Certs []*x509.Certificate
+	// CRLs, OCSPs (OCSPResponse) and BasicOCSPs (BasicOCSPResponse) are the
+	// revocation values (rVals).
+	CRLs, OCSPs, BasicOCSPs [][]byte
 	// ignored names unsigned properties not used for validation.
-	ignored []string
+	Ignored []string
 	// problems are unreadable entries, skipped.
-	problems []string
+	Problems []string
 }
 
-// parseEtsiU reads the etsiU entries: each a JSON object with one member,
+// ParseUnsigned reads the etsiU entries: each a JSON object with one member,
 // incorporated as is or base64url encoded (ETSI TS 119 182-1 §5.3).
-func parseEtsiU(entries []json.RawMessage) *jadesUnsigned {
-	u := &jadesUnsigned{evidence: revocation.Evidence{Origin: "JAdES"}}
+func ParseUnsigned(entries []json.RawMessage) *Unsigned {
+	u := &Unsigned{}
 	for i, raw := range entries {
 		var obj map[string]json.RawMessage
 		var enc string
 		if json.Unmarshal(raw, &enc) == nil {
 			b, err := base64.RawURLEncoding.DecodeString(enc)
 			if err != nil {
-				u.problems = append(u.problems, fmt.Sprintf("etsiU entry %d is not base64url", i+1))
+				u.Problems = append(u.Problems, fmt.Sprintf("etsiU entry %d is not base64url", i+1))
 				continue
 			}
 			raw = b
 		}
 		if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
-			u.problems = append(u.problems, fmt.Sprintf("etsiU entry %d is not an object with one member", i+1))
+			u.Problems = append(u.Problems, fmt.Sprintf("etsiU entry %d is not an object with one member", i+1))
 			continue
 		}
 		for name, val := range obj {
@@ -433,10 +444,10 @@ func parseEtsiU(entries []json.RawMessage) *jadesUnsigned {
 			case "rVals":
 				err = u.addRVals(val)
 			default:
-				u.ignored = append(u.ignored, name)
+				u.Ignored = append(u.Ignored, name)
 			}
 			if err != nil {
-				u.problems = append(u.problems, fmt.Sprintf("etsiU %s: %v", name, err))
+				u.Problems = append(u.Problems, fmt.Sprintf("etsiU %s: %v", name, err))
 			}
 		}
 	}
@@ -462,7 +473,7 @@ func (jv jadesValue) der() ([]byte, error) {
 	return b, nil
 }
 
-func (u *jadesUnsigned) addSigTst(raw json.RawMessage) error {
+func (u *Unsigned) addSigTst(raw json.RawMessage) error {
 	var tst struct {
 		Tokens   []jadesValue `json:"tstTokens"`
 		CanonAlg string       `json:"canonAlg"`
@@ -481,12 +492,12 @@ func (u *jadesUnsigned) addSigTst(raw json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		u.sigTst = append(u.sigTst, der)
+		u.SigTst = append(u.SigTst, der)
 	}
 	return nil
 }
 
-func (u *jadesUnsigned) addXVals(raw json.RawMessage) error {
+func (u *Unsigned) addXVals(raw json.RawMessage) error {
 	var list []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return errors.New("not an array of objects")
@@ -511,12 +522,12 @@ func (u *jadesUnsigned) addXVals(raw json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("x509Cert: %w", err)
 		}
-		u.certs = append(u.certs, c)
+		u.Certs = append(u.Certs, c)
 	}
 	return nil
 }
 
-func (u *jadesUnsigned) addRVals(raw json.RawMessage) error {
+func (u *Unsigned) addRVals(raw json.RawMessage) error {
 	var rv struct {
 		CRLs  []jadesValue `json:"crlVals"`
 		OCSPs []jadesValue `json:"ocspVals"`
@@ -532,7 +543,7 @@ func (u *jadesUnsigned) addRVals(raw json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("crlVals: %w", err)
 		}
-		u.evidence.CRLs = append(u.evidence.CRLs, der)
+		u.CRLs = append(u.CRLs, der)
 	}
 	for _, o := range rv.OCSPs {
 		der, err := o.der()
@@ -542,9 +553,9 @@ func (u *jadesUnsigned) addRVals(raw json.RawMessage) error {
 		// An OCSPResponse starts with its ENUMERATED status; a
 		// BasicOCSPResponse with its tbsResponseData SEQUENCE.
 		if isOCSPResponse(der) {
-			u.evidence.OCSP = append(u.evidence.OCSP, der)
+			u.OCSPs = append(u.OCSPs, der)
 		} else {
-			u.evidence.Basic = append(u.evidence.Basic, der)
+			u.BasicOCSPs = append(u.BasicOCSPs, der)
 		}
 	}
 	return nil
