@@ -186,6 +186,9 @@ type Signer struct {
 	// TSAURL is an external RFC 3161 time-stamp authority; empty uses the
 	// built-in one.
 	TSAURL string `yaml:"tsa_url"`
+	// TSATrustFiles are PEM trust anchors the external TSA's tokens must
+	// chain to; empty means the verifier's trust anchors and the CA's root.
+	TSATrustFiles []string `yaml:"tsa_trust_files"`
 	// SADLifetime is how long a signature activation stays usable.
 	SADLifetime time.Duration `yaml:"sad_lifetime"`
 	// MaxPINFailures locks a credential after this many wrong PINs.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
+	"errors"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"io"
@@ -135,7 +137,7 @@ func TestClientAgainstServerAndUniqueSerials(t *testing.T) {
 	s := newServer(t, db, pki)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	c := &tsa.Client{URL: srv.URL, Policy: testPolicy}
+	c := &tsa.Client{URL: srv.URL, Policy: testPolicy, Roots: []*x509.Certificate{pki.Root.Cert}}
 	sum := sha256.Sum256([]byte("doc"))
 	seen := map[string]bool{}
 	for i := 0; i < 5; i++ {
@@ -165,6 +167,34 @@ func TestClientAgainstServerAndUniqueSerials(t *testing.T) {
 	}
 	if _, err := tsa.CheckReply([]byte{0x30, 0}, &timestamp.Request{Nonce: big.NewInt(1)}); err == nil {
 		t.Fatal("empty reply accepted")
+	}
+}
+
+// The client embeds only tokens of a TSA it trusts: a TSA of another PKI,
+// or any TSA when no trust anchor is configured, is refused.
+func TestClientVerifiesTokens(t *testing.T) {
+	pki := signertest.New(t, signertest.P256, nil)
+	other := signertest.New(t, signertest.P256, nil)
+	srv := httptest.NewServer(newServer(t, storetest.SQLite(t), other))
+	defer srv.Close()
+	sum := sha256.Sum256([]byte("doc"))
+	for _, c := range []*tsa.Client{
+		{URL: srv.URL, Roots: []*x509.Certificate{pki.Root.Cert}},
+		{URL: srv.URL},
+	} {
+		if _, err := c.Stamp(context.Background(), sum[:], crypto.SHA256); !errors.Is(err, tsa.ErrUntrusted) {
+			t.Fatalf("token of an untrusted TSA: %v", err)
+		}
+	}
+	good := &tsa.Client{URL: srv.URL, Roots: []*x509.Certificate{other.Root.Cert}}
+	tok, err := good.Stamp(context.Background(), sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The token is checked against the digest asked for.
+	other256 := sha256.Sum256([]byte("other"))
+	if err := tsa.VerifyToken(tok, other256[:], crypto.SHA256, good.Roots, nil); !errors.Is(err, tsa.ErrBadReply) {
+		t.Fatalf("token over another digest: %v", err)
 	}
 }
 

@@ -48,7 +48,7 @@ Signs INPUT (a PDF, any file, or a JSON document) and writes the result
 to --out (default: standard output).
 
 Local signing with a key in the HSM:
-  --key-label LABEL --cert CERT.pem [--chain CHAIN.pem] [--tsa-url URL]
+  --key-label LABEL --cert CERT.pem [--chain CHAIN.pem] [--tsa-url URL --tsa-trust PEM]
 Remote signing against a Kyso server:
   --server URL (--credential-id ID | --seal-id ID) [--token-file FILE]
   The citizen's signing PIN is read from --pin-file or $KYSO_SIGNING_PIN,
@@ -59,6 +59,7 @@ Remote signing against a Kyso server:
 type cliOpts struct {
 	out, level, reason, location, serialization    string
 	keyLabel, certPath, chainPath, tsaURL          string
+	tsaTrust                                       string
 	server, credentialID, sealID, pinFile, tokFile string
 	visible, certify                               bool
 	page                                           int
@@ -92,6 +93,7 @@ func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer
 	fs.StringVar(&o.certPath, "cert", "", "signer certificate, PEM (local signing)")
 	fs.StringVar(&o.chainPath, "chain", "", "issuing CA certificates, PEM (local signing)")
 	fs.StringVar(&o.tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local B-T and above)")
+	fs.StringVar(&o.tsaTrust, "tsa-trust", "", "PEM trust anchors of the --tsa-url TSA; its tokens are refused unless they chain to one")
 	fs.StringVar(&o.server, "server", "", "Kyso server URL (remote signing)")
 	fs.StringVar(&o.credentialID, "credential-id", "", "citizen signing credential (remote)")
 	fs.StringVar(&o.sealID, "seal-id", "", "agency seal (remote)")
@@ -199,7 +201,13 @@ func localSign(ctx context.Context, kind, input string, o cliOpts, deps Deps, ou
 		d.Revocation = signer.NetRevocation{HTTP: deps.HTTP}
 	}
 	if o.tsaURL != "" {
-		d.Stamper = &tsa.Client{URL: o.tsaURL, HTTP: deps.HTTP}
+		var roots []*x509.Certificate
+		if o.tsaTrust != "" {
+			if roots, err = certfile.Read(o.tsaTrust); err != nil {
+				return fmt.Errorf("--tsa-trust: %w", err)
+			}
+		}
+		d.Stamper = &tsa.Client{URL: o.tsaURL, HTTP: deps.HTTP, Roots: roots}
 	}
 	in, err := os.Open(input)
 	if err != nil {

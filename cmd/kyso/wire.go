@@ -123,7 +123,17 @@ func open(ctx context.Context, e *env) (*components, error) {
 	}
 	var stamper signer.Stamper = c.tsa
 	if cfg.Signer.TSAURL != "" {
-		stamper = &tsa.Client{URL: cfg.Signer.TSAURL}
+		// Tokens of the external TSA are verified against
+		// signer.tsa_trust_files, else the verifier's trust anchors.
+		files := cfg.Signer.TSATrustFiles
+		if len(files) == 0 {
+			files = cfg.Verifier.TrustFiles
+		}
+		tsaRoots, err := verifier.LoadCertificates(files...)
+		if err != nil {
+			return nil, fmt.Errorf("signer.tsa_trust_files: %w", err)
+		}
+		stamper = &tsa.Client{URL: cfg.Signer.TSAURL, Roots: append(tsaRoots, c.ca.Root())}
 	}
 	c.signDeps = signer.Deps{
 		Stamper:    stamper,
