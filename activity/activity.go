@@ -102,8 +102,13 @@ func (s *Source) CitizenActivity(ctx context.Context, from, to time.Time) (*doss
 	}
 
 	// Signatures made with remote credentials, as the audit log records
-	// them before each HSM signature.
-	rows, err = s.db.QueryContext(ctx, `SELECT a.at, cr.kind, cr.agency_code, c.serial, c.der FROM audit_log a
+	// them before each HSM signature (action signature.create on
+	// credential:<id>).
+	// Entries still waiting for the sequencer count as well: the
+	// sequencer moves them to the log in one transaction, so none is seen
+	// twice.
+	rows, err = s.db.QueryContext(ctx, `SELECT a.at, cr.kind, cr.agency_code, c.serial, c.der FROM
+		(SELECT at, action, object FROM audit_log UNION ALL SELECT at, action, object FROM audit_pending) a
 		JOIN credentials cr ON a.object = $1 || cr.id
 		JOIN ca_certificates c ON c.serial = cr.cert_serial
 		WHERE a.action = $2 AND a.at >= $3 AND a.at < $4`, credPrefix, signAction, from.UnixMilli(), to.UnixMilli())

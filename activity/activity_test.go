@@ -3,6 +3,7 @@ package activity_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -36,7 +37,12 @@ func TestCitizenActivity(t *testing.T) {
 		if err := ca.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		log, err := audit.New(ctx, db, nil)
+		_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+		signer, err := audit.NoteSigner("kyso.test/activity", edKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := audit.New(ctx, db, signer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,6 +107,14 @@ func TestCitizenActivity(t *testing.T) {
 			}
 		}
 
+		// Half the entries sequenced into the log, the rest still pending:
+		// each is counted once.
+		if _, err := log.Sequence(ctx, audit.SequencerOptions{Batch: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := log.Pending(ctx); err != nil || n != 3 {
+			t.Fatalf("pending = %d, %v; want 3", n, err)
+		}
 		got, err := activity.New(db).CitizenActivity(ctx, from, to)
 		if err != nil {
 			t.Fatal(err)
