@@ -50,6 +50,20 @@ func SQLite(t testing.TB) *store.DB {
 // It skips the test when no server is configured (and fails under CI).
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
+	db, err := store.Open(context.Background(), PostgresDSN(t), nil)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresDSN creates a fresh database on the configured server and
+// returns its DSN, for tests that open it from several processes. The
+// database is dropped when the test ends. It skips the test when no server
+// is configured (and fails under CI).
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	admin := os.Getenv(EnvPostgres)
 	if admin == "" {
 		if os.Getenv("CI") != "" {
@@ -74,16 +88,11 @@ func Postgres(t testing.TB) *store.DB {
 		t.Fatalf("parse %s: %v", EnvPostgres, err)
 	}
 	u.Path = "/" + name
-	db, err := store.Open(ctx, u.String(), nil)
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
 	t.Cleanup(func() {
-		db.Close()
 		if adm, err := sql.Open("pgx", admin); err == nil {
 			_, _ = adm.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 			adm.Close()
 		}
 	})
-	return db
+	return u.String()
 }
