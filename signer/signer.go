@@ -94,6 +94,24 @@ func SignPDF(ctx context.Context, key Key, src io.ReaderAt, size int64, dst io.W
 	return mapPDFError(err)
 }
 
+// ExtendPDF brings a signed PDF to PAdES-BASELINE-LTA or renews its last
+// archive time-stamp: the validation data of every signature and
+// time-stamp in it (revocation data fetched now through d.Revocation) goes
+// into a DSS revision, then a document time-stamp from d.Stamper covers
+// everything, so the signatures stay verifiable after their certificates
+// and the previous time-stamp's TSA certificate expire.
+func ExtendPDF(ctx context.Context, pdf []byte, d Deps) ([]byte, error) {
+	var out bytes.Buffer
+	err := pades.Extend(ctx, bytes.NewReader(pdf), int64(len(pdf)), &out, d.Stamper, d.Revocation, d.Root, crypto.SHA256)
+	if errors.Is(err, pades.ErrNoSignature) {
+		return nil, problem.Newf(http.StatusBadRequest, "no-signature", "the document has no signature to extend")
+	}
+	if err != nil {
+		return nil, mapPDFError(err)
+	}
+	return out.Bytes(), nil
+}
+
 // SealPDF seals a PDF with an agency seal key (an e-result, say) and
 // returns the sealed document.
 func SealPDF(ctx context.Context, sealSigner crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, pdf []byte, o PDFOptions) ([]byte, error) {
