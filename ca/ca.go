@@ -108,6 +108,14 @@ type Config struct {
 	// RemoteKeyType is the HSM key type of citizens' remote keys (default
 	// ECP256).
 	RemoteKeyType hsm.KeyType
+	// RootHSM is the token holding the root CA key. Only key ceremonies
+	// set it: without it the root key is never loaded, the root signs
+	// nothing, and the root's CRL is the one the last ceremony signed
+	// (RootCRLValidity). `kyso serve` never opens the root token.
+	RootHSM *hsm.HSM
+	// RootCRLValidity is nextUpdate - thisUpdate of the root's CRL,
+	// signed only in ceremonies (default 180 days).
+	RootCRLValidity time.Duration
 	// CitizenKeys makes and opens citizens' remote keys, wrapped under the
 	// citizen-key token's derivation secret; nil refuses remote
 	// enrolment and remote keys (ErrNoCitizenKeys).
@@ -141,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OCSPValidity <= 0 {
 		c.OCSPValidity = 24 * time.Hour
+	}
+	if c.RootCRLValidity <= 0 {
+		c.RootCRLValidity = 180 * 24 * time.Hour
 	}
 	if c.MaxIssuancePerDay <= 0 {
 		c.MaxIssuancePerDay = 5
@@ -177,6 +188,7 @@ var (
 	ErrHoldByOfficer   = problem.New(http.StatusForbidden, "hold-by-officer", "an officer placed this hold; an officer must release it")
 	ErrLintFailed      = problem.New(http.StatusInternalServerError, "lint-failed", "the certificate failed linting and was not issued")
 	ErrCredentialTaken = problem.New(http.StatusConflict, "credential-exists", "the citizen already has an active remote credential for this profile")
+	ErrRootOffline     = problem.New(http.StatusConflict, "root-offline", "the root CA key is used only in key ceremonies (kyso ceremony)")
 	ErrNoCitizenKeys   = problem.New(http.StatusServiceUnavailable, "remote-keys-unavailable", "remote signing keys are not configured on this server")
 )
 
@@ -272,9 +284,19 @@ func Load(ctx context.Context, db *store.DB, h *hsm.HSM, cfg Config) (*CA, error
 		cert := byName[r.name]
 		switch r.role {
 		case RoleRoot, RoleCitizenCA, RoleAgencyCA:
-			k, err := key(r.label)
-			if err != nil {
-				return nil, err
+			var k crypto.Signer
+			switch {
+			case r.role != RoleRoot:
+				if k, err = key(r.label); err != nil {
+					return nil, err
+				}
+			case cfg.RootHSM != nil:
+				// A key ceremony: the root key is on its own token.
+				rk, err := cfg.RootHSM.FindKey(ctx, r.label)
+				if err != nil {
+					return nil, fmt.Errorf("ca: root key %s: %w", r.label, err)
+				}
+				k = rk
 			}
 			ic := &issuerCA{name: r.name, role: r.role, cert: cert, signer: k, activateAt: time.UnixMilli(r.activateAt), shards: cfg.CRLShards}
 			if r.role == RoleRoot {

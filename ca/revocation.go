@@ -42,13 +42,24 @@ func (c *CA) CRL(ctx context.Context, issuerName string, shard int) ([]byte, err
 	var der []byte
 	var next int64
 	err := c.db.QueryRowContext(ctx, `SELECT der, next_update FROM ca_crls WHERE issuer = $1 AND shard = $2`, issuerName, shard).Scan(&der, &next)
-	if err == nil && now.Add(c.cfg.CRLValidity/2).Before(time.UnixMilli(next)) {
+	if err == nil && len(der) > 0 && (ic.signer == nil || now.Add(c.crlValidity(ic)/2).Before(time.UnixMilli(next))) {
+		// Without its key (the root outside a ceremony) an issuer's
+		// CRL is the one last signed, until a ceremony signs the next.
 		return der, nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("ca: read CRL: %w", err)
 	}
 	return c.RegenerateCRL(ctx, issuerName, shard)
+}
+
+// crlValidity is nextUpdate - thisUpdate of an issuer's CRLs: the root's
+// are signed only in ceremonies and last RootCRLValidity.
+func (c *CA) crlValidity(ic *issuerCA) time.Duration {
+	if ic.role == RoleRoot {
+		return c.cfg.RootCRLValidity
+	}
+	return c.cfg.CRLValidity
 }
 
 // RegenerateCRL signs a new CRL for an issuer's shard with the next CRL
@@ -58,6 +69,9 @@ func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([
 	ic, ok := c.issuers[issuerName]
 	if !ok {
 		return nil, ErrUnknownIssuer
+	}
+	if ic.signer == nil {
+		return nil, ErrRootOffline
 	}
 	unlock := c.lock(&c.crlLocks, fmt.Sprintf("%s/%d", issuerName, shard))
 	defer unlock()
@@ -110,7 +124,7 @@ func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([
 		if ic.role == RoleRoot {
 			scope = crl.All
 		}
-		next := now.Add(c.cfg.CRLValidity)
+		next := now.Add(c.crlValidity(ic))
 		der, err = crl.Build(ic.cert, ic.signer, crl.Params{
 			Number: big.NewInt(number), ThisUpdate: now, NextUpdate: next,
 			URL: c.CRLURL(issuerName, shard), Scope: scope, Entries: entries,
@@ -133,10 +147,13 @@ func (c *CA) RegenerateCRL(ctx context.Context, issuerName string, shard int) ([
 func (c *CA) RefreshCRLs(ctx context.Context) (int, error) {
 	n := 0
 	for name, ic := range c.issuers {
+		if ic.signer == nil {
+			continue // the root outside a ceremony
+		}
 		for shard := 0; shard < ic.shards; shard++ {
 			var next int64
 			err := c.db.QueryRowContext(ctx, `SELECT next_update FROM ca_crls WHERE issuer = $1 AND shard = $2`, name, shard).Scan(&next)
-			if err == nil && c.cfg.Now().Add(c.cfg.CRLValidity/2).Before(time.UnixMilli(next)) {
+			if err == nil && c.cfg.Now().Add(c.crlValidity(ic)/2).Before(time.UnixMilli(next)) {
 				continue
 			}
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -86,6 +86,12 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 		if !mayManage(p, info.SubjectID) {
 			return ErrForbidden
 		}
+		if ic := c.issuers[info.Issuer]; ic != nil && ic.signer == nil {
+			// A certificate the root issued (an issuing CA, the root's
+			// responder) is revoked in a key ceremony, which signs the
+			// root's CRL.
+			return ErrRootOffline
+		}
 		switch {
 		case info.Status == StatusRevoked:
 			return ErrAlreadyRevoked

@@ -70,6 +70,11 @@ type HSM struct {
 	CitizenTokenLabel string `yaml:"citizen_token_label"`
 	CitizenPINFile    string `yaml:"citizen_pin_file"`
 	CitizenPINEnv     string `yaml:"citizen_pin_env"`
+	// RootTokenLabel, RootPINFile and RootPINEnv select the root CA's
+	// token, which only `kyso ceremony` opens (never `kyso serve`).
+	RootTokenLabel string `yaml:"root_token_label"`
+	RootPINFile    string `yaml:"root_pin_file"`
+	RootPINEnv     string `yaml:"root_pin_env"`
 }
 
 // HTTP are the server's limits.
@@ -245,7 +250,8 @@ func Default() Config {
 		PublicURL: "http://127.0.0.1:8080",
 		DataDir:   "./var",
 		HSM: HSM{TokenLabel: "kyso-dev", PINFile: "./var/hsm/user.pin", PINEnv: "KYSO_HSM_PIN", PoolSize: 8,
-			CitizenTokenLabel: "kyso-dev-citizen", CitizenPINFile: "./var/hsm/citizen.pin", CitizenPINEnv: "KYSO_HSM_CITIZEN_PIN"},
+			CitizenTokenLabel: "kyso-dev-citizen", CitizenPINFile: "./var/hsm/citizen.pin", CitizenPINEnv: "KYSO_HSM_CITIZEN_PIN",
+			RootTokenLabel: "kyso-dev-root", RootPINFile: "./var/hsm/root.pin", RootPINEnv: "KYSO_HSM_ROOT_PIN"},
 		HTTP: HTTP{MaxBodyBytes: 64 << 20, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second,
 			IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second,
 			RateLimits: RateLimits{
@@ -416,6 +422,18 @@ func (c *Config) Validate() error {
 	}
 	if c.HSM.CitizenPINFile != "" && c.HSM.CitizenPINFile == c.HSM.PINFile {
 		bad("hsm.citizen_pin_file", "must differ from hsm.pin_file: each token has its own PIN")
+	}
+	switch {
+	case c.HSM.RootTokenLabel == "":
+		bad("hsm.root_token_label", "must not be empty")
+	case c.HSM.RootTokenLabel == c.HSM.TokenLabel || c.HSM.RootTokenLabel == c.HSM.CitizenTokenLabel:
+		bad("hsm.root_token_label", "must name a token of its own: the root CA key is used only in key ceremonies")
+	}
+	if c.HSM.RootPINFile == "" && c.HSM.RootPINEnv == "" {
+		bad("hsm.root_pin_file", "set root_pin_file or root_pin_env: the root token's user PIN is read from one of them")
+	}
+	if c.HSM.RootPINFile != "" && (c.HSM.RootPINFile == c.HSM.PINFile || c.HSM.RootPINFile == c.HSM.CitizenPINFile) {
+		bad("hsm.root_pin_file", "must differ from the other tokens' PIN files: each token has its own PIN")
 	}
 	if c.HSM.PoolSize < 1 || c.HSM.PoolSize > 256 {
 		bad("hsm.pool_size", "want 1 to 256, got %d", c.HSM.PoolSize)

@@ -77,6 +77,9 @@ hsm:
   citizen_token_label: kyso-bench-citizen
   citizen_pin_file: $run/hsm/citizen.pin
   citizen_pin_env: KYSO_BENCH_HSM_CITIZEN_PIN
+  root_token_label: kyso-bench-root
+  root_pin_file: $run/hsm/root.pin
+  root_pin_env: KYSO_BENCH_HSM_ROOT_PIN
 ca:
   pem_dir: $run/data/pki
   # one synthetic citizen may be issued many certificates in a bench run
@@ -102,7 +105,7 @@ agencies:
     key_type: ECP256
 YAML
 export KYSO_CONFIG=$run/kyso.yaml
-unset KYSO_HSM_PIN KYSO_HSM_CITIZEN_PIN KYSO_DATABASE_DSN
+unset KYSO_HSM_PIN KYSO_HSM_CITIZEN_PIN KYSO_HSM_ROOT_PIN KYSO_DATABASE_DSN
 "$kyso" token init --config "$run/kyso.yaml"
 "$kyso" ceremony init --config "$run/ceremony.yaml" >"$run/ceremony.log"
 # The synthetic cards of the load test share the CSCA of issuer seed kyso-dev.

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"kyso/audit"
+	"kyso/auth"
 	"kyso/ca"
 	"kyso/ca/lint"
 	"kyso/ca/profile"
@@ -41,19 +42,40 @@ import (
 // of an earlier ceremony.
 var ErrAlreadyInitialized = errors.New("ceremony: refusing to overwrite an existing CA")
 
+// Tokens are the HSM tokens of a ceremony: the root CA key lives on a
+// token of its own, which only ceremonies open; every other key (issuing
+// CAs, OCSP, TSA, identity, seals, TLS) on the service token. Root and
+// Service may be the same token (tests, a single-token HSM).
+type Tokens struct {
+	Root, Service *hsm.HSM
+}
+
+func (t Tokens) check() error {
+	if t.Root == nil || t.Service == nil {
+		return errors.New("ceremony: the root and service tokens must be open")
+	}
+	return nil
+}
+
+type createdKey struct {
+	h     *hsm.HSM
+	label string
+}
+
 type run struct {
 	ctx     context.Context
-	h       *hsm.HSM
+	h       *hsm.HSM // the service token
+	root    *hsm.HSM // the root token
 	db      *store.DB
 	out     io.Writer
 	dir     string
 	linter  *lint.Linter
-	created []string // labels generated in this run, destroyed on failure
+	created []createdKey // keys generated in this run, destroyed on failure
 	pems    map[string][]byte
 	order   []string
 }
 
-func newRun(ctx context.Context, h *hsm.HSM, db *store.DB, out io.Writer, dir string) (*run, error) {
+func newRun(ctx context.Context, t Tokens, db *store.DB, out io.Writer, dir string) (*run, error) {
 	if out == nil {
 		out = io.Discard
 	}
@@ -61,27 +83,31 @@ func newRun(ctx context.Context, h *hsm.HSM, db *store.DB, out io.Writer, dir st
 	if err != nil {
 		return nil, err
 	}
-	return &run{ctx: ctx, h: h, db: db, out: out, dir: dir, linter: l, pems: map[string][]byte{}}, nil
+	return &run{ctx: ctx, h: t.Service, root: t.Root, db: db, out: out, dir: dir, linter: l, pems: map[string][]byte{}}, nil
 }
 
 func (r *run) generate(label, keyType string) (crypto.Signer, error) {
+	return r.generateOn(r.h, label, keyType)
+}
+
+func (r *run) generateOn(h *hsm.HSM, label, keyType string) (crypto.Signer, error) {
 	kt, err := hsm.ParseKeyType(keyType)
 	if err != nil {
 		return nil, err
 	}
-	k, err := r.h.GenerateKey(r.ctx, hsm.KeySpec{Label: label, Type: kt})
+	k, err := h.GenerateKey(r.ctx, hsm.KeySpec{Label: label, Type: kt})
 	if err != nil {
 		return nil, fmt.Errorf("ceremony: generate %s: %w", label, err)
 	}
-	r.created = append(r.created, label)
+	r.created = append(r.created, createdKey{h, label})
 	return k, nil
 }
 
 // rollback destroys the keys this run made, so that a failed ceremony can
 // be run again.
 func (r *run) rollback() {
-	for _, l := range r.created {
-		_ = r.h.DestroyKey(context.WithoutCancel(r.ctx), l)
+	for _, k := range r.created {
+		_ = k.h.DestroyKey(context.WithoutCancel(r.ctx), k.label)
 	}
 }
 
@@ -228,11 +254,23 @@ func plannedLabels(cfg Config) []string {
 	return labels
 }
 
-// Init runs the initial key ceremony described by cfg.
-func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writer) (err error) {
+// Init runs the initial key ceremony described by cfg with every key on
+// one token; InitTokens keeps the root key on a token of its own.
+func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writer) error {
+	return InitTokens(ctx, cfg, Tokens{Root: h, Service: h}, db, out)
+}
+
+// InitTokens runs the initial key ceremony described by cfg: the root key
+// on t.Root, every other key on t.Service. The root signs the issuing CAs,
+// its OCSP responder and its CRL here, and then only in later ceremonies.
+func InitTokens(ctx context.Context, cfg Config, t Tokens, db *store.DB, out io.Writer) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := t.check(); err != nil {
+		return err
+	}
+	h := t.Service
 	baseURL := strings.TrimRight(cfg.BaseURL, "/")
 	if err := ca.Migrate(ctx, db); err != nil {
 		return err
@@ -246,7 +284,11 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 	}
 	var taken []string
 	for _, l := range plannedLabels(cfg) {
-		_, err := h.FindKey(ctx, l)
+		tok := h
+		if l == ca.LabelRoot {
+			tok = t.Root
+		}
+		_, err := tok.FindKey(ctx, l)
 		switch {
 		case err == nil:
 			taken = append(taken, l)
@@ -257,7 +299,7 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 	if len(taken) > 0 {
 		return fmt.Errorf("%w: the HSM already has keys %s", ErrAlreadyInitialized, strings.Join(taken, ", "))
 	}
-	r, err := newRun(ctx, h, db, out, cfg.OutputDir)
+	r, err := newRun(ctx, t, db, out, cfg.OutputDir)
 	if err != nil {
 		return err
 	}
@@ -269,8 +311,8 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 	fmt.Fprintf(r.out, "Kyso key ceremony, %s\n", time.Now().UTC().Format(time.RFC3339))
 	now := time.Now().UTC().Add(-time.Minute)
 
-	// Root.
-	rootKey, err := r.generate(ca.LabelRoot, cfg.Root.KeyType)
+	// Root, on its own token.
+	rootKey, err := r.generateOn(t.Root, ca.LabelRoot, cfg.Root.KeyType)
 	if err != nil {
 		return err
 	}
@@ -341,7 +383,7 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 	if err != nil {
 		return fmt.Errorf("ceremony: audit log: %w", err)
 	}
-	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: baseURL, CRLShards: cfg.CRLShards, Audit: alog,
+	c, err := ca.Load(ctx, db, h, ca.Config{BaseURL: baseURL, CRLShards: cfg.CRLShards, Audit: alog, RootHSM: t.Root,
 		Validity: map[profile.Name]time.Duration{
 			profile.TimeStamping: days(cfg.TSA.ValidityDays),
 			profile.Seal:         days(cfg.ServiceSeal.ValidityDays),
@@ -391,6 +433,12 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 		}
 	}
 
+	// The root's CRL: the server never holds the root key, so the
+	// ceremony signs it (and `kyso ceremony crl` signs the next).
+	if _, err := c.RegenerateCRL(ctx, "root", 0); err != nil {
+		return fmt.Errorf("ceremony: root CRL: %w", err)
+	}
+
 	// Identity-assertion key: a bare key, published through JWKS.
 	idKey, err := r.generate(ca.LabelIdentity, cfg.Identity.KeyType)
 	if err != nil {
@@ -404,7 +452,7 @@ func Init(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writ
 	if err != nil {
 		return fmt.Errorf("ceremony: generate %s: %w", audit.LogKeyLabel, err)
 	}
-	r.created = append(r.created, audit.LogKeyLabel)
+	r.created = append(r.created, createdKey{h, audit.LogKeyLabel})
 	if err := r.emitKey("audit-log", audit.LogKeyLabel, logKey.Public()); err != nil {
 		return err
 	}
@@ -505,7 +553,16 @@ func (r *run) issueSeal(c *ca.CA, alog *audit.Log, a Agency) error {
 // by the root, with its own delegated OCSP responder certificate. It is
 // published at once and takes over issuance after the overlap; the old CA
 // keeps serving revocation status for what it issued.
-func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out io.Writer) (err error) {
+func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out io.Writer) error {
+	return RotateTokens(ctx, rc, Tokens{Root: h, Service: h}, db, out)
+}
+
+// RotateTokens is Rotate with the root key on t.Root.
+func RotateTokens(ctx context.Context, rc RotateConfig, t Tokens, db *store.DB, out io.Writer) (err error) {
+	if err := t.check(); err != nil {
+		return err
+	}
+	h := t.Service
 	if rc.Role != ca.RoleCitizenCA && rc.Role != ca.RoleAgencyCA {
 		return fmt.Errorf("ceremony: rotate: role must be %q or %q", ca.RoleCitizenCA, ca.RoleAgencyCA)
 	}
@@ -559,7 +616,7 @@ func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out 
 	} else if !errors.Is(err, hsm.ErrKeyNotFound) {
 		return err
 	}
-	rootKey, err := h.FindKey(ctx, ca.LabelRoot)
+	rootKey, err := t.Root.FindKey(ctx, ca.LabelRoot)
 	if err != nil {
 		return fmt.Errorf("ceremony: root key: %w", err)
 	}
@@ -567,7 +624,7 @@ func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out 
 	if err != nil {
 		return fmt.Errorf("ceremony: OCSP key: %w", err)
 	}
-	r, err := newRun(ctx, h, db, out, rc.OutputDir)
+	r, err := newRun(ctx, t, db, out, rc.OutputDir)
 	if err != nil {
 		return err
 	}
@@ -610,6 +667,10 @@ func Rotate(ctx context.Context, rc RotateConfig, h *hsm.HSM, db *store.DB, out 
 	if err != nil {
 		return err
 	}
+	// The root's CRL names the new issuing CA's issuer; sign the next.
+	if err := resignRootCRL(ctx, t, db, alog); err != nil {
+		return err
+	}
 	return alog.Append(ctx, audit.Event{Actor: "ceremony", Role: "system", Action: "ca.ceremony.rotate", Object: "ca:" + name, Details: map[string]any{
 		"previous": prev.Name, "activate_at": activate.Format(time.RFC3339), "fingerprint": ca.Fingerprint(cert.Raw),
 	}})
@@ -627,6 +688,11 @@ func firstOrg(c *x509.Certificate) string {
 // A store without a CA on an HSM that has the ceremony's keys is still an
 // error (ErrAlreadyInitialized): the keys belong to another store.
 func InitIfNeeded(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out io.Writer) (bool, error) {
+	return InitIfNeededTokens(ctx, cfg, Tokens{Root: h, Service: h}, db, out)
+}
+
+// InitIfNeededTokens is InitIfNeeded with the root key on t.Root.
+func InitIfNeededTokens(ctx context.Context, cfg Config, t Tokens, db *store.DB, out io.Writer) (bool, error) {
 	if err := ca.Migrate(ctx, db); err != nil {
 		return false, err
 	}
@@ -635,10 +701,96 @@ func InitIfNeeded(ctx context.Context, cfg Config, h *hsm.HSM, db *store.DB, out
 		return false, err
 	}
 	if len(recs) > 0 {
-		_, err := EnsureLogKey(ctx, h, out)
+		_, err := EnsureLogKey(ctx, t.Service, out)
 		return false, err
 	}
-	return true, Init(ctx, cfg, h, db, out)
+	return true, InitTokens(ctx, cfg, t, db, out)
+}
+
+// resignRootCRL signs the root's next CRL with the root key.
+func resignRootCRL(ctx context.Context, t Tokens, db *store.DB, alog *audit.Log) error {
+	c, err := loadWithRoot(ctx, t, db, alog)
+	if err != nil {
+		return err
+	}
+	if _, err := c.RegenerateCRL(ctx, "root", 0); err != nil {
+		return fmt.Errorf("ceremony: root CRL: %w", err)
+	}
+	return nil
+}
+
+// loadWithRoot loads the CA with the root key of t.Root.
+func loadWithRoot(ctx context.Context, t Tokens, db *store.DB, alog *audit.Log) (*ca.CA, error) {
+	recs, err := ca.ListAuthorities(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	// The base URL the root's certificates name its CRL under.
+	baseURL := ""
+	for _, rec := range recs {
+		for _, u := range rec.Cert.CRLDistributionPoints {
+			if b, ok := strings.CutSuffix(u, "/crl/root/0.crl"); ok && baseURL == "" {
+				baseURL = b
+			}
+		}
+	}
+	if baseURL == "" {
+		return nil, errors.New("ceremony: no certificate names the root's CRL")
+	}
+	return ca.Load(ctx, db, t.Service, ca.Config{BaseURL: baseURL, RootHSM: t.Root, Audit: alog})
+}
+
+// RevokeCA revokes a certificate the root issued (an issuing CA or the
+// root's OCSP responder) with the root key, which re-signs the root's CRL.
+func RevokeCA(ctx context.Context, t Tokens, db *store.DB, serial, reason string, out io.Writer) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	c, err := loadWithRoot(ctx, t, db, alog)
+	if err != nil {
+		return err
+	}
+	info, err := c.Get(ctx, serial)
+	if err != nil {
+		return err
+	}
+	if info.Issuer != "root" {
+		return fmt.Errorf("ceremony: certificate %s was issued by %s, not the root: kyso ca revoke revokes it", serial, info.Issuer)
+	}
+	if _, err := c.Revoke(ctx, serial, reason, &auth.Principal{Role: auth.RoleOfficer, Subject: "ceremony", Name: "key ceremony"}); err != nil {
+		return err
+	}
+	if out != nil {
+		fmt.Fprintf(out, "certificate %s revoked (%s); the root's CRL is signed anew\n", serial, reason)
+	}
+	return nil
+}
+
+// ResignRootCRL signs the root's next CRL (`kyso ceremony crl`): the
+// server holds no root key, so a ceremony does it before the current one's
+// nextUpdate (ca.Config.RootCRLValidity after it was signed).
+func ResignRootCRL(ctx context.Context, t Tokens, db *store.DB, out io.Writer) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	if err := resignRootCRL(ctx, t, db, alog); err != nil {
+		return err
+	}
+	if err := alog.Append(ctx, audit.Event{Actor: "ceremony", Role: "system", Action: "ca.ceremony.crl", Object: "ca:root"}); err != nil {
+		return fmt.Errorf("ceremony: audit: %w", err)
+	}
+	if out != nil {
+		fmt.Fprintln(out, "root CRL signed")
+	}
+	return nil
 }
 
 // EnsureLogKey generates the audit log's Ed25519 checkpoint key in the HSM

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"kyso/ca"
@@ -13,9 +14,12 @@ import (
 	"kyso/store"
 )
 
-// CLIDeps are what `kyso ceremony` needs: the open HSM and store.
+// CLIDeps are what `kyso ceremony` needs: the open tokens and store.
 type CLIDeps struct {
+	// HSM is the service token; Root the root CA's token (nil: the
+	// service token holds the root key too).
 	HSM    *hsm.HSM
+	Root   *hsm.HSM
 	DB     *store.DB
 	Stdout io.Writer
 	Stderr io.Writer
@@ -29,6 +33,10 @@ commands:
          and agency-seal keys and certificates; refuses to overwrite
   rotate --role citizen|agency [--overlap 720h] [--out DIR] [--base-url URL]
          bring in a new issuing CA that takes over after the overlap
+  crl    sign the root's next CRL (the server never holds the root key)
+  revoke SERIAL --reason REASON
+         revoke a certificate the root issued (an issuing CA, the root's
+         OCSP responder) and sign the root's CRL
   list   print the stored CA certificates and their fingerprints
 `
 
@@ -53,6 +61,12 @@ func RunCLI(ctx context.Context, args []string, d CLIDeps) int {
 		err = cliRotate(ctx, args[1:], d)
 	case "list":
 		err = cliList(ctx, d)
+	case "revoke":
+		err = cliRevoke(ctx, args[1:], d)
+	case "crl":
+		if err = needDeps(d); err == nil {
+			err = ResignRootCRL(ctx, d.tokens(), d.DB, d.Stdout)
+		}
 	case "help", "-h", "--help":
 		fmt.Fprint(d.Stdout, usage)
 		return 0
@@ -74,6 +88,13 @@ func RunCLI(ctx context.Context, args []string, d CLIDeps) int {
 }
 
 type usageError struct{ error }
+
+func (d CLIDeps) tokens() Tokens {
+	if d.Root == nil {
+		return Tokens{Root: d.HSM, Service: d.HSM}
+	}
+	return Tokens{Root: d.Root, Service: d.HSM}
+}
 
 func needDeps(d CLIDeps) error {
 	if d.HSM == nil || d.DB == nil {
@@ -113,7 +134,7 @@ func cliInit(ctx context.Context, args []string, d CLIDeps) error {
 	if err := needDeps(d); err != nil {
 		return err
 	}
-	return Init(ctx, cfg, d.HSM, d.DB, d.Stdout)
+	return InitTokens(ctx, cfg, d.tokens(), d.DB, d.Stdout)
 }
 
 func cliRotate(ctx context.Context, args []string, d CLIDeps) error {
@@ -133,7 +154,7 @@ func cliRotate(ctx context.Context, args []string, d CLIDeps) error {
 	if err := needDeps(d); err != nil {
 		return err
 	}
-	return Rotate(ctx, RotateConfig{Role: *role, Overlap: *overlap, OutputDir: *out, BaseURL: *base, CA: KeyConfig{KeyType: *keyType}}, d.HSM, d.DB, d.Stdout)
+	return RotateTokens(ctx, RotateConfig{Role: *role, Overlap: *overlap, OutputDir: *out, BaseURL: *base, CA: KeyConfig{KeyType: *keyType}}, d.tokens(), d.DB, d.Stdout)
 }
 
 func cliList(ctx context.Context, d CLIDeps) error {
@@ -156,4 +177,30 @@ func cliList(ctx context.Context, d CLIDeps) error {
 			r.Cert.NotBefore.Format(time.RFC3339), r.Cert.NotAfter.Format(time.RFC3339), r.ActivateAt.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+func cliRevoke(ctx context.Context, args []string, d CLIDeps) error {
+	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	reason := fs.String("reason", "", "RFC 5280 reason (keyCompromise, cACompromise, superseded, cessationOfOperation, …)")
+	// Flags may follow the serial.
+	var serial string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		serial, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if serial == "" && fs.NArg() == 1 {
+		serial = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageError{errors.New("revoke takes one serial")}
+	}
+	if serial == "" || *reason == "" {
+		return usageError{errors.New("revoke needs SERIAL and --reason")}
+	}
+	if err := needDeps(d); err != nil {
+		return err
+	}
+	return RevokeCA(ctx, d.tokens(), d.DB, serial, *reason, d.Stdout)
 }

@@ -14,6 +14,7 @@ import (
 	"kyso/ca/officercli"
 	"kyso/cli/signcli"
 	"kyso/cli/verifycli"
+	"kyso/cmd/internal/appenv"
 	"kyso/credential"
 	"kyso/identity"
 )
@@ -39,7 +40,17 @@ func runCeremony(ctx context.Context, io stdio, args []string) int {
 		return fail(io.err, "ceremony", err)
 	}
 	defer e.close()
-	return ceremony.RunCLI(ctx, args, ceremony.CLIDeps{HSM: e.hsm, DB: e.db, Stdout: io.out, Stderr: io.err})
+	deps := ceremony.CLIDeps{HSM: e.hsm, DB: e.db, Stdout: io.out, Stderr: io.err}
+	if args[0] != "list" {
+		// Only ceremonies open the root CA's token.
+		root, err := (&appenv.Env{Config: e.cfg, Log: e.log}).OpenRootHSM(ctx)
+		if err != nil {
+			return fail(io.err, "ceremony", err)
+		}
+		defer root.Close()
+		deps.Root = root
+	}
+	return ceremony.RunCLI(ctx, args, deps)
 }
 
 // runCA is the CA officer's command line.

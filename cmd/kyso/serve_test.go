@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"kyso/ca"
 	"kyso/cmd/internal/devsetup"
 	"kyso/dossier/demo"
+	"kyso/hsm"
 	"kyso/hsm/hsmtest"
 )
 
@@ -39,6 +41,8 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 		"KYSO_HSM_PIN_FILE=" + filepath.Join(dir, "hsm", "user.pin"),
 		"KYSO_HSM_CITIZEN_TOKEN_LABEL=serve-test-citizen-" + strconv.Itoa(os.Getpid()),
 		"KYSO_HSM_CITIZEN_PIN_FILE=" + filepath.Join(dir, "hsm", "citizen.pin"),
+		"KYSO_HSM_ROOT_TOKEN_LABEL=serve-test-root-" + strconv.Itoa(os.Getpid()),
+		"KYSO_HSM_ROOT_PIN_FILE=" + filepath.Join(dir, "hsm", "root.pin"),
 		"KYSO_IDENTITY_CSCA_DIR=" + filepath.Join(dir, "trust", "csca"),
 		"KYSO_HTTP_SHUTDOWN_TIMEOUT=5s",
 	}
@@ -59,6 +63,41 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 	// A second setup changes nothing.
 	if err := devsetup.Setup(context.Background(), setup); err != nil {
 		t.Fatalf("second dev setup: %v\n%s", err, setupOut.String())
+	}
+	// Three tokens, three PINs: the root key only on the root token, the
+	// citizen-key token with no private key at all.
+	for _, tok := range []struct {
+		label, pinFile string
+		wantRoot       bool
+	}{
+		{"serve-test-", "user.pin", false},
+		{"serve-test-citizen-", "citizen.pin", false},
+		{"serve-test-root-", "root.pin", true},
+	} {
+		pin, err := hsm.LoadPIN(filepath.Join(dir, "hsm", tok.pinFile), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := hsm.Open(context.Background(), hsm.Config{TokenLabel: tok.label + strconv.Itoa(os.Getpid()), PIN: pin}, nil, nil)
+		if err != nil {
+			t.Fatalf("token %s with %s: %v", tok.label, tok.pinFile, err)
+		}
+		keys, err := h.ListKeys(context.Background())
+		h.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasRoot := false
+		for _, k := range keys {
+			hasRoot = hasRoot || k.Label == ca.LabelRoot
+		}
+		if hasRoot != tok.wantRoot || (tok.pinFile == "citizen.pin" && len(keys) != 0) || (tok.wantRoot && len(keys) != 1) {
+			t.Fatalf("token %s holds %v", tok.label, keys)
+		}
+	}
+	// kyso serve never opens the root token: it starts without its PIN.
+	if err := os.Rename(filepath.Join(dir, "hsm", "root.pin"), filepath.Join(dir, "root.pin.offline")); err != nil {
+		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -10,7 +10,7 @@ import (
 
 func runToken(ctx context.Context, io stdio, args []string) int {
 	return subcommand(ctx, io, "token", args, map[string]command{
-		"init": {"initialise the service and citizen-key tokens and the citizen-key secret; PINs come from files, never argv", tokenInit},
+		"init": {"initialise the service, citizen-key and root tokens and the citizen-key secret; PINs come from files, never argv", tokenInit},
 	})
 }
 
@@ -39,6 +39,11 @@ func tokenInit(ctx context.Context, io stdio, args []string) int {
 	}
 	if err := appenv.InitCitizenToken(ctx, appenv.Options{ConfigPath: *configPath, Environ: io.env, LogTo: io.err}, io.out); err != nil {
 		return fail(io.err, "token init", err)
+	}
+	if created, err := appenv.InitRootToken(cfg); err != nil {
+		return fail(io.err, "token init", err)
+	} else if created {
+		fmt.Fprintf(io.out, "initialised root token %q\n", cfg.HSM.RootTokenLabel)
 	}
 	return exitOK
 }

@@ -33,7 +33,9 @@ type Env struct {
 	HSM    *hsm.HSM
 	// Citizen is the citizen-key token, opened by OpenCitizenHSM: it
 	// holds only the derivation secret of citizens' wrapped keys.
-	Citizen  *hsm.HSM
+	Citizen *hsm.HSM
+	// Root is the root CA's token, open only during a key ceremony.
+	Root     *hsm.HSM
 	Registry *prometheus.Registry
 }
 
@@ -120,6 +122,36 @@ func (e *Env) OpenCitizenHSM(ctx context.Context) error {
 	return nil
 }
 
+// OpenRootHSM logs in to the root CA's token, with its own PIN. Only key
+// ceremonies call it.
+func (e *Env) OpenRootHSM(ctx context.Context) (*hsm.HSM, error) {
+	useLocalSoftHSM(e.Config)
+	pin, err := hsm.LoadPIN(e.Config.HSM.RootPINFile, e.Config.HSM.RootPINEnv)
+	if err != nil {
+		return nil, fmt.Errorf("root token user PIN (hsm.root_pin_file / hsm.root_pin_env): %w", err)
+	}
+	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.RootTokenLabel, PIN: pin, PoolSize: 1}, e.Log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open root token %q (kyso token init creates it): %w", e.Config.HSM.RootTokenLabel, err)
+	}
+	return h, nil
+}
+
+// InitRootToken makes sure the root CA's token exists, with its own PINs
+// (random PIN files root.pin and root-so.pin when missing). It reports
+// whether it initialised the token.
+func InitRootToken(cfg config.Config) (bool, error) {
+	soFile := ""
+	if cfg.HSM.RootPINFile != "" {
+		soFile = filepath.Join(filepath.Dir(cfg.HSM.RootPINFile), "root-so.pin")
+	}
+	created, err := InitToken(cfg.HSM.Module, cfg.HSM.RootTokenLabel, cfg.HSM.RootPINFile, cfg.HSM.RootPINEnv, soFile)
+	if err != nil {
+		return false, fmt.Errorf("root token: %w", err)
+	}
+	return created, nil
+}
+
 // InitCitizenToken makes sure the citizen-key token exists, with its own
 // PINs (random PIN files citizen.pin and citizen-so.pin when missing), and
 // holds the derivation secret of citizens' wrapped keys. It writes what it
@@ -161,6 +193,9 @@ func InitCitizenToken(ctx context.Context, o Options, out io.Writer) error {
 
 // Close releases the HSMs and the store.
 func (e *Env) Close() {
+	if e.Root != nil {
+		e.Root.Close()
+	}
 	if e.Citizen != nil {
 		e.Citizen.Close()
 	}

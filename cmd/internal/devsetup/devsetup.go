@@ -40,7 +40,11 @@ const CredentialsFile = "dev-credentials.json"
 func Ceremony(ctx context.Context, out io.Writer, e *appenv.Env) error {
 	cfg := ceremony.DevConfig()
 	cfg.BaseURL = strings.TrimSuffix(e.Config.PublicURL, "/")
-	ran, err := ceremony.InitIfNeeded(ctx, cfg, e.HSM, e.DB, out)
+	root := e.HSM
+	if e.Root != nil {
+		root = e.Root
+	}
+	ran, err := ceremony.InitIfNeededTokens(ctx, cfg, ceremony.Tokens{Root: root, Service: e.HSM}, e.DB, out)
 	if err != nil {
 		return fmt.Errorf("dev ceremony: %w", err)
 	}
@@ -89,8 +93,8 @@ type Options struct {
 	Out, Log   io.Writer
 }
 
-// Setup initialises the service and citizen-key tokens (random PIN files
-// when missing) and the citizen-key derivation secret, runs
+// Setup initialises the service, citizen-key and root tokens (random PIN
+// files when missing) and the citizen-key derivation secret, runs
 // Ceremony and writes the demo principals' tokens to
 // DATA_DIR/dev-credentials.json unless that file exists. It is idempotent.
 func Setup(ctx context.Context, o Options) error {
@@ -109,12 +113,24 @@ func Setup(ctx context.Context, o Options) error {
 	if err := appenv.InitCitizenToken(ctx, appenv.Options{ConfigPath: o.ConfigPath, Environ: o.Environ, LogTo: o.Log}, o.Out); err != nil {
 		return err
 	}
+	if created, err := appenv.InitRootToken(cfg); err != nil {
+		return err
+	} else if created {
+		fmt.Fprintf(o.Out, "root token %q initialised\n", cfg.HSM.RootTokenLabel)
+	}
 	e, err := appenv.Open(ctx, appenv.Options{ConfigPath: o.ConfigPath, Environ: o.Environ, LogTo: o.Log, WithHSM: true})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if err := Ceremony(ctx, o.Out, e); err != nil {
+	// The root token is open for the ceremony only.
+	if e.Root, err = e.OpenRootHSM(ctx); err != nil {
+		return err
+	}
+	err = Ceremony(ctx, o.Out, e)
+	e.Root.Close()
+	e.Root = nil
+	if err != nil {
 		return err
 	}
 	path := filepath.Join(cfg.DataDir, CredentialsFile)
