@@ -129,7 +129,7 @@ func TestEnrollRemoteAndCSR(t *testing.T) {
 			t.Fatal("a revoked credential's key opened")
 		}
 		var destroyEvents int
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'credential.destroy' AND object = $1`, "credential:"+en.CredentialID).Scan(&destroyEvents); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_pending WHERE action = 'credential.destroy' AND object = $1`, "credential:"+en.CredentialID).Scan(&destroyEvents); err != nil {
 			t.Fatal(err)
 		}
 		if destroyEvents != 1 {
