@@ -13,6 +13,7 @@ package jose
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -28,11 +29,12 @@ import (
 
 // Bounds on what one JWS may carry, so hostile input costs little.
 const (
-	maxJWSCerts      = 16  // x5c entries
-	maxJWSUnsigned   = 64  // etsiU entries
-	maxJWSValues     = 64  // xVals, crlVals, ocspVals entries each
-	maxJWSTimeStamp  = 8   // tstTokens of one sigTst
-	maxJWSSignatures = 100 // signatures of a general JWS
+	maxJWSCerts       = 16 // x5c entries
+	maxJWSUnsigned    = 64 // etsiU entries
+	maxJWSValues      = 64 // xVals, crlVals, ocspVals entries each
+	maxJWSTimeStamp   = 8  // tstTokens of one sigTst
+	maxJWSSignatures  = 100
+	maxJWSCounterSigs = 8 // signatures of a general JWS
 )
 
 // Serializations of a JWS (RFC 7515 §7).
@@ -74,8 +76,9 @@ func Parse(data []byte) (*Doc, error) {
 	return &Doc{Serialization: Compact, Payload: parts[1], Detached: parts[1] == "", Sigs: []Sig{{Protected: parts[0], Signature: parts[2]}}}, nil
 }
 
-// Payload returns the payload a JWS (any serialization) carries. It
-// checks nothing: call it on what Verify has validated.
+// Payload returns the payload a JWS (any serialization) carries, decoded
+// unless its first signature says b64 false. It checks no signature: call
+// it on what a verifier has validated.
 func Payload(data []byte) ([]byte, error) {
 	doc, err := Parse(data)
 	if err != nil {
@@ -83,6 +86,11 @@ func Payload(data []byte) ([]byte, error) {
 	}
 	if doc.Detached {
 		return nil, errors.New("the JWS payload is detached")
+	}
+	if len(doc.Sigs) > 0 {
+		if p, err := doc.Sigs[0].Params(); err == nil && !p.B64 {
+			return []byte(doc.Payload), nil
+		}
 	}
 	return base64.RawURLEncoding.DecodeString(doc.Payload)
 }
@@ -170,8 +178,8 @@ var jwsRegistered = []string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x
 // jwsUnderstood are the extension parameters this verifier processes and so
 // accepts as critical: the JAdES claimed signing time, as sigT or as iat
 // (which ETSI TS 119 182-1 V1.2.1 does not ask to list in crit, but RFC 7515
-// allows), and RFC 7797's b64 (only with the value true).
-var jwsUnderstood = []string{"sigT", "iat", "b64"}
+// allows), RFC 7797's b64, and the JAdES detached-content reference sigD.
+var jwsUnderstood = []string{"sigT", "iat", "b64", "sigD"}
 
 // maxNumericDate is 9999-12-31T23:59:59Z, the latest iat accepted.
 const maxNumericDate = 253402300799
@@ -201,6 +209,72 @@ type Params struct {
 	ClaimedNotes []string
 	// etsiU holds the JAdES unsigned properties, in order.
 	EtsiU []json.RawMessage
+	// B64 is false for an unencoded payload (RFC 7797).
+	B64 bool
+	// SigD references detached content (ETSI TS 119 182-1 §5.2.8).
+	SigD *SigD
+}
+
+// Mechanisms of sigD (ETSI TS 119 182-1 §5.2.8).
+const (
+	MechHTTPHeaders   = "http://uri.etsi.org/19182/HttpHeaders"
+	MechObjectByURI   = "http://uri.etsi.org/19182/ObjectIdByURI"
+	MechObjectByHash  = "http://uri.etsi.org/19182/ObjectIdByURIHash"
+	maxSigDReferences = 16
+)
+
+// SigD is the JAdES reference to detached data objects.
+type SigD struct {
+	Mechanism string
+	// Names are the data objects' URIs (pars).
+	Names []string
+	// HashAlg and Digests (hashM, hashV) are the digests of each object
+	// (ObjectIdByURIHash); HashAlg is 0 when hashM names no known digest.
+	HashAlg  crypto.Hash
+	HashName string
+	Digests  [][]byte
+	Types    []string
+}
+
+func critLists(prot map[string]json.RawMessage, name string) bool {
+	var crit []string
+	_ = json.Unmarshal(prot["crit"], &crit)
+	return slices.Contains(crit, name)
+}
+
+func parseSigD(raw json.RawMessage) (*SigD, error) {
+	var v struct {
+		MID   string   `json:"mId"`
+		Pars  []string `json:"pars"`
+		HashM string   `json:"hashM"`
+		HashV []string `json:"hashV"`
+		Ctys  []string `json:"ctys"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, formatErr("sigD is not an object")
+	}
+	if len(v.Pars) == 0 || len(v.Pars) > maxSigDReferences {
+		return nil, formatErr("sigD references %d objects", len(v.Pars))
+	}
+	d := &SigD{Mechanism: v.MID, Names: v.Pars, HashName: v.HashM, Types: v.Ctys}
+	switch v.MID {
+	case MechHTTPHeaders, MechObjectByURI:
+	case MechObjectByHash:
+		if len(v.HashV) != len(v.Pars) {
+			return nil, formatErr("sigD has %d digests for %d objects", len(v.HashV), len(v.Pars))
+		}
+		d.HashAlg = map[string]crypto.Hash{"S256": crypto.SHA256, "S384": crypto.SHA384, "S512": crypto.SHA512}[v.HashM]
+		for i, h := range v.HashV {
+			b, err := base64.RawURLEncoding.DecodeString(h)
+			if err != nil {
+				return nil, formatErr("sigD digest %d is not base64url", i+1)
+			}
+			d.Digests = append(d.Digests, b)
+		}
+	default:
+		return nil, formatErr("unknown sigD mechanism %q", v.MID)
+	}
+	return d, nil
 }
 
 // FormatError is a header or serialization defect: FORMAT_FAILURE.
@@ -238,18 +312,27 @@ func (s Sig) Params() (*Params, error) {
 	}
 	p := &Params{}
 
-	// Detached payload forms the signer does not make.
-	if _, ok, _ := get("sigD"); ok {
-		return nil, formatErr("detached JAdES signatures (sigD) are not supported")
-	}
-	if raw, ok, _ := get("b64"); ok {
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
+	// Unencoded payload (RFC 7797) and detached content (JAdES sigD): both
+	// change the signing input and must be understood, so both must be
+	// protected and listed in crit.
+	p.B64 = true
+	if raw, ok, protected := get("b64"); ok {
+		if err := json.Unmarshal(raw, &p.B64); err != nil {
 			return nil, formatErr("the b64 header parameter is not a boolean")
 		}
-		if !b {
-			return nil, formatErr("unencoded payloads (b64: false, RFC 7797) are not supported")
+		if !p.B64 && (!protected || !critLists(prot, "b64")) {
+			return nil, formatErr("b64 false must be protected and listed in crit (RFC 7797 §6)")
 		}
+	}
+	if raw, ok, protected := get("sigD"); ok {
+		if !protected || !critLists(prot, "sigD") {
+			return nil, formatErr("sigD must be protected and listed in crit")
+		}
+		d, err := parseSigD(raw)
+		if err != nil {
+			return nil, err
+		}
+		p.SigD = d
 	}
 
 	// crit (RFC 7515 §4.1.11).
@@ -409,6 +492,9 @@ type Unsigned struct {
 	// CRLs, OCSPs (OCSPResponse) and BasicOCSPs (BasicOCSPResponse) are the
 	// revocation values (rVals).
 	CRLs, OCSPs, BasicOCSPs [][]byte
+	// CounterSigs are the counter-signatures (cSig), each a JWS in compact
+	// (a JSON string) or JSON serialization.
+	CounterSigs []json.RawMessage
 	// ignored names unsigned properties not used for validation.
 	Ignored []string
 	// problems are unreadable entries, skipped.
@@ -443,6 +529,12 @@ func ParseUnsigned(entries []json.RawMessage) *Unsigned {
 				err = u.addXVals(val)
 			case "rVals":
 				err = u.addRVals(val)
+			case "cSig":
+				if len(u.CounterSigs) >= maxJWSCounterSigs {
+					err = fmt.Errorf("more than %d counter-signatures", maxJWSCounterSigs)
+				} else {
+					u.CounterSigs = append(u.CounterSigs, val)
+				}
 			default:
 				u.Ignored = append(u.Ignored, name)
 			}

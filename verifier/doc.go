@@ -31,14 +31,20 @@
 // A JWS may come in compact, flattened JSON or general JSON serialization;
 // every signature of a general JWS gets its own report entry. For each it
 // checks the header parameters (crit is accepted exactly when every name it
-// lists is one the verifier processes — JAdES sigT or iat, and b64 when true —,
-// per RFC 7515 §4.1.11; unencoded payloads and JAdES sigD detached
-// signatures are not supported and are FORMAT_FAILURE), the signing
+// lists is one the verifier processes — JAdES sigT, iat, sigD and b64 —,
+// per RFC 7515 §4.1.11), the signed content (attached, detached, unencoded
+// with b64 false per RFC 7797, or referenced by sigD with ObjectIdByURI or
+// ObjectIdByURIHash; content the user gives is what is verified, and an
+// attached payload or sigD digest that differs fails with HASH_FAILURE),
+// the signing
 // certificate from x5c (or the certificate values matching x5t#S256) and
 // that x5t#S256 matches it, the signature value (ES256/384/512,
 // RS256/384/512, PS256/384/512, EdDSA), the claimed signing time (iat, or
 // sigT in older signatures),
-// the JAdES signature time-stamps in etsiU (sigTst, whose imprint is over
+// the JAdES counter-signatures in etsiU (cSig: each validated as its own
+// signature whose payload is the countersigned signature value, so one
+// moved onto another signature fails), the JAdES signature time-stamps in
+// etsiU (sigTst, whose imprint is over
 // the base64url signature value as serialized, ETSI TS 119 182-1), the
 // chain with the certificate values (xVals), revocation from the
 // revocation values (rVals) or online, and the level reached

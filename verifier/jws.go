@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,34 +26,67 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 		rep.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "JWS: " + err.Error()}
 		return nil
 	}
-	// Content the user gives is what is verified: an attached payload that
-	// differs from it fails, whatever the signature says about its own.
-	payload := doc.Payload
-	differs := false
-	if detached != nil {
-		given := base64.RawURLEncoding.EncodeToString(detached)
-		differs = !doc.Detached && payload != given
-		payload = given
-	}
+	// Content the user gives is what is verified (jose.SigningInput): an
+	// attached payload or sigD digest that differs from it fails.
 	for i, s := range doc.Sigs {
 		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "JWS"}
-		if differs {
-			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.HashFailure, Detail: "the content given differs from the payload the JWS carries"}
-			sig.Checks = append(sig.Checks, report.Check{Name: "signed content", Result: "failed", Detail: "the attached payload is not the content given for verification"})
-			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
-			rep.Signatures = append(rep.Signatures, sig)
-			continue
-		}
-		v.validateJWS(ctx, doc, s, payload, &sig)
+		counters := v.validateJWS(ctx, doc, s, detached, &sig)
 		rep.Signatures = append(rep.Signatures, sig)
+		for j, cs := range counters {
+			cs.ID = fmt.Sprintf("%s-counter%d", sig.ID, j+1)
+			rep.Signatures = append(rep.Signatures, cs)
+		}
 	}
 	return nil
+}
+
+// maxCounterDepth bounds counter-signatures of counter-signatures.
+const maxCounterDepth = 2
+
+// counterSignatures validates the JAdES counter-signatures (etsiU cSig) of
+// a signature whose base64url signature value is parent: each is a JWS
+// with a detached payload that is that value (ETSI TS 119 182-1 §5.3.2), so
+// a counter-signature moved onto another signature does not verify.
+func (v *Verifier) counterSignatures(ctx context.Context, cSigs []json.RawMessage, parent string, depth int) []report.Signature {
+	var out []report.Signature
+	for _, raw := range cSigs {
+		sig := report.Signature{Format: "JAdES counter-signature"}
+		data := []byte(raw)
+		var compact string
+		if json.Unmarshal(raw, &compact) == nil {
+			data = []byte(compact)
+		}
+		doc, err := jose.Parse(data)
+		switch {
+		case err != nil:
+			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "counter-signature: " + err.Error()}
+		case len(doc.Sigs) != 1 || !doc.Detached:
+			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.FormatFailure, Detail: "a counter-signature is one JWS signature with a detached payload"}
+		default:
+			// The payload is the countersigned JWS Signature Value (its
+			// octets; base64url-encoded in the signing input).
+			value, _ := base64.RawURLEncoding.DecodeString(parent)
+			nested := v.validateJWSDepth(ctx, doc, doc.Sigs[0], value, &sig, depth+1)
+			out = append(out, sig)
+			out = append(out, nested...)
+			continue
+		}
+		sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+		out = append(out, sig)
+	}
+	return out
 }
 
 // validateJWS runs the ETSI EN 319 102-1 basic validation, with signature
 // time-stamps and revocation at the best signature time, for one JWS
 // signature.
-func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, payload string, sig *report.Signature) {
+func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, content []byte, sig *report.Signature) []report.Signature {
+	return v.validateJWSDepth(ctx, doc, s, content, sig, 0)
+}
+
+// validateJWSDepth is validateJWS for a signature depth counter-signatures
+// down; it returns the reports of the signature's counter-signatures.
+func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.Sig, content []byte, sig *report.Signature, depth int) (counters []report.Signature) {
 	o := &outcome{sig: sig}
 	defer o.finish()
 	now := v.validationTime()
@@ -118,16 +152,26 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, p
 		o.note("signing certificate reference", "warning", "neither x5c nor x5t#S256 is protected: the signer certificate is not protected by the signature")
 	}
 
-	// Cryptographic verification of the signature value.
-	if doc.Detached && payload == "" {
-		o.check("signed data", errors.New("detached payload"))
-		o.fail(report.Indeterminate, report.SignedDataNotFound, "detached payload: the signed content was not provided")
+	// Cryptographic verification of the signature value over the signing
+	// input: the attached, detached or sigD-referenced content.
+	input, err := jose.SigningInput(doc, s, p, content)
+	if err != nil {
+		o.check("signed data", err)
+		var fe *jose.FormatError
+		switch {
+		case errors.Is(err, jose.ErrContentMissing):
+			o.fail(report.Indeterminate, report.SignedDataNotFound, err.Error())
+		case errors.Is(err, jose.ErrContentMismatch):
+			o.fail(report.TotalFailed, report.HashFailure, err.Error())
+		case errors.As(err, &fe):
+			o.fail(report.TotalFailed, report.FormatFailure, err.Error())
+		default:
+			o.fail(report.Indeterminate, report.SignedDataNotFound, err.Error())
+		}
 		return
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(payload); err != nil {
-		o.check("payload", errors.New("not base64url"))
-		o.fail(report.TotalFailed, report.FormatFailure, "the JWS payload is not base64url")
-		return
+	if p.SigD != nil {
+		o.check("detached content ("+p.SigD.Mechanism+")", nil)
 	}
 	value, err := base64.RawURLEncoding.DecodeString(s.Signature)
 	if err != nil {
@@ -135,7 +179,7 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, p
 		o.fail(report.TotalFailed, report.FormatFailure, "the JWS signature is not base64url")
 		return
 	}
-	if err := jose.VerifyValue(cert.PublicKey, p.Alg, []byte(s.Protected+"."+payload), value); err != nil {
+	if err := jose.VerifyValue(cert.PublicKey, p.Alg, input, value); err != nil {
 		o.check("signature value", err)
 		var fe *jose.FormatError
 		var ce *jose.ConstraintError
@@ -150,6 +194,9 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, p
 		return
 	}
 	o.check("signature value", nil)
+	if depth < maxCounterDepth {
+		counters = v.counterSignatures(ctx, u.CounterSigs, s.Signature, depth)
+	}
 
 	// Signature time-stamps (JAdES sigTst): the imprint is over the
 	// base64url JWS signature value as serialized (ETSI TS 119 182-1).
@@ -200,4 +247,5 @@ func (v *Verifier) validateJWS(ctx context.Context, doc *jose.Doc, s jose.Sig, p
 			}
 		}
 	}
+	return counters
 }
