@@ -29,9 +29,10 @@ test: deps-test
 bench: deps-test build
 	@scripts/bench.sh
 
-## demo: the five-step journey against the server `make run` started
+## demo: the five-step journey against the server `make run` started, then a month of synthetic history for the dashboard
 demo: build
 	./bin/kyso-dev demo
+	./bin/kyso-dev demo --seed-history
 
 ## fuzz: run each fuzz target for a short while
 fuzz:

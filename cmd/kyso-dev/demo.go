@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 
 	"kyso/cmd/internal/appenv"
@@ -15,8 +16,20 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	baseURL := fs.String("url", "", "server URL (default: base_url in the credentials file)")
 	creds := fs.String("credentials", "", "demo principals file (default DATA_DIR/dev-credentials.json)")
 	chip := fs.String("chip", "", "synthetic card directory (default DATA_DIR/demo-chip)")
+	history := fs.Bool("seed-history", false, "instead of the journey, fill the store with a month of synthetic dossiers for the dashboard")
+	days := fs.Int("days", 30, "days of synthetic history (with --seed-history)")
 	if c := parse(fs, args); c >= 0 {
 		return c
+	}
+	if *history {
+		if *days < 1 || *days > 366 {
+			fmt.Fprintln(io.err, "kyso-dev demo: --days must be 1 to 366")
+			return exitUsage
+		}
+		if err := seedHistory(ctx, io, *configPath, *days); err != nil {
+			return fail(io.err, "demo", err)
+		}
+		return exitOK
 	}
 	cfg, err := appenv.LoadConfig(*configPath, io.env)
 	if err != nil {

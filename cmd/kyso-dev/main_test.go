@@ -30,6 +30,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"testdata", "chip-answer", "--dir", "x", "--nonce", "!!"}, exitUsage, "hex or base64"},
 		{[]string{"dev"}, exitUsage, "setup"},
 		{[]string{"demo", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{[]string{"demo", "--seed-history", "--days", "0"}, exitUsage, "--days must be 1 to 366"},
 	} {
 		code, out, errs := runCLI(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {
@@ -56,5 +57,15 @@ func TestTestdataChip(t *testing.T) {
 	code, out, errs := runCLI(t, nil, "testdata", "chip-answer", "--dir", dir, "--nonce", "0011223344556677")
 	if code != exitOK || len(strings.TrimSpace(out)) < 16 {
 		t.Fatalf("chip-answer: exit %d %q %s", code, out, errs)
+	}
+}
+
+// TestSeedHistory fills an empty store with a few days of synthetic
+// dossiers through the dossier service.
+func TestSeedHistory(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, []string{"KYSO_DATA_DIR=" + dir}, "demo", "--seed-history", "--days", "2")
+	if code != exitOK || !strings.Contains(out, "synthetic dossiers") {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
 	}
 }

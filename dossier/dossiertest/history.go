@@ -26,6 +26,8 @@ type History struct {
 	// Form is the form each citizen submits; a JWS the service's form
 	// verifier accepts.
 	Form dossier.Form
+	// Until stops the history: no step is taken after it (zero: no end).
+	Until time.Time
 }
 
 // SeedHistory files the history through svc's own operations (so every
@@ -55,9 +57,15 @@ func SeedHistory(ctx context.Context, svc *dossier.Service, h History) (int, err
 
 func seedOne(ctx context.Context, svc *dossier.Service, h History, rng *rand.Rand, agency string, at time.Time, form dossier.Form) error {
 	clock := at
-	tick := func(maxMinutes int) {
+	if !h.Until.IsZero() && clock.After(h.Until) {
+		return nil
+	}
+	// tick moves the clock to the next step, false when that is past
+	// Until.
+	tick := func(maxMinutes int) bool {
 		clock = clock.Add(time.Duration(5+rng.IntN(maxMinutes)) * time.Minute)
 		h.SetClock(clock)
+		return h.Until.IsZero() || !clock.After(h.Until)
 	}
 	h.SetClock(clock)
 	citizen := &auth.Principal{Role: auth.RoleCitizen, Subject: fmt.Sprintf("0010990%05d", rng.IntN(100000))}
@@ -70,7 +78,9 @@ func seedOne(ctx context.Context, svc *dossier.Service, h History, rng *rand.Ran
 	if fate < 5 { // never received in the period
 		return nil
 	}
-	tick(240)
+	if !tick(240) {
+		return nil
+	}
 	var scans []dossier.FileInput
 	if rng.IntN(100) < 70 {
 		scans = []dossier.FileInput{{Name: "scan.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 synthetic scan")}}
@@ -79,25 +89,33 @@ func seedOne(ctx context.Context, svc *dossier.Service, h History, rng *rand.Ran
 		return fmt.Errorf("receive: %w", err)
 	}
 	if fate < 10 {
-		tick(600)
+		if !tick(600) {
+			return nil
+		}
 		_, err := svc.Reject(ctx, staff, d.ID, "hồ sơ chưa đầy đủ")
 		return err
 	}
-	tick(3 * 24 * 60)
-	if _, err := svc.Decide(ctx, staff, d.ID, dossier.DecisionApprove, "đủ điều kiện"); err != nil {
+	if !tick(3 * 24 * 60) {
+		return nil
+	}
+	if _, err := svc.DecideAs(ctx, staff, d.ID, dossier.DecisionApprove, "đủ điều kiện", dossier.Officer{Name: "Trần Văn Bình", Title: "Phó Chủ tịch"}); err != nil {
 		return fmt.Errorf("decide: %w", err)
 	}
 	if fate < 20 { // result still on paper
 		return nil
 	}
-	tick(240)
+	if !tick(240) {
+		return nil
+	}
 	if _, err := svc.SignResult(ctx, staff, d.ID, nil); err != nil {
 		return fmt.Errorf("sign result: %w", err)
 	}
 	if fate < 30 {
 		return nil
 	}
-	tick(120)
+	if !tick(120) {
+		return nil
+	}
 	if _, err := svc.Return(ctx, staff, d.ID); err != nil {
 		return fmt.Errorf("return: %w", err)
 	}
