@@ -49,6 +49,7 @@ func (a *SignArea) Routes(r *Router) {
 	r.Handle(http.MethodPost, "/v1/sign/pdf", signers, a.signPDF, MaxBody(a.MaxDocument+1<<20))
 	r.Handle(http.MethodPost, "/v1/sign/cms", signers, a.signCMS, MaxBody(a.MaxDocument+1<<20))
 	r.Handle(http.MethodPost, "/v1/sign/jws", signers, a.signJWS, MaxBody(8<<20))
+	r.Handle(http.MethodPost, "/v1/sign/extend", signers, a.extend, MaxBody(a.MaxDocument+1<<20))
 	a.cscRoutes(r, signers)
 }
 
@@ -214,6 +215,39 @@ func (a *SignArea) signPDF(w http.ResponseWriter, r *http.Request) {
 		}
 		a.log.ErrorContext(r.Context(), "writing signed PDF failed", "err", err)
 	}
+}
+
+// extend brings a signed PDF to PAdES-BASELINE-LTA (or renews its archive
+// time-stamp) with the service's TSA and revocation sources; no key is
+// used.
+func (a *SignArea) extend(w http.ResponseWriter, r *http.Request) {
+	var doc []byte
+	_, err := signMultipart(r, func(part io.Reader) error {
+		b, err := io.ReadAll(io.LimitReader(part, a.MaxDocument+1))
+		if err != nil {
+			return BodyError(err)
+		}
+		if int64(len(b)) > a.MaxDocument {
+			return problem.Newf(http.StatusRequestEntityTooLarge, "body-too-large", "documents are limited to %d bytes", a.MaxDocument)
+		}
+		doc = b
+		return nil
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !bytes.HasPrefix(bytes.TrimLeft(doc, "\x00\t\n\f\r "), []byte("%PDF-")) {
+		a.fail(w, r, problem.New(http.StatusUnsupportedMediaType, "unsupported-format", "only signed PDF documents can be extended"))
+		return
+	}
+	out, err := signer.ExtendPDF(r.Context(), doc, a.svc.Deps())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	_, _ = w.Write(out)
 }
 
 // headerDeferredWriter writes the status line on the first byte, so a

@@ -180,6 +180,33 @@ func TestServerWithOutsideTools(t *testing.T) {
 	if out := tool(t, "pdfsig", "-nssdir", "sql:"+nss, sealed); !strings.Contains(out, "Signature is Valid") || !strings.Contains(out, "Certificate is Trusted") {
 		t.Fatalf("pdfsig on the agency seal:\n%s", out)
 	}
+	// The sealed e-result extended to B-LTA (DSS and an archive
+	// time-stamp): the service's verifier and pdfsig still accept it.
+	sealedPDF, err := os.ReadFile(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp.Reset()
+	mw = multipart.NewWriter(&mp)
+	fw, _ = mw.CreateFormFile("file", "sealed.pdf")
+	fw.Write(sealedPDF)
+	mw.Close()
+	extended := callRaw(t, "POST", base+"/v1/sign/extend", agency, mw.FormDataContentType(), mp.Bytes(), 200)
+	if !bytes.HasPrefix(extended, sealedPDF) {
+		t.Fatal("the extension rewrote the sealed revisions")
+	}
+	var extRep struct {
+		ValidationStatus          struct{ MainIndication string }
+		SignatureValidationReport []struct{ SignatureLevel string }
+	}
+	call(t, "POST", base+"/v1/verify", "", "application/pdf", extended, 200, &extRep)
+	if extRep.ValidationStatus.MainIndication != "TOTAL-PASSED" || len(extRep.SignatureValidationReport) == 0 || extRep.SignatureValidationReport[0].SignatureLevel != "PAdES-BASELINE-LTA" {
+		t.Errorf("/v1/verify on the extended e-result: %+v", extRep)
+	}
+	if out := tool(t, "pdfsig", "-nssdir", "sql:"+nss, write("extended.pdf", extended)); !strings.Contains(out, "Signature is Valid") {
+		t.Fatalf("pdfsig on the extended e-result:\n%s", out)
+	}
+	callRaw(t, "POST", base+"/v1/sign/extend", agency, "application/pdf", sealedPDF, 415)
 
 	// Revocation: good, then revoked in OCSP at once and in its CRL shard.
 	ocspArgs := []string{"ocsp", "-issuer", issuing, "-cert", leaf, "-url", base + "/ocsp", "-CAfile", root}
