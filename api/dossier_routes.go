@@ -427,6 +427,11 @@ func (a *DossierArea) result(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+d.ID+`-result.pdf"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
+	if d.AuditEntry != "" {
+		// The receipt of the result's signing, which names its SHA-256.
+		w.Header().Set(ReceiptHeader, d.AuditEntry)
+		w.Header().Set("Link", "</v1/audit/receipts/"+d.AuditEntry+`>; rel="audit-receipt"`)
+	}
 	_, _ = w.Write(pdf)
 }
 

@@ -18,6 +18,7 @@ type dossierView struct {
 	AgencyCode      string        `json:"agency_code"`
 	State           string        `json:"state"`
 	Version         int64         `json:"version"`
+	AuditEntry      string        `json:"audit_entry,omitempty"`
 	Form            formView      `json:"form"`
 	Decision        *decisionView `json:"decision,omitempty"`
 	DigitizedInputs bool          `json:"digitized_inputs"`
@@ -95,7 +96,7 @@ func optTime(t time.Time) *time.Time {
 func viewDossier(d *dossier.Dossier) dossierView {
 	v := dossierView{
 		ID: d.ID, ProcedureCode: d.ProcedureCode, Applicant: d.Applicant, ApplicantName: d.ApplicantName, AgencyCode: d.AgencyCode,
-		State: string(d.State), Version: d.Version,
+		State: string(d.State), Version: d.Version, AuditEntry: d.AuditEntry,
 		Form:            formView{Kind: d.FormKind, SHA256: d.FormSHA256, Signer: d.FormSigner},
 		DigitizedInputs: d.HasDigitized,
 		SubmittedAt:     d.SubmittedAt, ReceivedAt: optTime(d.ReceivedAt), ProcessedAt: optTime(d.ProcessedAt),

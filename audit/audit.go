@@ -298,3 +298,20 @@ func (l *Log) Pending(ctx context.Context) (int64, error) {
 func jsonString(s string) (json.RawMessage, error) { return json.Marshal(s) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// LatestID returns the id of the latest entry with the object and action
+// (sequenced or pending), or "" when there is none.
+func (l *Log) LatestID(ctx context.Context, object, action string) (string, error) {
+	var id string
+	err := l.db.QueryRowContext(ctx, "SELECT id FROM audit_pending WHERE object = $1 AND action = $2 ORDER BY pid DESC LIMIT 1", object, action).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = l.db.QueryRowContext(ctx, "SELECT id FROM audit_log WHERE object = $1 AND action = $2 ORDER BY idx DESC LIMIT 1", object, action).Scan(&id)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("audit: find entry: %w", err)
+	}
+	return id, nil
+}

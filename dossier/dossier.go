@@ -147,6 +147,11 @@ type Dossier struct {
 	// ("15/KQ-UBND-HN").
 	ResultNumber string
 
+	// AuditEntry is the id of the audit log entry of the step that returned
+	// this dossier (of its result's signing, for Result); GET
+	// /v1/audit/receipts/{id} proves it is in the log. Not stored.
+	AuditEntry string
+
 	SubmittedAt    time.Time
 	ReceivedAt     time.Time
 	ProcessedAt    time.Time

@@ -565,6 +565,9 @@ func (s *Service) Result(ctx context.Context, p *auth.Principal, id string) ([]b
 			return nil, nil, err
 		}
 	}
+	if d.AuditEntry, err = s.audit.LatestID(ctx, "dossier/"+d.ID, "dossier."+string(ActSignResult)); err != nil {
+		return nil, nil, err
+	}
 	return pdf, d, nil
 }
 
@@ -747,10 +750,14 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, p *auth.Principal, d *
 		return fmt.Errorf("dossier: record event: %w", err)
 	}
 	digest, _ := e.Digest()
+	ad := map[string]any{"seq": e.Seq, "from": string(from), "to": string(to), "event_sha256": hex.EncodeToString(digest),
+		"agency_code": d.AgencyCode, "procedure_code": d.ProcedureCode}
+	if act == ActSignResult {
+		ad["result_sha256"] = d.ResultSHA256 // the receipt names the e-result
+	}
+	d.AuditEntry = audit.NewID()
 	return s.audit.AppendTx(ctx, tx, audit.Event{
-		Actor: e.Actor, Role: e.Role, Action: "dossier." + string(act), Object: "dossier/" + d.ID,
-		Details: map[string]any{"seq": e.Seq, "from": string(from), "to": string(to), "event_sha256": hex.EncodeToString(digest),
-			"agency_code": d.AgencyCode, "procedure_code": d.ProcedureCode},
+		ID: d.AuditEntry, Actor: e.Actor, Role: e.Role, Action: "dossier." + string(act), Object: "dossier/" + d.ID, Details: ad,
 	})
 }
 

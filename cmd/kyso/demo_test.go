@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -74,4 +78,66 @@ func TestDemoAgainstTheWiredServer(t *testing.T) {
 	if err != nil || rep.Divergence != nil || rep.Entries < 10 {
 		t.Fatalf("audit log after the demo: %+v %v", rep, err)
 	}
+
+	// The e-result download names the audit entry of its signing; its
+	// receipt, fetched over HTTP, verifies offline with kyso audit
+	// verify-receipt and the key the log publishes, and names the
+	// downloaded file's SHA-256.
+	var dossierID string
+	if err := e.db.QueryRowContext(ctx, "SELECT id FROM dossiers").Scan(&dossierID); err != nil {
+		t.Fatal(err)
+	}
+	resp := httpGet(t, base+"/v1/dossiers/"+dossierID+"/result", token)
+	entry := resp.Header.Get("Kyso-Audit-Entry")
+	if resp.StatusCode != 200 || entry == "" || !strings.Contains(resp.Header.Get("Link"), "/v1/audit/receipts/"+entry) {
+		t.Fatalf("e-result download: %d, entry %q", resp.StatusCode, entry)
+	}
+	sum := sha256.Sum256(resp.body)
+	waitSequenced(t, l)
+	receipt := httpGet(t, base+"/v1/audit/receipts/"+entry, "")
+	key := httpGet(t, base+"/v1/audit/key", "")
+	if receipt.StatusCode != 200 || key.StatusCode != 200 {
+		t.Fatalf("receipt %d, key %d", receipt.StatusCode, key.StatusCode)
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "receipt.json"), receipt.body, 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "log.vkey"), key.body, 0o600)
+	code, cliOut, errs := runCLI(t, nil, "audit", "verify-receipt", filepath.Join(dir, "receipt.json"), "--key", filepath.Join(dir, "log.vkey"))
+	if code != exitOK || !strings.Contains(cliOut, "receipt OK: entry "+entry+" (dossier.sign-result on dossier/"+dossierID) {
+		t.Fatalf("verify-receipt: %d\n%s%s", code, cliOut, errs)
+	}
+	var rc audit.Receipt
+	if err := json.Unmarshal(receipt.body, &rc); err != nil {
+		t.Fatal(err)
+	}
+	logged, err := audit.ParseEntry(rc.Entry)
+	if err != nil || logged.Details["result_sha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the receipt's entry does not name the downloaded e-result: %+v %v", logged, err)
+	}
+}
+
+type httpResult struct {
+	*http.Response
+	body []byte
+}
+
+func httpGet(t *testing.T, url, token string) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpResult{resp, b}
 }
