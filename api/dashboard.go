@@ -501,12 +501,29 @@ func figures(rep *dossier.Report, bucket string) ([]Figure, []Figure) {
 		return f
 	}
 	m := t.MedianSeconds
+	hours := func(f func(dossier.StepMedians) *int64) []float64 {
+		return col(func(p dossier.SeriesPoint) float64 {
+			v := f(p.MedianSeconds)
+			if v == nil {
+				return math.NaN()
+			}
+			return math.Round(float64(*v)/360) / 10
+		})
+	}
+	medChart := chart.Chart{Line: true, Unit: " h", Labels: labels, Series: []chart.Series{
+		{Name: "Tiếp nhận / receive", Class: "s1", Values: hours(func(m dossier.StepMedians) *int64 { return m.Receive })},
+		{Name: "Giải quyết / process", Class: "s2", Values: hours(func(m dossier.StepMedians) *int64 { return m.Process })},
+		{Name: "Ký kết quả / sign", Class: "s3", Values: hours(func(m dossier.StepMedians) *int64 { return m.Sign })},
+		{Name: "Trả kết quả / return", Class: "s4", Values: hours(func(m dossier.StepMedians) *int64 { return m.Return })},
+	}}
+	medFig := mk("medians", "Thời gian trung vị mỗi bước (giờ)", "Median time per step (hours)", "", "", "", medChart)
 	meds := []Figure{
 		med("median_receive", "Tiếp nhận", "Receive", m.Receive),
 		med("median_process", "Giải quyết", "Process", m.Process),
 		med("median_sign", "Ký kết quả", "Sign result", m.Sign),
 		med("median_return", "Trả kết quả", "Return", m.Return),
 	}
+	meds[0].Chart, meds[0].Cols, meds[0].Rows = medFig.Chart, medFig.Cols, medFig.Rows
 	return figs, meds
 }
 

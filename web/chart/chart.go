@@ -28,6 +28,10 @@ type Chart struct {
 	Series      []Series
 	// Rate draws lines on a 0–100 % axis; otherwise bars from zero.
 	Rate bool
+	// Line draws lines instead of bars on the count axis (NaN: no value).
+	Line bool
+	// Unit follows the values in tooltips (e.g. " h").
+	Unit string
 	// Width and Height of the view box; zero takes 360×170.
 	Width, Height int
 }
@@ -55,7 +59,9 @@ func (c Chart) SVG() template.HTML {
 	} else {
 		for _, s := range c.Series {
 			for _, v := range s.Values {
-				max = math.Max(max, v)
+				if !math.IsNaN(v) {
+					max = math.Max(max, v)
+				}
 			}
 		}
 		max = 4 * nice(max/4)
@@ -87,7 +93,7 @@ func (c Chart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x, h-6, esc(l))
 	}
 	y := func(v float64) float64 { return float64(padTop) + plotH - plotH*math.Min(v, max)/max }
-	if c.Rate {
+	if c.Rate || c.Line {
 		for _, s := range c.Series {
 			var pts []string
 			for i, v := range s.Values {
@@ -96,13 +102,19 @@ func (c Chart) SVG() template.HTML {
 				}
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", float64(padLeft)+slot*(float64(i)+0.5), y(v)))
 			}
-			fmt.Fprintf(&b, `<polyline class="line %s" points="%s"><title>%s</title></polyline>`, esc(s.Class), strings.Join(pts, " "), esc(s.Name))
+			if len(pts) > 0 {
+				fmt.Fprintf(&b, `<polyline class="line %s" points="%s"><title>%s</title></polyline>`, esc(s.Class), strings.Join(pts, " "), esc(s.Name))
+			}
 			for i, v := range s.Values {
 				if math.IsNaN(v) {
 					continue
 				}
-				fmt.Fprintf(&b, `<circle class="dot %s" cx="%.1f" cy="%.1f" r="2.5"><title>%s %s: %d%%</title></circle>`,
-					esc(s.Class), float64(padLeft)+slot*(float64(i)+0.5), y(v), esc(s.Name), esc(c.Labels[i]), int(math.Round(v*100)))
+				val := fmt.Sprintf("%d%%", int(math.Round(v*100)))
+				if !c.Rate {
+					val = trim(v) + c.Unit
+				}
+				fmt.Fprintf(&b, `<circle class="dot %s" cx="%.1f" cy="%.1f" r="2.5"><title>%s %s: %s</title></circle>`,
+					esc(s.Class), float64(padLeft)+slot*(float64(i)+0.5), y(v), esc(s.Name), esc(c.Labels[i]), esc(val))
 			}
 		}
 	} else {
@@ -113,7 +125,7 @@ func (c Chart) SVG() template.HTML {
 				x := float64(padLeft) + slot*float64(i) + slot*0.1 + bw*float64(j)
 				top := y(v)
 				fmt.Fprintf(&b, `<rect class="bar %s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %s</title></rect>`,
-					esc(s.Class), x, top, math.Max(bw-1, 1), float64(padTop)+plotH-top, esc(s.Name), esc(c.Labels[i]), trim(v))
+					esc(s.Class), x, top, math.Max(bw-1, 1), float64(padTop)+plotH-top, esc(s.Name), esc(c.Labels[i]), esc(trim(v)+c.Unit))
 			}
 		}
 	}

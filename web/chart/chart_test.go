@@ -17,6 +17,8 @@ func TestSVG(t *testing.T) {
 			Series: []chart.Series{{Name: "Hồ sơ", Values: []float64{3, 0, 12}, Class: "s1"}, {Name: "Số hóa", Values: []float64{1, 0, 7}, Class: "s2"}}},
 		{Title: "Tỷ lệ", Rate: true, Labels: []string{"T1", "T2", "T3"},
 			Series: []chart.Series{{Name: "Ký số", Values: []float64{0.5, math.NaN(), 1}, Class: "s1"}}},
+		{Title: "Trung vị", Line: true, Unit: " h", Labels: []string{"T1", "T2"},
+			Series: []chart.Series{{Name: "Giải quyết", Values: []float64{36.5, math.NaN()}, Class: "s1"}, {Name: "Ký", Values: []float64{math.NaN(), math.NaN()}, Class: "s2"}}},
 		{Title: "Empty"},
 	} {
 		svg := string(c.SVG())
