@@ -318,6 +318,13 @@ func (c *CA) RemoteKey(ctx context.Context, credentialID, pin string) (*credenti
 	if cr.Kind != credential.KindCitizen {
 		return nil, nil, credential.ErrNotFound
 	}
+	cert, err := cr.Certificate()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: credential %s certificate: %w", cr.ID, err)
+	}
+	if now := c.cfg.Now(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return nil, nil, credential.ErrCertificateExpired
+	}
 	act, err := c.cfg.CitizenKeys.Activate(ctx, cr, pin, c.cfg.MaxPINFailures)
 	if err != nil {
 		return nil, nil, err

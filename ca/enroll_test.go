@@ -171,3 +171,45 @@ func TestEnrollRejects(t *testing.T) {
 	}
 	_ = hsm.ECP256
 }
+
+// When a citizen's certificate expires, the CA's background work destroys
+// the key material, each credential in one transaction with its audit
+// event; nothing opens it afterwards.
+func TestExpiredCredentialsLoseTheirKeys(t *testing.T) {
+	e := enrollEnv(t, storetest.SQLite(t))
+	ctx := context.Background()
+	en, err := e.ca.Enroll(ctx, citizen("001099012345", "expiry-1"), ca.EnrollRequest{Key: "remote", PIN: "246810"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.ca.DestroyExpiredKeys(ctx); err != nil || n != 0 {
+		t.Fatalf("DestroyExpiredKeys before expiry = %d, %v", n, err)
+	}
+	later := en.Certificate.NotAfter.Add(time.Hour)
+	keys := credential.NewKeys(credential.NewStore(e.db), e.citizen, "")
+	c, err := ca.Load(ctx, e.db, e.h, ca.Config{BaseURL: e.cfg.BaseURL, CRLShards: e.cfg.CRLShards, Audit: e.audit, CitizenKeys: keys,
+		Now: func() time.Time { return later }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.RemoteKey(ctx, en.CredentialID, "246810"); !errors.Is(err, credential.ErrCertificateExpired) {
+		t.Fatalf("key of an expired certificate: %v, want ErrCertificateExpired", err)
+	}
+	if n, err := c.DestroyExpiredKeys(ctx); err != nil || n != 1 {
+		t.Fatalf("DestroyExpiredKeys = %d, %v", n, err)
+	}
+	if n, err := c.DestroyExpiredKeys(ctx); err != nil || n != 0 {
+		t.Fatalf("second DestroyExpiredKeys = %d, %v", n, err)
+	}
+	cr, err := c.Credentials().Get(ctx, en.CredentialID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cr.Wrapped) != 0 || cr.KDF != "" || cr.KeyDestroyedAt.IsZero() {
+		t.Fatalf("expired credential keeps %d wrapped bytes", len(cr.Wrapped))
+	}
+	var n int
+	if err := e.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_pending WHERE action = 'credential.destroy' AND object = $1`, "credential:"+en.CredentialID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("credential.destroy events %d, %v", n, err)
+	}
+}

@@ -347,3 +347,22 @@ func TestSADSingleUseUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// No signature under a certificate that has expired: neither a citizen's
+// (nor a SAD obtained before it expired) nor an agency's seal.
+func TestExpiredCertificateNeverSigns(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	h1 := hashOf("one")
+	sad := f.authorize(t, f.citizen, h1)
+	f.now = f.pki.Leaf.Cert.NotAfter.Add(time.Minute)
+	f.citizen = citizen(f.citizen.Subject, f.now)
+	before := f.signs.Load()
+	_, err := f.svc.Authorize(ctx, f.citizen, csc.AuthorizeRequest{CredentialID: f.credID, NumSignatures: 1, Hashes: []string{h1},
+		HashAlgorithmOID: sha256OID, PIN: pin}, "t")
+	f.refused(t, err, before, "certificate-expired")
+	_, err = f.signHash(f.citizen, sad, h1)
+	f.refused(t, err, before, "")
+	_, err = f.svc.Activate(ctx, f.agency, f.sealID, "", "t")
+	f.refused(t, err, before, "certificate-expired")
+}
