@@ -299,6 +299,28 @@ func (c *Client) SignFile(ctx context.Context, kind string, s Signer, fields map
 	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/v1/sign/" + kind, Token: s.Token, ContentType: mw.FormDataContentType(), Body: pr}, http.StatusOK)
 }
 
+// ExtendPDF asks the server to bring a signed PDF to PAdES-BASELINE-LTA
+// (POST /v1/sign/extend) and returns the extended document.
+func (c *Client) ExtendPDF(ctx context.Context, token, name string, r io.Reader) ([]byte, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			fw, err := mw.CreateFormFile("file", filepath.Base(name))
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(fw, r); err != nil {
+				return err
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/v1/sign/extend", Token: token, ContentType: mw.FormDataContentType(), Body: pr}, http.StatusOK)
+}
+
 // SignPDF signs pdf at level and returns the signed document.
 func (c *Client) SignPDF(ctx context.Context, s Signer, level string, pdf []byte) ([]byte, error) {
 	out, err := c.SignFile(ctx, "pdf", s, map[string]string{"level": level}, "document.pdf", bytes.NewReader(pdf))

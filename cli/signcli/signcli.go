@@ -43,6 +43,7 @@ type Deps struct {
 }
 
 const cliUsage = `usage: kyso sign pdf|cms|jws [flags] INPUT
+       kyso sign extend [--out FILE] (--server URL [--token-file FILE] | --tsa-url URL --tsa-trust PEM) SIGNED.pdf
 
 Signs INPUT (a PDF, any file, or a JSON document) and writes the result
 to --out (default: standard output).
@@ -54,6 +55,9 @@ Remote signing against a Kyso server:
   The citizen's signing PIN is read from --pin-file or $KYSO_SIGNING_PIN,
   never from the command line; the bearer (identity assertion or API
   token) from --token-file or $KYSO_TOKEN.
+Extending a signed PDF to PAdES-BASELINE-LTA (or renewing its archive
+time-stamp) adds the validation data of its signatures and time-stamps and
+a document time-stamp, on the server or locally with the given TSA.
 `
 
 type cliOpts struct {
@@ -69,6 +73,9 @@ type cliOpts struct {
 // Run runs "kyso sign" with args (after "sign") and returns the exit
 // code: 0 done, 1 failed, 2 usage.
 func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "extend" {
+		return runExtend(ctx, args[1:], deps, stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "pdf" && args[0] != "cms" && args[0] != "jws") {
 		fmt.Fprint(stderr, cliUsage)
 		return 2
@@ -330,4 +337,84 @@ func serverError(err error) error {
 		return fmt.Errorf("server answered %d", pe.Status)
 	}
 	return err
+}
+
+// runExtend implements "kyso sign extend".
+func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kyso sign extend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var out, server, tokFile, tsaURL, tsaTrust string
+	fs.StringVar(&out, "out", "-", "output file (- for standard output)")
+	fs.StringVar(&server, "server", "", "Kyso server URL (extend on the server)")
+	fs.StringVar(&tokFile, "token-file", "", "file holding the bearer token (server)")
+	fs.StringVar(&tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local)")
+	fs.StringVar(&tsaTrust, "tsa-trust", "", "PEM trust anchors of the --tsa-url TSA (local)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || (server == "") == (tsaURL == "") {
+		fmt.Fprint(stderr, cliUsage)
+		return 2
+	}
+	if deps.Getenv == nil {
+		deps.Getenv = os.Getenv
+	}
+	if deps.HTTP == nil {
+		deps.HTTP = &http.Client{Timeout: 5 * time.Minute}
+	}
+	input := fs.Arg(0)
+	extended, err := func() ([]byte, error) {
+		if server != "" {
+			token, err := readSecret(tokFile, "KYSO_TOKEN", deps.Getenv)
+			if err != nil {
+				return nil, fmt.Errorf("token: %w", err)
+			}
+			if token == "" {
+				return nil, errors.New("a bearer token is needed: --token-file or $KYSO_TOKEN")
+			}
+			f, err := os.Open(input)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			b, err := apiclient.New(server, deps.HTTP).ExtendPDF(ctx, token, input, f)
+			if err != nil {
+				return nil, serverError(err)
+			}
+			return b, nil
+		}
+		var roots []*x509.Certificate
+		if tsaTrust != "" {
+			var err error
+			if roots, err = certfile.Read(tsaTrust); err != nil {
+				return nil, fmt.Errorf("--tsa-trust: %w", err)
+			}
+		}
+		d := deps.Deps
+		d.Stamper = &tsa.Client{URL: tsaURL, HTTP: deps.HTTP, Roots: roots}
+		if d.Revocation == nil {
+			d.Revocation = signer.NetRevocation{HTTP: deps.HTTP}
+		}
+		pdf, err := os.ReadFile(input)
+		if err != nil {
+			return nil, err
+		}
+		return signer.ExtendPDF(ctx, pdf, d)
+	}()
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso sign extend: %v\n", err)
+		return 1
+	}
+	w, commit, err := openOutput(out, stdout)
+	if err == nil {
+		_, err = w.Write(extended)
+		if cerr := commit(err == nil); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kyso sign extend: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -207,6 +207,14 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Fatalf("pdfsig on the extended e-result:\n%s", out)
 	}
 	callRaw(t, "POST", base+"/v1/sign/extend", agency, "application/pdf", sealedPDF, 415)
+	// kyso sign extend against the server does the same.
+	cliOut := filepath.Join(dir, "extended-cli.pdf")
+	if code, _, errs := runCLI(t, []string{"KYSO_TOKEN=" + agency}, "sign", "extend", "--server", base, "--out", cliOut, sealed); code != exitOK {
+		t.Fatalf("kyso sign extend: exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(cliOut); err != nil || !bytes.HasPrefix(b, sealedPDF) || !bytes.Contains(b[len(sealedPDF):], []byte("/DocTimeStamp")) {
+		t.Fatalf("kyso sign extend output: %d bytes, %v", len(b), err)
+	}
 
 	// Revocation: good, then revoked in OCSP at once and in its CRL shard.
 	ocspArgs := []string{"ocsp", "-issuer", issuing, "-cert", leaf, "-url", base + "/ocsp", "-CAfile", root}
