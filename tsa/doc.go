@@ -11,6 +11,8 @@
 // Client sends requests to an external TSA over HTTP and checks the reply
 // (status, message imprint, nonce) before handing out the token.
 //
-// Encoding and signing of requests and responses use
+// Tokens (TSTInfo in CMS SignedData, SHA-256, signing-certificate-v2 per
+// RFC 5816) are encoded and signed with kyso/cms, the one CMS
+// implementation; requests, rejections and the client's replies use
 // github.com/digitorus/timestamp.
 package tsa

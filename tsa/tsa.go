@@ -100,15 +100,14 @@ func (s *Server) Stamp(ctx context.Context, digest []byte, h crypto.Hash) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.respond(ctx, &timestamp.Request{HashAlgorithm: h, HashedMessage: digest, Certificates: true, Nonce: nonce})
+	_, token, err := s.respond(ctx, &timestamp.Request{HashAlgorithm: h, HashedMessage: digest, Certificates: true, Nonce: nonce})
 	if err != nil {
 		return nil, err
 	}
-	ts, err := timestamp.ParseResponse(resp)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
+	if token == nil {
+		return nil, ErrRejected
 	}
-	return ts.RawToken, nil
+	return token, nil
 }
 
 // Respond answers a DER TimeStampReq with a DER TimeStampResp. Requests
@@ -119,48 +118,47 @@ func (s *Server) Respond(ctx context.Context, reqDER []byte) ([]byte, error) {
 	if err != nil {
 		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
 	}
-	return s.respond(ctx, req)
+	resp, _, err := s.respond(ctx, req)
+	return resp, err
 }
 
-func (s *Server) respond(ctx context.Context, req *timestamp.Request) ([]byte, error) {
+// respond answers req: a granted response and its token, or a rejection
+// (and no token).
+func (s *Server) respond(ctx context.Context, req *timestamp.Request) ([]byte, []byte, error) {
+	reject := func(info timestamp.FailureInfo) ([]byte, []byte, error) {
+		resp, err := timestamp.CreateErrorResponse(timestamp.Rejection, info)
+		return resp, nil, err
+	}
 	if !acceptedHash(req.HashAlgorithm) {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadAlgorithm)
+		return reject(timestamp.BadAlgorithm)
 	}
 	if len(req.HashedMessage) != req.HashAlgorithm.Size() {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
+		return reject(timestamp.BadDataFormat)
 	}
 	if len(req.TSAPolicyOID) > 0 && !req.TSAPolicyOID.Equal(s.cfg.Policy) {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedPolicy)
+		return reject(timestamp.UnacceptedPolicy)
 	}
 	// This TSA recognises no request extension; RFC 3161 §2.4.1 asks for
 	// unacceptedExtension whenever a request carries one it does not
 	// recognise, critical or not.
 	if len(req.Extensions) > 0 {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedExtension)
+		return reject(timestamp.UnacceptedExtension)
 	}
-	// The library draws a random 160-bit serial; we record it and retry in
-	// the (practically impossible) case of a collision.
+	// A random 160-bit serial, recorded; drawn again in the (practically
+	// impossible) case of a collision.
 	for attempt := 0; attempt < 3; attempt++ {
-		ts := timestamp.Timestamp{
-			HashAlgorithm:     req.HashAlgorithm,
-			HashedMessage:     req.HashedMessage,
-			Time:              s.cfg.Now().UTC(),
-			Accuracy:          s.cfg.Accuracy,
-			Policy:            s.cfg.Policy,
-			Nonce:             req.Nonce,
-			AddTSACertificate: req.Certificates,
-			Certificates:      s.cfg.Chain,
-		}
-		if !req.Certificates {
-			ts.Certificates = nil
-		}
-		resp, err := ts.CreateResponseWithOpts(s.cfg.Cert, s.cfg.Signer, crypto.SHA256)
+		serial, err := newSerial()
 		if err != nil {
-			return nil, fmt.Errorf("tsa: create response: %w", err)
+			return nil, nil, err
 		}
-		parsed, err := timestamp.ParseResponse(resp)
+		now := s.cfg.Now().UTC().Truncate(time.Second)
+		token, err := s.token(tokenRequest{hash: req.HashAlgorithm, hashed: req.HashedMessage, nonce: req.Nonce, serial: serial, genTime: now, certs: req.Certificates})
 		if err != nil {
-			return nil, fmt.Errorf("tsa: own response unreadable: %w", err)
+			return nil, nil, err
+		}
+		resp, err := granted(token)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tsa: encode response: %w", err)
 		}
 		nonce := ""
 		if req.Nonce != nil {
@@ -168,18 +166,18 @@ func (s *Server) respond(ctx context.Context, req *timestamp.Request) ([]byte, e
 		}
 		_, err = s.db.ExecContext(ctx,
 			`INSERT INTO tsa_tokens (serial, issued_ms, policy, hash_alg, digest, nonce) VALUES ($1, $2, $3, $4, $5, $6)`,
-			parsed.SerialNumber.Text(16), parsed.Time.UnixMilli(), s.cfg.Policy.String(), req.HashAlgorithm.String(),
+			serial.Text(16), now.UnixMilli(), s.cfg.Policy.String(), req.HashAlgorithm.String(),
 			hex.EncodeToString(req.HashedMessage), nonce)
 		if store.IsUniqueViolation(err) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tsa: record serial: %w", err)
+			return nil, nil, fmt.Errorf("tsa: record serial: %w", err)
 		}
-		s.cfg.Log.InfoContext(ctx, "time-stamp issued", "serial", parsed.SerialNumber.Text(16), "hash", req.HashAlgorithm.String())
-		return resp, nil
+		s.cfg.Log.InfoContext(ctx, "time-stamp issued", "serial", serial.Text(16), "hash", req.HashAlgorithm.String())
+		return resp, token, nil
 	}
-	return nil, errors.New("tsa: could not draw a unique serial number")
+	return nil, nil, errors.New("tsa: could not draw a unique serial number")
 }
 
 // ServeHTTP implements POST /tsa.
