@@ -12,6 +12,9 @@ import (
 	"database/sql"
 	"errors"
 	"math/big"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,4 +251,58 @@ func TestExpiredCertificateNeverSigns(t *testing.T) {
 			t.Fatalf("ExpiredKeys = %v, want [%s] (not %s)", ids, c.ID, live.ID)
 		}
 	})
+}
+
+// pkcs11-tool, logged in to the citizen-key token with its PIN after a
+// citizen enrolled and signed, finds the derivation secret (derive only,
+// never extractable) and no private key at all.
+func TestPKCS11ToolFindsNoCitizenKey(t *testing.T) {
+	tool, err := exec.LookPath("pkcs11-tool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pkcs11-tool is not installed (apt-get install opensc)")
+		}
+		t.Skip("pkcs11-tool is not installed (apt-get install opensc); skipping")
+	}
+	ctx := context.Background()
+	cfg := hsmtest.NewToken(t)
+	h := hsmtest.Open(t, cfg, nil)
+	s := credential.NewStore(storetest.SQLite(t))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := credential.NewKeys(s, h, "")
+	if _, err := keys.EnsureSecret(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c := enrolWrapped(t, s, keys, "t1", now.Add(-time.Hour), now.Add(time.Hour))
+	act, err := keys.Activate(ctx, c, citizenPIN, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := keys.Open(ctx, c, act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256([]byte("x"))
+	if _, err := w.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tool, "--module", cfg.Module, "--token-label", cfg.TokenLabel, "--login", "--pin", "env:KYSO_TEST_HSM_PIN", "-O")
+	cmd.Env = append(os.Environ(), "KYSO_TEST_HSM_PIN="+cfg.PIN, "SOFTHSM2_CONF="+hsmtest.ConfPath(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
+	}
+	t.Logf("pkcs11-tool -O:\n%s", out)
+	text := string(out)
+	if strings.Contains(text, "Private Key Object") || strings.Contains(text, "Public Key Object") {
+		t.Fatalf("the citizen-key token holds key pair objects:\n%s", text)
+	}
+	for _, want := range []string{"Secret Key Object", "label:      " + credential.SecretLabel, "Usage:      derive\n", "never extractable"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pkcs11-tool output lacks %q:\n%s", want, text)
+		}
+	}
 }
