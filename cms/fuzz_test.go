@@ -34,3 +34,17 @@ func FuzzParse(f *testing.F) {
 		ParseTimeStamp(data)
 	})
 }
+
+// FuzzParseCertificate feeds the lenient certificate reader (stand-in key
+// and serial re-encoding).
+func FuzzParseCertificate(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x80})
+	f.Add([]byte("\x30\x0c\x30\x06\xa0\x03\x02\x01\x02\x02\x01\xff\x30\x00\x03\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseCertificate(data)
+		if err != nil {
+			return
+		}
+		_, _ = PublicKey(c)
+	})
+}

@@ -23,3 +23,23 @@ func FuzzParse(f *testing.F) {
 		_, _ = Payload(data)
 	})
 }
+
+// FuzzSigningInput feeds sigD and b64 handling with and without content.
+func FuzzSigningInput(f *testing.F) {
+	f.Add([]byte(`{"payload":"","protected":"eyJhbGciOiJFUzI1NiIsImNyaXQiOlsic2lnRCJdLCJzaWdEIjp7Im1JZCI6Imh0dHA6Ly91cmkuZXRzaS5vcmcvMTkxODIvT2JqZWN0SWRCeVVSSUhhc2giLCJwYXJzIjpbImEiXSwiaGFzaE0iOiJTMjU2IiwiaGFzaFYiOlsiQUFBQSJdfX0","signature":"AAAA"}`), []byte("a"))
+	f.Add([]byte("eyJhbGciOiJFUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19..AAAA"), []byte(`{"a":1}`))
+	f.Fuzz(func(t *testing.T, data, content []byte) {
+		doc, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for _, s := range doc.Sigs {
+			p, err := s.Params()
+			if err != nil {
+				continue
+			}
+			_, _ = SigningInput(doc, s, p, content)
+			_, _ = SigningInput(doc, s, p, nil)
+		}
+	})
+}
