@@ -90,6 +90,7 @@ type issueResponse struct {
 	NotAfter     string `json:"not_after"`
 	CRLShard     int    `json:"crl_shard"`
 	Issuer       string `json:"issuer"`
+	AuditEntry   string `json:"audit_entry,omitempty"`
 }
 
 func (a *CAArea) issue(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +113,7 @@ func (a *CAArea) issue(w http.ResponseWriter, r *http.Request) {
 		Serial: en.Serial, CredentialID: en.CredentialID,
 		Certificate: pemOf(en.Certificate.Raw), Chain: pemOf(chain...),
 		NotBefore: en.Certificate.NotBefore.UTC().Format(time.RFC3339), NotAfter: en.Certificate.NotAfter.UTC().Format(time.RFC3339),
-		CRLShard: en.Shard, Issuer: en.Issuer,
+		CRLShard: en.Shard, Issuer: en.Issuer, AuditEntry: en.AuditEntry,
 	})
 }
 
@@ -130,6 +131,7 @@ type certJSON struct {
 	NotAfter     string  `json:"not_after"`
 	CRLShard     int     `json:"crl_shard"`
 	Certificate  string  `json:"certificate,omitempty"`
+	AuditEntry   string  `json:"audit_entry,omitempty"`
 }
 
 func toCertJSON(ci *ca.CertInfo, withPEM bool) certJSON {
@@ -137,6 +139,7 @@ func toCertJSON(ci *ca.CertInfo, withPEM bool) certJSON {
 		Serial: ci.Serial, Issuer: ci.Issuer, Profile: ci.Profile, Subject: ci.Subject, SubjectID: ci.SubjectID,
 		CredentialID: ci.CredentialID, Status: ci.Status, Reason: ci.Reason, CRLShard: ci.Shard,
 		NotBefore: ci.NotBefore.Format(time.RFC3339), NotAfter: ci.NotAfter.Format(time.RFC3339),
+		AuditEntry: ci.AuditEntry,
 	}
 	if ci.RevokedAt != nil {
 		s := ci.RevokedAt.Format(time.RFC3339)

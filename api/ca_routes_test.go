@@ -127,7 +127,7 @@ func TestCAEndpoints(t *testing.T) {
 	_ = json.Unmarshal(body, &remote)
 	var rr map[string]any
 	_ = json.Unmarshal(body, &rr)
-	for _, f := range []string{"serial", "credential_id", "certificate", "chain", "not_before", "not_after", "crl_shard"} {
+	for _, f := range []string{"serial", "credential_id", "certificate", "chain", "not_before", "not_after", "crl_shard", "audit_entry"} {
 		if _, ok := rr[f]; !ok {
 			t.Errorf("response lacks %s: %s", f, body)
 		}
@@ -189,7 +189,7 @@ func TestCAEndpoints(t *testing.T) {
 	// Officer puts it on hold; the owner may not lift an officer's hold,
 	// the officer does; then the owner revokes.
 	resp, body = call(t, "POST", base+"/v1/certificates/"+serial+"/revoke", officer, map[string]string{"reason": "certificateHold"})
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"hold"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"hold"`) || !strings.Contains(string(body), `"audit_entry": "`) {
 		t.Fatalf("hold: %d %s", resp.StatusCode, body)
 	}
 	resp, body = call(t, "POST", base+"/v1/certificates/"+serial+"/release", "citizen-001099012345-g", nil)

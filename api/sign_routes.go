@@ -207,7 +207,7 @@ func (a *SignArea) signPDF(w http.ResponseWriter, r *http.Request) {
 	}
 	// The output is assembled in order (original, then the new revisions)
 	// only after signing succeeded, so it can stream to the client.
-	hw := &headerDeferredWriter{w: w, status: http.StatusOK, contentType: "application/pdf"}
+	hw := &headerDeferredWriter{w: w, status: http.StatusOK, contentType: "application/pdf", before: func(h http.Header) { setAuditEntries(h, act) }}
 	if err := signer.SignPDF(r.Context(), act.Key, tmp, size, hw, opts); err != nil {
 		if !hw.started {
 			a.fail(w, r, err)
@@ -257,11 +257,24 @@ type headerDeferredWriter struct {
 	status      int
 	contentType string
 	started     bool
+	// before, when set, adds headers known only once the output starts.
+	before func(http.Header)
+}
+
+// setAuditEntries names the audit log entries of the signatures made with
+// act in the Kyso-Audit-Entry header (comma-separated).
+func setAuditEntries(h http.Header, act *csc.Activation) {
+	if ids := act.AuditEntries(); len(ids) > 0 {
+		h.Set(ReceiptHeader, strings.Join(ids, ", "))
+	}
 }
 
 func (h *headerDeferredWriter) Write(p []byte) (int, error) {
 	if !h.started {
 		h.started = true
+		if h.before != nil {
+			h.before(h.w.Header())
+		}
 		h.w.Header().Set("Content-Type", h.contentType)
 		h.w.WriteHeader(h.status)
 	}
@@ -296,6 +309,7 @@ func (a *SignArea) signCMS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/pkcs7-signature")
 	w.Header().Set("Content-Disposition", `attachment; filename="signature.p7s"`)
+	setAuditEntries(w.Header(), act)
 	_, _ = w.Write(p7s)
 }
 
@@ -340,5 +354,6 @@ func (a *SignArea) signJWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", ctype)
+	setAuditEntries(w.Header(), act)
 	_, _ = w.Write(out)
 }

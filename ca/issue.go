@@ -57,6 +57,8 @@ type Issued struct {
 	Issuer      string
 	Shard       int
 	CRLURL      string
+	// AuditEntry is the id of the issuance's audit log entry.
+	AuditEntry string
 }
 
 // CRLURL is the distribution point of an issuer's shard.
@@ -210,7 +212,8 @@ func (c *CA) record(ctx context.Context, tx *sql.Tx, iss *Issued, rec *pending, 
 		return err
 	}
 	name, role := actor(p)
-	return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.issue", Object: "certificate:" + iss.Serial, Details: map[string]any{
+	iss.AuditEntry = audit.NewID()
+	return c.auditTx(ctx, tx, audit.Event{ID: iss.AuditEntry, Actor: name, Role: role, Action: "ca.certificate.issue", Object: "certificate:" + iss.Serial, Details: map[string]any{
 		"profile": rec.profile, "issuer": iss.Issuer, "subject": iss.Certificate.Subject.String(), "shard": iss.Shard,
 		"credential_id": rec.credentialID, "not_after": iss.Certificate.NotAfter.Format(time.RFC3339),
 	}})

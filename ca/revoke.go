@@ -135,7 +135,8 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string, p *auth.Principa
 		if code == ocsp.CertificateHold {
 			action = "ca.certificate.hold"
 		}
-		if err := c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
+		info.AuditEntry = audit.NewID()
+		if err := c.auditTx(ctx, tx, audit.Event{ID: info.AuditEntry, Actor: name, Role: role, Action: action, Object: "certificate:" + info.Serial, Details: map[string]any{
 			"reason": reason, "issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject, "credential_id": info.CredentialID,
 		}}); err != nil {
 			return err
@@ -238,7 +239,8 @@ func (c *CA) Release(ctx context.Context, serial string, p *auth.Principal) (*Ce
 			return err
 		}
 		name, role := actor(p)
-		return c.auditTx(ctx, tx, audit.Event{Actor: name, Role: role, Action: "ca.certificate.release", Object: "certificate:" + info.Serial, Details: map[string]any{
+		info.AuditEntry = audit.NewID()
+		return c.auditTx(ctx, tx, audit.Event{ID: info.AuditEntry, Actor: name, Role: role, Action: "ca.certificate.release", Object: "certificate:" + info.Serial, Details: map[string]any{
 			"issuer": info.Issuer, "shard": info.Shard, "subject": info.Subject,
 		}})
 	})
@@ -299,6 +301,9 @@ type CertInfo struct {
 	// StatusVersion is incremented by every status change; a pre-signed
 	// OCSP response is valid only for the version it was signed for.
 	StatusVersion int64
+	// AuditEntry is the id of the audit log entry of the status change
+	// that returned this (Revoke, Release); empty otherwise.
+	AuditEntry string
 }
 
 type rowQuerier interface {

@@ -218,7 +218,7 @@ func TestRemoteCLIAndHTTP(t *testing.T) {
 		req := map[string]any{"credentialID": "c1", "SAD": authz.SAD, "hashes": []string{sum},
 			"hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "signAlgo": "1.2.840.10045.4.3.2"}
 		var signed csc.SignHashResponse
-		if st, body := post(t, s.url+"/csc/v2/signatures/signHash", "fresh", req, &signed); st != 200 || len(signed.Signatures) != 1 {
+		if st, body := post(t, s.url+"/csc/v2/signatures/signHash", "fresh", req, &signed); st != 200 || len(signed.Signatures) != 1 || len(signed.AuditEntries) != 1 {
 			t.Fatalf("signHash: %d %s", st, body)
 		}
 		before = s.signs.Load()

@@ -356,6 +356,9 @@ type SignHashRequest struct {
 // SignHashResponse carries the signatures, in the order of the hashes.
 type SignHashResponse struct {
 	Signatures []string `json:"signatures"`
+	// AuditEntries are the ids of the signatures' audit log entries (a
+	// Kyso extension): GET /v1/audit/receipts/{id} proves each is logged.
+	AuditEntries []string `json:"audit_entries,omitempty"`
 }
 
 // redeem consumes the SAD and checks it authorizes this request.
@@ -414,6 +417,7 @@ func (s *Service) SignHash(ctx context.Context, p *auth.Principal, req SignHashR
 		}
 		resp.Signatures = append(resp.Signatures, base64.StdEncoding.EncodeToString(sig))
 	}
+	resp.AuditEntries = act.AuditEntries()
 	return resp, nil
 }
 
@@ -456,6 +460,9 @@ type SignDocRequest struct {
 type SignDocResponse struct {
 	DocumentWithSignature []string `json:"DocumentWithSignature,omitempty"`
 	SignatureObject       []string `json:"SignatureObject,omitempty"`
+	// AuditEntries are the ids of the signatures' audit log entries (a
+	// Kyso extension).
+	AuditEntries []string `json:"audit_entries,omitempty"`
 }
 
 // SignDoc signs whole documents as PAdES (P), CAdES detached (C) or JAdES
@@ -513,6 +520,7 @@ func (s *Service) SignDoc(ctx context.Context, p *auth.Principal, req SignDocReq
 			return nil, badRequest("signature_format must be P, C or J")
 		}
 	}
+	resp.AuditEntries = act.AuditEntries()
 	return resp, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"kyso/audit"
@@ -313,16 +314,34 @@ type auditedSigner struct {
 	role   string
 	credID string
 	client string
+
+	mu  sync.Mutex
+	ids []string // audit entries written, in order
+}
+
+// AuditEntries returns the ids of the audit log entries of the signatures
+// made with the activation's key, in order.
+func (a *Activation) AuditEntries() []string {
+	as, ok := a.Key.Signer.(*auditedSigner)
+	if !ok {
+		return nil
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return append([]string(nil), as.ids...)
 }
 
 func (a *auditedSigner) Public() crypto.PublicKey { return a.inner.Public() }
 
 func (a *auditedSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	ev := audit.Event{Actor: a.actor, Role: a.role, Action: "signature.create", Object: "credential:" + a.credID,
+	ev := audit.Event{ID: audit.NewID(), Actor: a.actor, Role: a.role, Action: "signature.create", Object: "credential:" + a.credID,
 		Details: map[string]any{"hash": hex.EncodeToString(digest), "hash_alg": opts.HashFunc().String(), "client": a.client}}
 	if err := a.log.Append(a.ctx, ev); err != nil {
 		return nil, fmt.Errorf("csc: audit before signing: %w", err)
 	}
+	a.mu.Lock()
+	a.ids = append(a.ids, ev.ID)
+	a.mu.Unlock()
 	return a.inner.Sign(r, digest, opts)
 }
 
