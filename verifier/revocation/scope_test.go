@@ -26,7 +26,7 @@ type pki struct {
 	key  *ecdsa.PrivateKey
 }
 
-func mustKey(t *testing.T) *ecdsa.PrivateKey {
+func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func newIssuer(t *testing.T) pki {
+func newIssuer(t testing.TB) pki {
 	k := mustKey(t)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Issuing CA"}, NotBefore: t0.AddDate(-1, 0, 0), NotAfter: t0.AddDate(10, 0, 0),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
@@ -46,7 +46,7 @@ func newIssuer(t *testing.T) pki {
 	return pki{c, k}
 }
 
-func (p pki) issue(t *testing.T, tmpl *x509.Certificate) pki {
+func (p pki) issue(t testing.TB, tmpl *x509.Certificate) pki {
 	k := mustKey(t)
 	if tmpl.NotBefore.IsZero() {
 		tmpl.NotBefore = t0.AddDate(0, -1, 0)
@@ -66,7 +66,7 @@ const shard0, shard1 = "http://crl.kyso.test/ca/0.crl", "http://crl.kyso.test/ca
 
 // shardCRL is a CRL of one shard made by Kyso's CA code (critical issuing
 // distribution point naming the shard, user certificates only).
-func (p pki) shardCRL(t *testing.T, url string, this time.Time, entries ...crl.Entry) []byte {
+func (p pki) shardCRL(t testing.TB, url string, this time.Time, entries ...crl.Entry) []byte {
 	der, err := crl.Build(p.cert, p.key, crl.Params{Number: big.NewInt(this.Unix()), ThisUpdate: this, NextUpdate: this.Add(24 * time.Hour), URL: url, Scope: crl.UserCerts, Entries: entries})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func (p pki) rawCRL(t *testing.T, this time.Time, exts []pkix.Extension, entries
 	return der
 }
 
-func (p pki) ocspBy(t *testing.T, responder pki, leaf *x509.Certificate, this time.Time, revokedAt time.Time) []byte {
+func (p pki) ocspBy(t testing.TB, responder pki, leaf *x509.Certificate, this time.Time, revokedAt time.Time) []byte {
 	r := ocsp.Response{Status: ocsp.Good, SerialNumber: leaf.SerialNumber, ThisUpdate: this, NextUpdate: this.Add(4 * time.Hour), ProducedAt: this}
 	if !revokedAt.IsZero() {
 		r.Status, r.RevokedAt, r.RevocationReason = ocsp.Revoked, revokedAt, ocsp.KeyCompromise
