@@ -26,6 +26,9 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
+	// Mode is "production" (the default: kyso serve refuses development
+	// settings, see CheckProduction) or "development" (what make run sets).
+	Mode string `yaml:"mode"`
 	// Listen is the HTTP listen address.
 	Listen string `yaml:"listen"`
 	// PublicURL is the base URL clients and certificates use to reach the
@@ -43,6 +46,7 @@ type Config struct {
 	Signer   Signer   `yaml:"signer"`
 	Verifier Verifier `yaml:"verifier"`
 	Audit    Audit    `yaml:"audit"`
+	Dev      Dev      `yaml:"dev"`
 }
 
 // Database selects the store.
@@ -243,9 +247,12 @@ func (c Config) LogOrigin() string {
 	return u.Host + "/audit"
 }
 
-// Default returns the configuration for local use.
+// Default returns every default of the configuration, in this one place:
+// production mode, loopback listening and local state under ./var (the
+// database, PEM output, trust stores and the local token's PIN file).
 func Default() Config {
 	return Config{
+		Mode:      ModeProduction,
 		Listen:    "127.0.0.1:8080",
 		PublicURL: "http://127.0.0.1:8080",
 		DataDir:   "./var",
@@ -293,6 +300,15 @@ func Load(path string, env []string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// DatabaseDSN is database.dsn, or the embedded SQLite database in the data
+// directory when it is empty.
+func (c Config) DatabaseDSN() string {
+	if c.Database.DSN != "" {
+		return c.Database.DSN
+	}
+	return "sqlite:" + strings.TrimSuffix(c.DataDir, "/") + "/kyso.db"
 }
 
 // EnvPrefix starts every override variable.
@@ -392,6 +408,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Mode != ModeProduction && c.Mode != ModeDevelopment {
+		bad("mode", "want production or development, got %q", c.Mode)
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)

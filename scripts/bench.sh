@@ -67,6 +67,8 @@ slots.removable = false
 CONF
 export SOFTHSM2_CONF=$run/hsm/softhsm2.conf
 cat >"$run/kyso.yaml" <<YAML
+# SoftHSM2 and the synthetic cards' test CSCA: development mode.
+mode: development
 listen: 127.0.0.1:$port
 public_url: $url
 data_dir: $run/data

@@ -15,6 +15,9 @@ slots.removable = false
 CONF
 fi
 export SOFTHSM2_CONF=$var/hsm/softhsm2.conf
+# The local server runs in development mode: SoftHSM2, the dev CSCA and the
+# demo data. kyso serve is in production mode otherwise and refuses them.
+export KYSO_MODE=development
 ./bin/kyso-dev dev setup
 echo
 echo "Kyso is starting on http://127.0.0.1:8080"

@@ -26,5 +26,10 @@ func openDossier(ctx context.Context, e *env, c *components) (*dossier.Service, 
 	if err != nil {
 		return nil, err
 	}
+	if e.cfg.Dev.SeedDemoAgencies { // development only: CheckProduction refuses it
+		if err := dossier.SeedDemoAgencies(ctx, svc.Agencies()); err != nil {
+			return nil, err
+		}
+	}
 	return svc, nil
 }

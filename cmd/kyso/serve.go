@@ -29,6 +29,15 @@ func runServe(ctx context.Context, io stdio, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	cfg, err := loadConfig(*configPath, io)
+	if err != nil {
+		return fail(io.err, "serve", err)
+	}
+	if cfg.Mode == config.ModeProduction {
+		if err := cfg.CheckProduction(); err != nil {
+			return fail(io.err, "serve", err)
+		}
+	}
 	e, err := openEnv(ctx, io, *configPath, true)
 	if err != nil {
 		return fail(io.err, "serve", err)

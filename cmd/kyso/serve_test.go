@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 	ln.Close()
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	env := []string{
+		"KYSO_MODE=development",
 		"KYSO_DATA_DIR=" + dir,
 		"KYSO_LISTEN=" + addr,
 		"KYSO_PUBLIC_URL=http://" + addr,
@@ -147,4 +149,22 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+// Production mode is the default: kyso serve refuses the development
+// defaults before it opens anything, naming the keys to change.
+func TestServeRefusesDevelopmentDefaultsInProduction(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, []string{"KYSO_DATA_DIR=" + dir, "KYSO_LISTEN=0.0.0.0:8080", "KYSO_DEV_SEED_DEMO_AGENCIES=true"}, "serve")
+	if code != exitFail {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, key := range []string{"hsm.module", "dev.seed_demo_agencies", "listen", "tls.cert_file", "mode: production"} {
+		if !strings.Contains(errs, key) {
+			t.Errorf("the refusal does not name %s:\n%s", key, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kyso.db")); err == nil {
+		t.Error("serve opened the database before refusing")
+	}
 }

@@ -74,11 +74,7 @@ func Open(ctx context.Context, o Options) (*Env, error) {
 	}
 	e := &Env{Config: cfg, Log: NewLogger(cfg, o.LogTo), Registry: prometheus.NewRegistry()}
 	e.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	dsn := cfg.Database.DSN
-	if dsn == "" {
-		dsn = "sqlite:" + strings.TrimSuffix(cfg.DataDir, "/") + "/kyso.db"
-	}
-	if e.DB, err = store.Open(ctx, dsn, e.Log); err != nil {
+	if e.DB, err = store.Open(ctx, cfg.DatabaseDSN(), e.Log); err != nil {
 		return nil, err
 	}
 	if o.WithHSM {
@@ -90,14 +86,34 @@ func Open(ctx context.Context, o Options) (*Env, error) {
 	return e, nil
 }
 
+// ErrNoModule refuses to pick SoftHSM silently in production mode.
+var ErrNoModule = errors.New("config: hsm.module: set the path of the HSM's PKCS#11 module; production never falls back to SoftHSM (mode: production)")
+
+// Module returns the PKCS#11 module to load: hsm.module, or in development
+// mode SoftHSM2 found in its usual places (pointed at the token directory
+// that make run creates under the data directory).
+func Module(cfg config.Config) (string, error) {
+	if cfg.HSM.Module != "" {
+		return cfg.HSM.Module, nil
+	}
+	if cfg.Mode != config.ModeDevelopment {
+		return "", ErrNoModule
+	}
+	useLocalSoftHSM(cfg)
+	return hsm.DefaultModule()
+}
+
 // OpenHSM logs in to the configured token.
 func (e *Env) OpenHSM(ctx context.Context) error {
-	useLocalSoftHSM(e.Config)
+	module, err := Module(e.Config)
+	if err != nil {
+		return err
+	}
 	pin, err := hsm.LoadPIN(e.Config.HSM.PINFile, e.Config.HSM.PINEnv)
 	if err != nil {
 		return fmt.Errorf("HSM user PIN (hsm.pin_file / hsm.pin_env): %w", err)
 	}
-	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.TokenLabel, PIN: pin,
+	h, err := hsm.Open(ctx, hsm.Config{Module: module, TokenLabel: e.Config.HSM.TokenLabel, PIN: pin,
 		PoolSize: e.Config.HSM.PoolSize, KeyMetricLabel: KeyMetricLabel}, e.Log, e.Registry)
 	if err != nil {
 		return fmt.Errorf("open HSM token %q: %w", e.Config.HSM.TokenLabel, err)
@@ -232,9 +248,15 @@ func useLocalSoftHSM(cfg config.Config) {
 	}
 }
 
-// InitToken makes sure the token exists, creating random PIN files when
-// they are missing. It reports whether it initialised the token.
-func InitToken(module, label, pinFile, pinEnv, soPINFile string) (bool, error) {
+// InitToken makes sure the configured token exists, creating random PIN
+// files when they are missing (the SO PIN in soPINFile). It reports whether
+// it initialised the token.
+func InitToken(cfg config.Config, soPINFile string) (bool, error) {
+	module, err := Module(cfg)
+	if err != nil {
+		return false, err
+	}
+	label, pinFile, pinEnv := cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv
 	userPIN, err := hsm.LoadPIN(pinFile, pinEnv)
 	if err != nil {
 		if pinFile == "" {

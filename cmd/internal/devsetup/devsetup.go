@@ -19,6 +19,7 @@ import (
 	"kyso/ca/ceremony"
 	certstest "kyso/certs-test"
 	"kyso/cmd/internal/appenv"
+	"kyso/config"
 	"kyso/dossier"
 	"kyso/dossier/demo"
 )
@@ -102,8 +103,10 @@ func Setup(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	created, err := appenv.InitToken(cfg.HSM.Module, cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv,
-		filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin"))
+	if cfg.Mode != config.ModeDevelopment {
+		return errors.New("the dev setup needs development mode (mode: development or KYSO_MODE=development)")
+	}
+	created, err := appenv.InitToken(cfg, filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin"))
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
