@@ -43,7 +43,7 @@ func TestSignRefusesCitizenKeys(t *testing.T) {
 	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel, "KYSO_HSM_PIN_FILE=" + pinFile}
+	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + hcfg.Module, "KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel, "KYSO_HSM_PIN_FILE=" + pinFile}
 	in := filepath.Join(dir, "in.pdf")
 	if err := os.WriteFile(in, signertest.PDF(t, signertest.PDFOptions{}), 0o600); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func tokenInit(ctx context.Context, io stdio, args []string) int {
 	if *soPINFile == "" {
 		*soPINFile = filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin")
 	}
-	created, err := appenv.InitToken(cfg, *soPINFile)
+	created, err := appenv.InitToken(cfg, cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv, *soPINFile)
 	if err != nil {
 		return fail(io.err, "token init", err)
 	}

@@ -124,12 +124,15 @@ func (e *Env) OpenHSM(ctx context.Context) error {
 
 // OpenCitizenHSM logs in to the citizen-key token, with its own PIN.
 func (e *Env) OpenCitizenHSM(ctx context.Context) error {
-	useLocalSoftHSM(e.Config)
+	module, err := Module(e.Config)
+	if err != nil {
+		return err
+	}
 	pin, err := hsm.LoadPIN(e.Config.HSM.CitizenPINFile, e.Config.HSM.CitizenPINEnv)
 	if err != nil {
 		return fmt.Errorf("citizen-key token user PIN (hsm.citizen_pin_file / hsm.citizen_pin_env): %w", err)
 	}
-	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.CitizenTokenLabel, PIN: pin,
+	h, err := hsm.Open(ctx, hsm.Config{Module: module, TokenLabel: e.Config.HSM.CitizenTokenLabel, PIN: pin,
 		PoolSize: e.Config.HSM.PoolSize, KeyMetricLabel: KeyMetricLabel}, e.Log, e.Registry)
 	if err != nil {
 		return fmt.Errorf("open citizen-key token %q (kyso token init creates it): %w", e.Config.HSM.CitizenTokenLabel, err)
@@ -181,7 +184,7 @@ func InitCitizenToken(ctx context.Context, o Options, out io.Writer) error {
 	if cfg.HSM.CitizenPINFile != "" {
 		soFile = filepath.Join(filepath.Dir(cfg.HSM.CitizenPINFile), "citizen-so.pin")
 	}
-	created, err := InitToken(cfg.HSM.Module, cfg.HSM.CitizenTokenLabel, cfg.HSM.CitizenPINFile, cfg.HSM.CitizenPINEnv, soFile)
+	created, err := InitToken(cfg, cfg.HSM.CitizenTokenLabel, cfg.HSM.CitizenPINFile, cfg.HSM.CitizenPINEnv, soFile)
 	if err != nil {
 		return fmt.Errorf("citizen-key token: %w", err)
 	}
@@ -248,15 +251,14 @@ func useLocalSoftHSM(cfg config.Config) {
 	}
 }
 
-// InitToken makes sure the configured token exists, creating random PIN
-// files when they are missing (the SO PIN in soPINFile). It reports whether
-// it initialised the token.
-func InitToken(cfg config.Config, soPINFile string) (bool, error) {
+// InitToken makes sure the token label exists on the configured module,
+// creating random PIN files when they are missing (the SO PIN in
+// soPINFile). It reports whether it initialised the token.
+func InitToken(cfg config.Config, label, pinFile, pinEnv, soPINFile string) (bool, error) {
 	module, err := Module(cfg)
 	if err != nil {
 		return false, err
 	}
-	label, pinFile, pinEnv := cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv
 	userPIN, err := hsm.LoadPIN(pinFile, pinEnv)
 	if err != nil {
 		if pinFile == "" {

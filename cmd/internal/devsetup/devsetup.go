@@ -106,7 +106,7 @@ func Setup(ctx context.Context, o Options) error {
 	if cfg.Mode != config.ModeDevelopment {
 		return errors.New("the dev setup needs development mode (mode: development or KYSO_MODE=development)")
 	}
-	created, err := appenv.InitToken(cfg, filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin"))
+	created, err := appenv.InitToken(cfg, cfg.HSM.TokenLabel, cfg.HSM.PINFile, cfg.HSM.PINEnv, filepath.Join(filepath.Dir(cfg.HSM.PINFile), "so.pin"))
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
