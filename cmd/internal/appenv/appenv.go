@@ -144,12 +144,15 @@ func (e *Env) OpenCitizenHSM(ctx context.Context) error {
 // OpenRootHSM logs in to the root CA's token, with its own PIN. Only key
 // ceremonies call it.
 func (e *Env) OpenRootHSM(ctx context.Context) (*hsm.HSM, error) {
-	useLocalSoftHSM(e.Config)
+	module, err := Module(e.Config)
+	if err != nil {
+		return nil, err
+	}
 	pin, err := hsm.LoadPIN(e.Config.HSM.RootPINFile, e.Config.HSM.RootPINEnv)
 	if err != nil {
 		return nil, fmt.Errorf("root token user PIN (hsm.root_pin_file / hsm.root_pin_env): %w", err)
 	}
-	h, err := hsm.Open(ctx, hsm.Config{Module: e.Config.HSM.Module, TokenLabel: e.Config.HSM.RootTokenLabel, PIN: pin, PoolSize: 1}, e.Log, nil)
+	h, err := hsm.Open(ctx, hsm.Config{Module: module, TokenLabel: e.Config.HSM.RootTokenLabel, PIN: pin, PoolSize: 1}, e.Log, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open root token %q (kyso token init creates it): %w", e.Config.HSM.RootTokenLabel, err)
 	}
@@ -164,7 +167,7 @@ func InitRootToken(cfg config.Config) (bool, error) {
 	if cfg.HSM.RootPINFile != "" {
 		soFile = filepath.Join(filepath.Dir(cfg.HSM.RootPINFile), "root-so.pin")
 	}
-	created, err := InitToken(cfg.HSM.Module, cfg.HSM.RootTokenLabel, cfg.HSM.RootPINFile, cfg.HSM.RootPINEnv, soFile)
+	created, err := InitToken(cfg, cfg.HSM.RootTokenLabel, cfg.HSM.RootPINFile, cfg.HSM.RootPINEnv, soFile)
 	if err != nil {
 		return false, fmt.Errorf("root token: %w", err)
 	}
