@@ -12,11 +12,15 @@
 // the file; no second /Contents; the signature dictionary is not redefined
 // later; /Contents holds one DER object and zero padding), the message
 // digest, the signature value, the signing-certificate(-v2) attribute, the
-// chain to the configured trust anchors, revocation at the best signature
-// time (document /DSS, CMS revocation values, else online OCSP then CRL),
-// signature and document time-stamps (RFC 3161: the token's signature and
-// chain, and that the imprint matches the signature value or the byte
-// range), the PAdES baseline level reached, and each later incremental
+// chain to the configured trust anchors, the signing certificate's key
+// usage and the algorithms under the validation policy, revocation at the
+// best signature time (all evidence weighed: document /DSS, CMS revocation
+// values and online OCSP and CRL, each only within its scope), signature
+// and document time-stamps validated like signatures (RFC 3161 and EN 319
+// 102-1 §5.4: token signature, ESS certificate, critical timeStamping EKU,
+// chain and TSA revocation, imprint over the signature value or the byte
+// range), proving existence only when valid (docs/validation.md), the
+// PAdES baseline level reached, and each later incremental
 // update, analysed as a whitelist over the object graph (see changes.go):
 // every object a later revision defines, changes or frees must be
 // explained by an allowed kind of update — validation data (/DSS) sharing
