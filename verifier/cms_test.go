@@ -67,6 +67,10 @@ func TestCMS(t *testing.T) {
 		{"detached with content", detached, content, report.TotalPassed, ""},
 		{"detached without content", detached, nil, report.Indeterminate, report.SignedDataNotFound},
 		{"detached with other content", detached, []byte("other"), report.TotalFailed, report.HashFailure},
+		// The user asks whether "other" is signed: what the CMS encapsulates
+		// does not answer that.
+		{"attached, other content given", attached, []byte("other"), report.TotalFailed, report.HashFailure},
+		{"attached, the same content given", attached, content, report.TotalPassed, ""},
 		{"signature value changed", broken, nil, report.TotalFailed, report.SigCryptoFailure},
 		{"truncated", attached[:len(attached)/2], nil, report.TotalFailed, report.FormatFailure},
 	}

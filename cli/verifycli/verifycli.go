@@ -62,7 +62,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	at := fs.String("at", "", "validation time (RFC 3339); default now")
 	offline := fs.Bool("offline", false, "no online revocation checks")
 	cfgPath := fs.String("config", "", "configuration file")
-	detached := fs.String("detached", "", "signed content of a detached signature")
+	detached := fs.String("detached", "", "signed content of a CMS or JWS signature: what is verified, even when the signature carries content of its own")
 	policyPath := fs.String("policy", "", "validation policy (YAML); default the embedded policy")
 	fail := func(msg string) int {
 		fmt.Fprintf(stderr, "kyso verify: %s\n%s", msg, usage)
