@@ -184,7 +184,12 @@ func (s *Service) describe(c *credential.Credential, p *auth.Principal, certs st
 		return nil, fmt.Errorf("csc: credential %s: %w", c.ID, err)
 	}
 	info.Key.Status = "enabled"
-	if c.Status != credential.StatusActive {
+	// A citizen's key without its wrapped key material (destroyed, or
+	// made before keys were wrapped) or under an expired certificate
+	// signs nothing.
+	now := s.cfg.Now()
+	keyGone := c.Kind == credential.KindCitizen && (len(c.Wrapped) == 0 || !c.KeyDestroyedAt.IsZero())
+	if c.Status != credential.StatusActive || keyGone || now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
 		info.Key.Status = "disabled"
 	}
 	switch pub := cert.PublicKey.(type) {
@@ -206,6 +211,9 @@ func (s *Service) describe(c *credential.Credential, p *auth.Principal, certs st
 			ValidFrom    string   `json:"validFrom,omitempty"`
 			ValidTo      string   `json:"validTo,omitempty"`
 		}{Status: map[bool]string{true: "valid", false: "suspended"}[c.Status == credential.StatusActive]}
+		if now.After(cert.NotAfter) {
+			info.Cert.Status = "expired"
+		}
 		if c.Status == credential.StatusRevoked {
 			info.Cert.Status = "revoked"
 		}

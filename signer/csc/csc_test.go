@@ -365,4 +365,12 @@ func TestExpiredCertificateNeverSigns(t *testing.T) {
 	f.refused(t, err, before, "")
 	_, err = f.svc.Activate(ctx, f.agency, f.sealID, "", "t")
 	f.refused(t, err, before, "certificate-expired")
+	// credentials/info says so.
+	info, err := f.svc.CredentialInfo(ctx, f.agency, csc.InfoRequest{CredentialID: f.sealID, CertInfo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Key.Status != "disabled" || info.Cert == nil || info.Cert.Status != "expired" {
+		t.Fatalf("credentials/info of an expired seal: key %s, cert %+v", info.Key.Status, info.Cert)
+	}
 }
