@@ -153,6 +153,7 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 		overlay := map[int64]tlog.Hash{}
 		r := hashReader(ctx, tx, overlay)
 		pids := make([]any, 0, len(batch))
+		computed := map[int64]tlog.Hash{}
 		for i, p := range batch {
 			idx := size + int64(i)
 			hashes, err := tlog.StoredHashes(idx, p.data, r)
@@ -162,16 +163,16 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 			base := tlog.StoredHashIndex(0, idx)
 			for j, h := range hashes {
 				overlay[base+int64(j)] = h
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (idx, id, at, actor, role, action, object, data)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, idx, p.id, p.at, p.actor, p.role, p.action, p.object, p.data); err != nil {
-				return fmt.Errorf("audit: sequence entry %d: %w", idx, err)
+				computed[base+int64(j)] = h
 			}
 			if p.pid > 0 {
 				pids = append(pids, p.pid)
 			}
 		}
-		if err := insertHashes(ctx, tx, overlay); err != nil {
+		if err := insertEntries(ctx, tx, size, batch); err != nil {
+			return err
+		}
+		if err := insertHashes(ctx, tx, computed); err != nil {
 			return err
 		}
 		if err := deletePending(ctx, tx, pids); err != nil {
@@ -260,6 +261,27 @@ func (l *Log) legacyBatch(ctx context.Context, tx *sql.Tx, size int64, limit int
 		out = append(out, pendingRow{id: lf.ID, at: at, actor: actor, role: role, action: action, object: object, data: data})
 	}
 	return out, rows.Err()
+}
+
+func insertEntries(ctx context.Context, tx *sql.Tx, first int64, batch []pendingRow) error {
+	for off := 0; off < len(batch); off += 100 {
+		chunk := batch[off:min(off+100, len(batch))]
+		var sb strings.Builder
+		args := make([]any, 0, 8*len(chunk))
+		sb.WriteString("INSERT INTO audit_log (idx, id, at, actor, role, action, object, data) VALUES ")
+		for i, p := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			k := 8 * i
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
+			args = append(args, first+int64(off+i), p.id, p.at, p.actor, p.role, p.action, p.object, p.data)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("audit: sequence entries from %d: %w", first+int64(off), err)
+		}
+	}
+	return nil
 }
 
 func insertHashes(ctx context.Context, tx *sql.Tx, hashes map[int64]tlog.Hash) error {

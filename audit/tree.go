@@ -31,7 +31,9 @@ type querier interface {
 }
 
 // hashReader reads stored hashes from the database (and from an overlay
-// of hashes computed in the current batch).
+// of hashes computed in the current batch). Hashes read from the database
+// are added to a non-nil overlay, so that a batch reads the tree's right
+// edge once rather than for every entry.
 func hashReader(ctx context.Context, q querier, overlay map[int64]tlog.Hash) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
@@ -75,6 +77,11 @@ func hashReader(ctx context.Context, q querier, overlay map[int64]tlog.Hash) tlo
 				}
 				for _, i := range pos[n] {
 					copy(out[i][:], h)
+				}
+				if overlay != nil {
+					var hh tlog.Hash
+					copy(hh[:], h)
+					overlay[n] = hh
 				}
 				found++
 			}

@@ -53,6 +53,25 @@ gob ./signer '^Benchmark(SignPDF_RSA2048|SignPDF_P256)$'
 # One signature per run is enough to read the peak memory of the 50 MB document.
 go test -run '^$' -bench '^BenchmarkSignLargePDF$' -benchtime 1x -count "$count" -benchmem ./signer 2>&1 | tee -a "$gobench" | grep -E '^(Benchmark|ok|FAIL|---)' || true
 gob ./verifier '^Benchmark(VerifyPDF|Conformance)$'
+step "audit log: 16 writers with and without the log, SQLite and PostgreSQL"
+# Committed state changes per second with each change's audit entry written
+# in its transaction and the sequencer running, against the same changes
+# without the log (goal: ratio >= 0.8), and the p99 time from a commit to
+# the signed checkpoint covering it (goal: < 2 s).
+auditpg=$(mktemp -d /tmp/kyso-benchpg.XXXXXX)
+if auditdsn=$(scripts/testpg.sh start "$auditpg"); then
+  KYSO_TEST_POSTGRES_DSN=$auditdsn BENCH_AUDIT_DURATION=${BENCH_AUDIT_DURATION:-5s} \
+    go test -run '^$' -bench '^BenchmarkAuditLog$' -benchtime 1x ./audit 2>&1 | tee "$out/audit-log.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+  scripts/testpg.sh stop "$auditpg" || true
+else
+  echo "PostgreSQL not available; the audit log benchmark runs on SQLite only" >&2
+  CI= go test -run '^$' -bench '^BenchmarkAuditLog$/sqlite' -benchtime 1x ./audit 2>&1 | tee "$out/audit-log.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+fi
+rm -rf "$auditpg"
+if grep -q '^FAIL' "$out/audit-log.txt"; then
+  echo "the audit log benchmark failed; see $out/audit-log.txt" >&2
+  exit 1
+fi
 if grep -q '^FAIL' "$gobench"; then
   echo "a Go benchmark failed; see $gobench" >&2
   exit 1
@@ -203,5 +222,8 @@ step "summary"
   --machine "$(nproc) cores, $(uname -m), SoftHSM2 $(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null || echo '?')" \
   --out "$out/results.json" | tee "$out/summary.txt" || load_status=1
 echo
-echo "results: $out/results.json, $out/summary.txt (server log: $run/server.log)"
+echo
+echo "audit log (changes/s with and without the log, ratio, checkpoint p99):"
+grep -E '^BenchmarkAuditLog' "$out/audit-log.txt" || true
+echo "results: $out/results.json, $out/summary.txt, $out/audit-log.txt (server log: $run/server.log)"
 exit "$load_status"

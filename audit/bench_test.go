@@ -1,0 +1,189 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kyso/audit"
+	"kyso/store"
+	"kyso/store/storetest"
+)
+
+// BenchmarkAuditLog measures what the log costs the state changes that
+// write to it: 16 writers commit small state changes for a while without
+// the log, then with each change's entry written in its transaction while
+// the sequencer runs (every 250 ms, as kyso serve does), alternately, on
+// SQLite and on PostgreSQL. It reports committed changes per second both
+// ways, their ratio (goal: at least 0.8) and the 99th percentile of the
+// time from a change's commit to the first signed checkpoint covering it
+// (goal: under 2 s). Run with -benchtime 1x; BENCH_AUDIT_DURATION sets
+// each phase's length (default 3s).
+func BenchmarkAuditLog(b *testing.B) {
+	phase := 3 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("BENCH_AUDIT_DURATION")); err == nil && d > 0 {
+		phase = d
+	}
+	engines := []struct {
+		name string
+		open func(b *testing.B) *store.DB
+	}{
+		{"sqlite", func(b *testing.B) *store.DB {
+			db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "kyso.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			return db
+		}},
+		{"postgres", func(b *testing.B) *store.DB { return storetest.Postgres(b) }},
+	}
+	for _, eng := range engines {
+		b.Run(eng.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchAuditLog(b, eng.open(b), phase)
+			}
+		})
+	}
+}
+
+const benchWriters = 16
+
+func benchAuditLog(b *testing.B, db *store.DB, phase time.Duration) {
+	ctx := context.Background()
+	// A state change writes what a small real one does (a certificate's
+	// revocation, a dossier step): it updates its object's row and inserts
+	// an event row.
+	for _, q := range []string{"CREATE TABLE bench_objects (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+		"CREATE TABLE bench_events (id TEXT PRIMARY KEY, object BIGINT NOT NULL, v BIGINT NOT NULL)"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for o := 0; o < 1000; o++ {
+		if _, err := db.ExecContext(ctx, "INSERT INTO bench_objects (id, version) VALUES ($1, 0)", o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, _ := newKey(b, origin)
+	l, err := audit.New(ctx, db, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		commits = map[string]time.Time{} // sampled entry id -> commit time
+		seq     atomic.Int64
+	)
+	run := func(withLog bool) float64 {
+		var n atomic.Int64
+		deadline := time.Now().Add(phase)
+		var wg sync.WaitGroup
+		for w := 0; w < benchWriters; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					k := seq.Add(1)
+					id := audit.NewID()
+					err := db.InTx(ctx, func(tx *sql.Tx) error {
+						if _, err := tx.ExecContext(ctx, "UPDATE bench_objects SET version = version + 1 WHERE id = $1", k%1000); err != nil {
+							return err
+						}
+						if _, err := tx.ExecContext(ctx, "INSERT INTO bench_events (id, object, v) VALUES ($1, $2, $3)", fmt.Sprint("s", k), k%1000, k); err != nil {
+							return err
+						}
+						if !withLog {
+							return nil
+						}
+						return l.AppendTx(ctx, tx, audit.Event{ID: id, Actor: "bench", Role: "system", Action: "bench.change", Object: fmt.Sprint("state:", k),
+							Details: map[string]any{"v": k}})
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+					if withLog && k%25 == 0 {
+						mu.Lock()
+						commits[id] = time.Now()
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(n.Load()) / phase.Seconds()
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Run(sctx, audit.SequencerOptions{Interval: 250 * time.Millisecond})
+	}()
+	var base, logged float64
+	for round := 0; round < 2; round++ {
+		base += run(false) / 2
+		logged += run(true) / 2
+	}
+	for {
+		n, err := l.Pending(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	<-done
+
+	// Checkpoint latency: commit time to the signing of the first
+	// checkpoint whose tree holds the entry.
+	type cp struct{ size, at int64 }
+	var cps []cp
+	rows, err := db.QueryContext(ctx, "SELECT size, at FROM audit_checkpoints ORDER BY size")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var c cp
+		if err := rows.Scan(&c.size, &c.at); err != nil {
+			b.Fatal(err)
+		}
+		cps = append(cps, c)
+	}
+	rows.Close()
+	var lat []time.Duration
+	for id, committed := range commits {
+		var idx int64
+		if err := db.QueryRowContext(ctx, "SELECT idx FROM audit_log WHERE id = $1", id).Scan(&idx); err != nil {
+			b.Fatalf("sampled entry %s: %v", id, err)
+		}
+		i := sort.Search(len(cps), func(i int) bool { return cps[i].size > idx })
+		if i == len(cps) {
+			b.Fatalf("entry %d in no checkpoint", idx)
+		}
+		lat = append(lat, time.UnixMilli(cps[i].at).Sub(committed))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	var p99 time.Duration
+	if len(lat) > 0 {
+		p99 = lat[(len(lat)*99)/100]
+	}
+	b.ReportMetric(base, "changes/s-without-log")
+	b.ReportMetric(logged, "changes/s-with-log")
+	if base > 0 {
+		b.ReportMetric(logged/base, "ratio")
+	}
+	b.ReportMetric(float64(p99.Milliseconds()), "ms-checkpoint-p99")
+	b.ReportMetric(0, "ns/op")
+}
