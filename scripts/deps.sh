@@ -18,6 +18,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[chromium]=chromium
   need[zbarimg]=zbar-tools
   need[qpdf]=qpdf
+  need[systemd-analyze]=systemd
 fi
 
 has() {

@@ -20,7 +20,20 @@ var migrationName = regexp.MustCompile(`^(\d+)_[A-Za-z0-9_\-]+\.sql$`)
 // PostgreSQL), and AUTOID for an auto-increment primary key column.
 // Statements are separated by semicolons at line ends.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// The table is created only when missing: a service role without the
+	// right to change the schema (deploy/postgresql/roles.sql) starts on a
+	// database whose migrations the owner role has applied.
+	exists := false
+	if db.Dialect == Postgres {
+		var name sql.NullString
+		if err := db.QueryRowContext(ctx, "SELECT to_regclass('schema_migrations')::text").Scan(&name); err != nil {
+			return fmt.Errorf("store: look up schema_migrations: %w", err)
+		}
+		exists = name.Valid
+	}
+	if exists {
+		// Nothing to create.
+	} else if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		component TEXT NOT NULL,
 		version BIGINT NOT NULL,
 		name TEXT NOT NULL,
