@@ -17,6 +17,8 @@ import (
 
 	"kyso/api"
 	"kyso/audit"
+	"kyso/hsm"
+	"kyso/hsm/hsmtest"
 	"kyso/store"
 )
 
@@ -223,5 +225,60 @@ func waitSequenced(t *testing.T, l *audit.Log) {
 			t.Fatalf("%d audit entries still pending", n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kyso audit key prints the note verifier key of the Ed25519 log key in
+// the HSM under the configured origin, and kyso audit verify without --key
+// checks the log against that key.
+func TestAuditKeyFromHSM(t *testing.T) {
+	hsmtest.ConfPath(t)
+	hcfg := hsmtest.NewToken(t)
+	h := hsmtest.Open(t, hcfg, nil)
+	k, err := h.GenerateKey(context.Background(), hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "user.pin")
+	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + hcfg.Module, "KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel,
+		"KYSO_HSM_PIN_FILE=" + pinFile, "KYSO_AUDIT_ORIGIN=kyso.example/audit"}
+	code, out, errs := runCLI(t, env, "audit", "key")
+	want, _ := audit.VerifierKey("kyso.example/audit", k.Public())
+	if code != exitOK || strings.TrimSpace(out) != want {
+		t.Fatalf("audit key: %d %q, want %q\n%s", code, out, want, errs)
+	}
+	// A log signed by that key verifies with no --key; one entry signed
+	// by another key under the same name does not.
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "kyso.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, _ := audit.NoteSigner("kyso.example/audit", k)
+	l, err := audit.New(ctx, db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Append(ctx, audit.Event{Action: "test.one"})
+	if _, err := l.Sequence(ctx, audit.SequencerOptions{Holder: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCLI(t, env, "audit", "verify"); code != exitOK || !strings.Contains(out, "audit log OK: 1 entries") {
+		t.Fatalf("verify with the HSM key: %d\n%s%s", code, out, errs)
+	}
+	skey, _, _ := note.GenerateKey(rand.Reader, "kyso.example/audit")
+	foreign, _ := note.NewSigner(skey)
+	fl, _ := audit.New(ctx, db, foreign)
+	_ = fl.Append(ctx, audit.Event{Action: "test.two"})
+	if _, err := fl.Sequence(ctx, audit.SequencerOptions{Holder: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, env, "audit", "verify"); code != exitFail || !strings.Contains(out, "DIVERGES at index 1: the latest checkpoint (size 2) is not signed by the configured key") {
+		t.Fatalf("verify after a foreign checkpoint: %d\n%s", code, out)
 	}
 }
