@@ -18,6 +18,7 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	chip := fs.String("chip", "", "synthetic card directory (default DATA_DIR/demo-chip)")
 	history := fs.Bool("seed-history", false, "instead of the journey, fill the store with a month of synthetic dossiers for the dashboard")
 	days := fs.Int("days", 30, "days of synthetic history (with --seed-history)")
+	outDir := fs.String("out", "", "directory for the e-result and the citizen-signed copy (default DATA_DIR/demo)")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
@@ -41,7 +42,10 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	if *chip == "" {
 		*chip = filepath.Join(cfg.DataDir, "demo-chip")
 	}
-	if err := demo.Run(ctx, demo.Options{BaseURL: *baseURL, CredentialsFile: *creds, ChipDir: *chip, Out: io.out}); err != nil {
+	if *outDir == "" {
+		*outDir = filepath.Join(cfg.DataDir, "demo")
+	}
+	if err := demo.Run(ctx, demo.Options{BaseURL: *baseURL, CredentialsFile: *creds, ChipDir: *chip, OutDir: *outDir, Out: io.out}); err != nil {
 		return fail(io.err, "demo", err)
 	}
 	return exitOK

@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,10 +56,13 @@ func TestDemoAgainstTheWiredServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
+	outDir := t.TempDir()
 	// The demo generates its card; its CSCA is the one the dev setup trusts.
-	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: filepath.Join(t.TempDir(), "chip"), Out: &out}); err != nil {
+	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: filepath.Join(t.TempDir(), "chip"), Out: &out, OutDir: outDir}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	t.Logf("\n%s", out.String())
+	checkDemoFiles(t, base, outDir)
 	if !strings.Contains(out.String(), "third-party verification: TOTAL-PASSED") || !strings.Contains(out.String(), "PAdES-BASELINE-L") {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
@@ -140,4 +145,69 @@ func httpGet(t *testing.T, url, token string) httpResult {
 		t.Fatal(err)
 	}
 	return httpResult{resp, b}
+}
+
+// checkDemoFiles reads the demo's e-result with outside tools: pdftotext
+// finds the title, the citizen's full name and the deciding officer,
+// zbarimg reads a QR code whose page says TOTAL-PASSED, and the copy the
+// citizen signed shows her name exactly in its stamp while pdfsig
+// validates both signatures.
+func checkDemoFiles(t *testing.T, base, dir string) {
+	t.Helper()
+	for _, name := range []string{"pdftotext", "pdftoppm", "zbarimg", "pdfsig", "certutil"} {
+		if _, err := exec.LookPath(name); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is required (scripts/deps.sh test)", name)
+			}
+			t.Logf("%s not installed: e-result files not checked", name)
+			return
+		}
+	}
+	result, signed := filepath.Join(dir, "e-result.pdf"), filepath.Join(dir, "e-result-signed.pdf")
+	if art := os.Getenv("KYSO_TEST_ARTIFACTS"); art != "" {
+		for _, f := range []string{result, signed} {
+			if b, err := os.ReadFile(f); err == nil && os.MkdirAll(art, 0o755) == nil {
+				_ = os.WriteFile(filepath.Join(art, "demo-"+filepath.Base(f)), b, 0o644)
+			}
+		}
+	}
+	text := tool(t, "pdftotext", result, "-")
+	for _, want := range []string{"KẾT QUẢ", "Nguyễn Thị Mai", "Trần Văn Bình", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("e-result lacks %q:\n%s", want, text)
+		}
+	}
+	tool(t, "pdftoppm", "-r", "150", "-png", "-singlefile", result, filepath.Join(dir, "page"))
+	url := strings.TrimSpace(string(mustOutput(t, "zbarimg", "--quiet", "--raw", filepath.Join(dir, "page.png"))))
+	if !strings.HasPrefix(url, base+"/verify/r/dos_") {
+		t.Fatalf("QR code %q", url)
+	}
+	if page := string(callRaw(t, "GET", url, "", "", nil, 200)); !strings.Contains(page, "TOTAL-PASSED") {
+		t.Fatalf("the QR code's page:\n%s", page)
+	}
+	if text := tool(t, "pdftotext", signed, "-"); !strings.Contains(text, "Ký bởi: Nguyễn Thị Mai") {
+		t.Errorf("the citizen's stamp:\n%s", text)
+	}
+	blk, _ := pem.Decode(callRaw(t, "GET", base+"/v1/ca/certificates", "", "", nil, 200))
+	root := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(root, pem.EncodeToMemory(blk), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nss := filepath.Join(dir, "nss")
+	os.Mkdir(nss, 0o700)
+	tool(t, "certutil", "-N", "-d", "sql:"+nss, "--empty-password")
+	tool(t, "certutil", "-A", "-d", "sql:"+nss, "-n", "root", "-t", "CT,C,C", "-i", root)
+	out := tool(t, "pdfsig", "-nssdir", "sql:"+nss, signed)
+	if strings.Count(out, "Signature is Valid") != 2 {
+		t.Errorf("pdfsig on the citizen-signed e-result:\n%s", out)
+	}
+}
+
+func mustOutput(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out
 }

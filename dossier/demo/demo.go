@@ -10,6 +10,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -47,6 +48,13 @@ type Options struct {
 	// ProcedureCode of the demo application (default "1.001612",
 	// birth registration).
 	ProcedureCode string
+	// OutDir, when set, receives the sealed e-result (e-result.pdf) and
+	// the copy the citizen signed with a visible stamp
+	// (e-result-signed.pdf).
+	OutDir string
+	// Officer and OfficerTitle name who decides (default Trần Văn Bình,
+	// Phó Chủ tịch).
+	Officer, OfficerTitle string
 }
 
 // Credentials is the dev credentials file.
@@ -83,6 +91,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.ProcedureCode == "" {
 		o.ProcedureCode = "1.001612"
+	}
+	if o.Officer == "" {
+		o.Officer, o.OfficerTitle = "Trần Văn Bình", "Phó Chủ tịch"
 	}
 	creds, err := loadCredentials(o.CredentialsFile)
 	if err != nil {
@@ -147,7 +158,7 @@ type run struct {
 	step      int
 }
 
-const totalSteps = 11
+const totalSteps = 13
 
 func (r *run) say(format string, args ...any) {
 	r.step++
@@ -242,15 +253,16 @@ func (r *run) walk(ctx context.Context) error {
 	}
 	r.say("step 2 received by %s with %d digitized input(s), hashed and sealed", r.creds.Agency.Agency, countDigitized(full))
 
-	if err := r.c.JSON(ctx, "POST", path+"/decisions", agency, map[string]string{"decision": "approve", "note": "all conditions of the procedure are met"}, 200, &d); err != nil {
+	if err := r.c.JSON(ctx, "POST", path+"/decisions", agency, map[string]string{"decision": "approve",
+		"note": "Hồ sơ đầy đủ, đáp ứng các điều kiện của thủ tục.", "officer_name": r.o.Officer, "officer_title": r.o.OfficerTitle}, 200, &d); err != nil {
 		return fmt.Errorf("demo: decide: %w", err)
 	}
-	r.say("step 3 processed: decision %s by %s", d.Decision.Decision, d.Decision.DecidedBy)
+	r.say("step 3 processed: decision %s by %s (%s)", d.Decision.Decision, d.Decision.OfficerName, d.Decision.OfficerTitle)
 
 	if err := r.c.JSON(ctx, "POST", path+"/result", agency, nil, 200, &d); err != nil {
 		return fmt.Errorf("demo: result: %w", err)
 	}
-	r.say("step 4 result signed: e-result sealed by the agency (sha256 %s)", short(d.Result.SHA256))
+	r.say("step 4 result signed: e-result %s sealed by the agency (sha256 %s)", d.Result.Number, short(d.Result.SHA256))
 
 	if err := r.c.JSON(ctx, "POST", path+"/return", agency, nil, 200, &d); err != nil {
 		return fmt.Errorf("demo: return: %w", err)
@@ -302,7 +314,81 @@ func (r *run) walk(ctx context.Context) error {
 	if rep.Status.MainIndication != "TOTAL-PASSED" {
 		return fmt.Errorf("demo: the e-result validates as %s %s, not TOTAL-PASSED", rep.Status.MainIndication, rep.Status.SubIndication)
 	}
+	if err := r.checkQR(ctx, d.ID); err != nil {
+		return err
+	}
+	if err := r.citizenSigns(ctx, enrolled.CredentialID, pdf); err != nil {
+		return err
+	}
 	fmt.Fprintln(r.o.Out, "demo complete")
+	return nil
+}
+
+// checkQR opens the public verification page the e-result's QR code leads
+// to, as a phone scanning the paper would, in its JSON form.
+func (r *run) checkQR(ctx context.Context, id string) error {
+	var page struct {
+		Number string `json:"number"`
+		Report struct {
+			Status struct {
+				MainIndication string `json:"MainIndication"`
+			} `json:"ValidationStatus"`
+		} `json:"report"`
+	}
+	if err := r.c.JSON(ctx, "GET", "/v1/verify/r/"+id, "", nil, 200, &page); err != nil {
+		return fmt.Errorf("demo: e-result verification page: %w", err)
+	}
+	r.say("the QR code leads to %s/verify/r/%s: %s", strings.TrimRight(r.o.BaseURL, "/"), id, page.Report.Status.MainIndication)
+	if page.Report.Status.MainIndication != "TOTAL-PASSED" {
+		return fmt.Errorf("demo: the verification page says %s", page.Report.Status.MainIndication)
+	}
+	return nil
+}
+
+// citizenSigns has the citizen sign the received e-result with a visible
+// stamp at the bottom of its page, and writes both files to OutDir.
+func (r *run) citizenSigns(ctx context.Context, credentialID string, pdf []byte) error {
+	var signed []byte
+	if err := r.asCitizen(ctx, func() error {
+		var err error
+		signed, err = r.c.SignFile(ctx, "pdf", apiclient.Signer{Token: r.assertion, CredentialID: credentialID, PIN: r.o.PIN},
+			map[string]string{"level": "B-T", "visible": "true", "page": "1", "x": "85", "y": "30", "width": "230", "height": "62",
+				"reason": "Đã nhận kết quả", "location": "Hà Nội"}, "e-result.pdf", bytes.NewReader(pdf))
+		return err
+	}); err != nil {
+		return fmt.Errorf("demo: citizen signs the e-result: %w", err)
+	}
+	raw, ind, err := r.c.Verify(ctx, "application/pdf", signed)
+	if err != nil {
+		return fmt.Errorf("demo: verify the citizen's signature: %w", err)
+	}
+	var rep struct {
+		Signatures []struct {
+			Signer *struct {
+				Name string `json:"Name"`
+			} `json:"SignerInformation"`
+		} `json:"SignatureValidationReport"`
+	}
+	_ = json.Unmarshal(raw, &rep)
+	who := ""
+	if n := len(rep.Signatures); n > 0 && rep.Signatures[n-1].Signer != nil {
+		who = rep.Signatures[n-1].Signer.Name
+	}
+	r.say("citizen %s signed the e-result with a visible stamp: %s", who, ind.Main)
+	if ind.Main != "TOTAL-PASSED" {
+		return fmt.Errorf("demo: the citizen-signed e-result validates as %s %s", ind.Main, ind.Sub)
+	}
+	if r.o.OutDir != "" {
+		if err := os.MkdirAll(r.o.OutDir, 0o755); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		for name, b := range map[string][]byte{"e-result.pdf": pdf, "e-result-signed.pdf": signed} {
+			if err := os.WriteFile(filepath.Join(r.o.OutDir, name), b, 0o644); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+		}
+		r.detail("written: %s and %s", filepath.Join(r.o.OutDir, "e-result.pdf"), filepath.Join(r.o.OutDir, "e-result-signed.pdf"))
+	}
 	return nil
 }
 
@@ -393,11 +479,14 @@ type dossierView struct {
 		Signer string `json:"signer"`
 	} `json:"form"`
 	Decision *struct {
-		Decision  string `json:"decision"`
-		DecidedBy string `json:"decided_by"`
+		Decision     string `json:"decision"`
+		DecidedBy    string `json:"decided_by"`
+		OfficerName  string `json:"officer_name"`
+		OfficerTitle string `json:"officer_title"`
 	} `json:"decision"`
 	Result *struct {
 		SHA256 string `json:"sha256"`
+		Number string `json:"number"`
 	} `json:"result"`
 	Files []struct {
 		Kind string `json:"kind"`

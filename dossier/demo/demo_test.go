@@ -3,6 +3,7 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,7 +15,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +29,8 @@ import (
 	"kyso/dossier"
 	"kyso/dossier/demo"
 	"kyso/dossier/dossiertest"
+	"kyso/signer/pades"
+	"kyso/signer/signertest"
 	"kyso/store/storetest"
 	"kyso/verifier"
 )
@@ -34,7 +39,7 @@ type assertions map[string]string
 
 func (a assertions) VerifyAssertion(ctx context.Context, raw string) (*auth.Assertion, error) {
 	if id, ok := a[raw]; ok {
-		return &auth.Assertion{Subject: id, JTI: raw}, nil
+		return &auth.Assertion{Subject: id, Name: demo.DemoCitizen.Name, JTI: raw}, nil
 	}
 	return nil, errors.New("unknown assertion")
 }
@@ -47,6 +52,8 @@ type stubs struct {
 	mu        sync.Mutex
 	nonces    map[string][]byte
 	citizen   dossiertest.Entity
+	pki       *dossiertest.CitizenPKI
+	sealer    *dossiertest.Sealer
 	verifier  *verifier.Verifier
 	dossiers  http.Handler
 	refuseJWS bool
@@ -108,6 +115,30 @@ func (s *stubs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/jose")
 		_, _ = io.WriteString(w, s.citizen.SignJWS(s.t, req.Payload))
+	case "/v1/sign/pdf":
+		if err := r.ParseMultipartForm(32 << 20); err != nil || r.FormValue("credential_id") != "cred-1" || r.FormValue("visible") != "true" {
+			write(400, map[string]any{"code": "bad-request"})
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			write(400, map[string]any{"code": "missing-file"})
+			return
+		}
+		doc, _ := io.ReadAll(f)
+		num := func(k string) float64 { v, _ := strconv.ParseFloat(r.FormValue(k), 64); return v }
+		page, _ := strconv.Atoi(r.FormValue("page"))
+		var out bytes.Buffer
+		err = pades.Sign(r.Context(), bytes.NewReader(doc), int64(len(doc)), &out, pades.Options{Level: pades.BLT,
+			Signer: s.citizen.Key, Cert: s.citizen.Cert, Chain: s.citizen.Chain, Root: s.pki.Root.Cert, Hash: crypto.SHA256,
+			Reason: r.FormValue("reason"), Location: r.FormValue("location"), Stamper: s.sealer.TSA, Revocation: s.pki,
+			Appearance: &pades.Appearance{Page: page, X: num("x"), Y: num("y"), Width: num("width"), Height: num("height")}})
+		if err != nil {
+			write(422, map[string]any{"code": "cannot-sign", "detail": err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		_, _ = w.Write(out.Bytes())
 	case "/v1/verify":
 		b, _ := io.ReadAll(r.Body)
 		rep, err := s.verifier.Verify(r.Context(), verifier.Input{Data: b})
@@ -150,10 +181,15 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stubs{t: t, nonces: map[string][]byte{}, refuseJWS: true,
-		citizen:  pki.Citizen(t, demo.DemoCitizen.ID, "NGUYEN THI MAI"),
-		verifier: verifier.New(verifier.Options{Roots: []*x509.Certificate{sealer.PKI.Root.Cert}}),
-		dossiers: api.New(api.Deps{Principals: ps, Assertions: assertions{"citizen.jwt": demo.DemoCitizen.ID}}, api.NewDossierArea(svc, nil)),
+	trusting := verifier.New(verifier.Options{Roots: []*x509.Certificate{sealer.PKI.Root.Cert, pki.Root.Cert}})
+	check, err := api.NewResultCheckArea(svc, trusting, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stubs{t: t, nonces: map[string][]byte{}, refuseJWS: true, pki: pki, sealer: sealer,
+		citizen:  pki.Citizen(t, demo.DemoCitizen.ID, demo.DemoCitizen.Name),
+		verifier: trusting,
+		dossiers: api.New(api.Deps{Principals: ps, Assertions: assertions{"citizen.jwt": demo.DemoCitizen.ID}}, api.NewDossierArea(svc, nil), check),
 	}
 	srv := httptest.NewServer(st)
 	defer srv.Close()
@@ -163,17 +199,37 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: chipDir, Out: &out}); err != nil {
+	outDir := t.TempDir()
+	if err := demo.Run(ctx, demo.Options{CredentialsFile: credsFile, ChipDir: chipDir, Out: &out, OutDir: outDir}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	t.Logf("\n%s", out.String())
 	for _, want := range []string{"chip verified", "free signing certificate", "step 1 submitted", "step 2 received by UBND-HN with 1 digitized",
 		"step 3 processed: decision approve", "step 4 result signed", "step 5 returned", "acknowledged receipt: dossier acknowledged",
-		"third-party verification: TOTAL-PASSED", "assertion refused (assertion-replayed)", "demo complete"} {
+		"third-party verification: TOTAL-PASSED", "assertion refused (assertion-replayed)",
+		"step 3 processed: decision approve by Trần Văn Bình (Phó Chủ tịch)", "e-result 1/KQ-UBND-HN sealed",
+		"/verify/r/dos_", ": TOTAL-PASSED", "citizen Nguyễn Thị Mai signed the e-result with a visible stamp: TOTAL-PASSED", "demo complete"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	// The e-result and the citizen's stamp read exactly in poppler.
+	pdftotext := signertest.NeedTool(t, "pdftotext")
+	for file, wants := range map[string][]string{
+		"e-result.pdf":        {"KẾT QUẢ", "Nguyễn Thị Mai", "Trần Văn Bình"},
+		"e-result-signed.pdf": {"Ký bởi: Nguyễn Thị Mai", "Lý do: Đã nhận kết quả"},
+	} {
+		text, err := exec.Command(pdftotext, filepath.Join(outDir, file), "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext %s: %v", file, err)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("%s lacks %q:\n%s", file, want, text)
+			}
+		}
+	}
+
 	page, err := svc.List(ctx, &auth.Principal{Role: auth.RoleOfficer}, dossier.ListQuery{State: dossier.StateAcknowledged})
 	if err != nil || len(page.Dossiers) != 1 {
 		t.Fatalf("acknowledged dossiers: %v %d", err, len(page.Dossiers))
