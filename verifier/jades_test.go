@@ -16,11 +16,14 @@ import (
 	"kyso/verifier/report"
 )
 
-// signSegment signs protected "." segment with an ES256 key and returns the
-// base64url protected header and signature.
+// signSegment signs protected "." segment with an ECDSA P-256 key (alg
+// ES256 unless the header names another) and returns the base64url
+// protected header and signature.
 func signSegment(t *testing.T, key crypto.Signer, header map[string]any, segment string) (string, string) {
 	t.Helper()
-	header["alg"] = "ES256"
+	if _, ok := header["alg"]; !ok {
+		header["alg"] = "ES256"
+	}
 	prot := base64.RawURLEncoding.EncodeToString(mustJSON(t, header))
 	sum := sha256.Sum256([]byte(prot + "." + segment))
 	r, s, err := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), sum[:])

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -186,19 +184,9 @@ func general(t *testing.T, flats ...[]byte) []byte {
 // ECDSA P-256 key (ES256).
 func signRaw(t *testing.T, key crypto.Signer, header map[string]any, payload []byte) string {
 	t.Helper()
-	if _, ok := header["alg"]; !ok {
-		header["alg"] = "ES256"
-	}
-	input := base64.RawURLEncoding.EncodeToString(mustJSON(t, header)) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+	segment := base64.RawURLEncoding.EncodeToString(payload)
+	prot, sig := signSegment(t, key, header, segment)
+	return prot + "." + segment + "." + sig
 }
 
 // jadesHeader is the protected header kyso/signer writes, for cert: the
