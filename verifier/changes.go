@@ -48,8 +48,12 @@ const maxObjectsPerUpdate = 20000
 // maxChangesReported bounds the changes a report lists over the file.
 const maxChangesReported = 500
 
-// maxGraphVisits bounds the object-graph visits of one analysis.
+// maxGraphVisits bounds the object-graph visits of the analysis of one
+// revision, and maxFileVisits of the whole file. Beyond them the analysis
+// would be partial, so the revision is reported as a modification.
 const maxGraphVisits = 2_000_000
+
+const maxFileVisits = 20_000_000
 
 // permissions are the change permissions in force for one revision: the
 // strictest DocMDP P of the certification signatures before it, and the
@@ -93,7 +97,8 @@ type analysis struct {
 	f       *pdfscan.File
 	sigs    []sigInfo
 	sigNums map[int]int // signature dictionary -> signed revision
-	visits  int
+	visits  int         // this revision's
+	total   int         // the file's
 }
 
 // classifyChanges classifies each incremental update after revision from
@@ -256,6 +261,11 @@ func refNum(o pdfscan.Object) int {
 
 func (a *analysis) revision(k int, pm *permissions) []report.Change {
 	f := a.f
+	a.total += a.visits
+	a.visits = 0
+	if a.total > maxFileVisits {
+		return []report.Change{{Revision: k + 1, Kind: "too complex", Detail: "the document's object graph is too large to analyse every revision"}}
+	}
 	c := &revCtx{analysis: a, k: k, pm: pm, skipAP: map[int]bool{}, fresh: map[int]bool{}, newWidgets: map[int]bool{}, explained: map[int]bool{}}
 	c.oldRt, c.newRt = refNum(f.Trailer(k-1).Get("Root")), refNum(f.Trailer(k).Get("Root"))
 	c.fields, c.annots, c.pages = c.structure(k)
@@ -401,6 +411,9 @@ func (a *analysis) revision(k int, pm *permissions) []report.Change {
 			c.add(false, "object deleted", fmt.Sprintf("object %d deleted", num))
 		}
 	}
+	if c.visits > maxGraphVisits {
+		c.add(false, "too complex", fmt.Sprintf("the object graph of revision %d is too large to analyse", k+1))
+	}
 	sort.SliceStable(c.out, func(i, j int) bool { return c.out[i].Detail < c.out[j].Detail })
 	return c.out
 }
@@ -520,7 +533,7 @@ func (c *revCtx) reach(rev int, main bool) map[int]bool {
 		var walk func(o pdfscan.Object, depth int)
 		walk = func(o pdfscan.Object, depth int) {
 			c.visits++
-			if depth > 64 || c.visits > maxGraphVisits {
+			if depth > 256 || c.visits > maxGraphVisits {
 				return
 			}
 			switch o.Kind {
@@ -860,8 +873,10 @@ func (c *revCtx) newField(o pdfscan.Object) {
 			return
 		}
 		detail := fmt.Sprintf("field %d", n)
-		if visible {
-			detail += ", with a visible stamp"
+		for _, w := range widgets {
+			if c.visible(w) {
+				detail += ", " + c.stampDetail(w)
+			}
 		}
 		c.add(true, "signature added", detail)
 	case d.Has("V"):
@@ -911,6 +926,52 @@ func (c *revCtx) widgetsOf(n int, d *pdfscan.Dict) []int {
 		}
 	}
 	return out
+}
+
+// stampDetail describes a visible signature widget: where it is and, as a
+// warning, how much of its page it covers.
+func (c *revCtx) stampDetail(w int) string {
+	d := c.f.ResolveDict(c.k, pdfscan.Object{Kind: pdfscan.Reference, Ref: pdfscan.Ref{Num: w}})
+	r := c.rect(d.Get("Rect"))
+	out := fmt.Sprintf("visible stamp at [%g %g %g %g]", r[0], r[1], r[2], r[3])
+	page := c.f.ResolveDict(c.k, d.Get("P"))
+	mb := c.rect(page.Get("MediaBox"))
+	pageArea := (mb[2] - mb[0]) * (mb[3] - mb[1])
+	if pageArea <= 0 {
+		return out
+	}
+	x0, y0 := max(min(r[0], r[2]), min(mb[0], mb[2])), max(min(r[1], r[3]), min(mb[1], mb[3]))
+	x1, y1 := min(max(r[0], r[2]), max(mb[0], mb[2])), min(max(r[1], r[3]), max(mb[1], mb[3]))
+	if x1 > x0 && y1 > y0 {
+		if share := (x1 - x0) * (y1 - y0) / abs(pageArea); share > 0.2 {
+			out += fmt.Sprintf(" (warning: it covers %.0f%% of its page and may hide signed content)", 100*share)
+		}
+	}
+	return out
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (c *revCtx) rect(o pdfscan.Object) [4]float64 {
+	var v [4]float64
+	r, _ := c.f.Resolve(c.k, o)
+	if r.Kind != pdfscan.Array || len(r.Array) != 4 {
+		return v
+	}
+	for i, x := range r.Array {
+		switch x.Kind {
+		case pdfscan.Int:
+			v[i] = float64(x.Int)
+		case pdfscan.Real:
+			v[i] = x.Real
+		}
+	}
+	return v
 }
 
 // visible reports whether an annotation may paint something: not hidden,

@@ -139,3 +139,33 @@ func TestChangesBounded(t *testing.T) {
 		t.Fatalf("change report of %d bytes", len(fmt.Sprint(changes)))
 	}
 }
+
+// A co-signature's visible stamp is allowed and reported, with a warning
+// when it covers much of its page.
+func TestCoSignatureStampWarning(t *testing.T) {
+	base := formBase("", "", "")
+	doc := incr(t, base, map[int]string{
+		1:  "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R 7 0 R 8 0 R 10 0 R 12 0 R] >> >>",
+		3:  "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R 7 0 R 8 0 R 10 0 R 12 0 R] >>",
+		12: "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Sig2) /V 13 0 R /F 4 /Rect [0 0 595 842] /P 3 0 R /AP << /N 14 0 R >> >>",
+		13: "<< /Type /Sig /SubFilter /ETSI.CAdES.detached >>",
+		14: blackPage,
+	}, incrOpts{})
+	f, err := pdfscan.Parse(doc, pdfscan.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := classifyChanges(f, 0, []sigInfo{{num: 9, rev: 0}, {num: 13, rev: 1}})
+	var found bool
+	for _, c := range changes {
+		if !c.Allowed {
+			t.Fatalf("disallowed: %+v", c)
+		}
+		if c.Kind == "signature added" && strings.Contains(c.Detail, "warning: it covers 100% of its page") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no stamp warning: %+v", changes)
+	}
+}

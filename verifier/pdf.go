@@ -227,6 +227,11 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 	}
 	changes := classifyChanges(f, firstSigned(sigs), infos)
 	rep.Changes = changes
+	for _, c := range changes {
+		if c.Allowed && strings.Contains(c.Detail, "warning:") {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("revision %d: %s: %s", c.Revision, c.Kind, c.Detail))
+		}
+	}
 	for _, s := range sigs {
 		if !s.ok {
 			continue
