@@ -251,7 +251,7 @@ func Load(ctx context.Context, db *store.DB, h *hsm.HSM, cfg Config) (*CA, error
 	if err != nil {
 		return nil, err
 	}
-	c := &CA{cfg: cfg, db: db, h: h, creds: credential.NewStore(db), linter: linter, issuers: map[string]*issuerCA{}}
+	c := &CA{cfg: cfg, db: db, h: h, creds: credential.NewStore(db).WithAudit(cfg.Audit), linter: linter, issuers: map[string]*issuerCA{}}
 	c.authDB = &authDB{ca: c}
 	rows, err := loadAuthorities(ctx, db)
 	if err != nil {

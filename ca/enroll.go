@@ -45,6 +45,11 @@ type EnrollRequest struct {
 	Province *string `json:"province,omitempty"`
 }
 
+// ErrCertificateHeld refuses a CSR enrolment while the citizen holds a
+// valid certificate of the profile for a key of their own.
+var ErrCertificateHeld = problem.New(http.StatusConflict, "certificate-exists",
+	"the citizen already holds a valid certificate of this profile for a key of their own; revoke it first")
+
 // ErrSubjectFromChip refuses a request that tries to choose a subject
 // attribute.
 var ErrSubjectFromChip = problem.New(http.StatusBadRequest, "subject-attribute-not-requestable",
@@ -117,16 +122,39 @@ func checkKey(pub crypto.PublicKey) error {
 	return nil
 }
 
-// issuedToday counts the certificates issued to a subject in the last 24
-// hours.
-func (c *CA) issuedToday(ctx context.Context, subjectID string) (int, error) {
-	var n int
-	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = $1 AND created_at > $2`,
-		subjectID, c.cfg.Now().Add(-24*time.Hour).UnixMilli()).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("ca: rate limit: %w", err)
+// enrolLimits enforces, inside the issuance transaction, the per-citizen
+// limits: at most MaxIssuancePerDay certificates in 24 hours and, for keys
+// from the citizen's own device (CSR), one valid certificate per profile
+// at a time, as for remote keys. The citizen's row in ca_enrol_subjects is
+// taken first, so concurrent enrolments of one citizen (on any replica)
+// are counted one after the other.
+func (c *CA) enrolLimits(ctx context.Context, tx *sql.Tx, subjectID string, pn profile.Name, csr bool) error {
+	now := c.cfg.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ca_enrol_subjects (subject_id, updated_at) VALUES ($1, $2)
+		ON CONFLICT (subject_id) DO UPDATE SET updated_at = excluded.updated_at`, subjectID, now.UnixMilli()); err != nil {
+		return fmt.Errorf("ca: enrolment limit: %w", err)
 	}
-	return n, nil
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = $1 AND created_at > $2`,
+		subjectID, now.Add(-24*time.Hour).UnixMilli()).Scan(&n); err != nil {
+		return fmt.Errorf("ca: enrolment limit: %w", err)
+	}
+	if n >= c.cfg.MaxIssuancePerDay {
+		return ErrRateLimited
+	}
+	if !csr {
+		return nil
+	}
+	var serial string
+	err := tx.QueryRowContext(ctx, `SELECT serial FROM ca_certificates WHERE subject_id = $1 AND profile = $2 AND credential_id = ''
+		AND status <> $3 AND not_after > $4 ORDER BY created_at LIMIT 1`, subjectID, string(pn), StatusRevoked, now.UnixMilli()).Scan(&serial)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("ca: enrolment limit: %w", err)
+	}
+	return ErrCertificateHeld.With("serial", serial)
 }
 
 // Enroll issues a free signing certificate to the citizen whose identity
@@ -189,10 +217,10 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 			return nil, err
 		}
 	}
-	if n, err := c.issuedToday(ctx, p.Subject); err != nil {
+	// A cheap early refusal; the limits that count are enforced again
+	// inside the issuance transaction.
+	if err := c.db.InTx(ctx, func(tx *sql.Tx) error { return c.enrolLimits(ctx, tx, p.Subject, pn, !remote) }); err != nil {
 		return nil, err
-	} else if n >= c.cfg.MaxIssuancePerDay {
-		return nil, ErrRateLimited
 	}
 	if remote {
 		creds, err := c.creds.ListBySubject(ctx, credential.KindCitizen, p.Subject)
@@ -215,10 +243,19 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 		}
 	}
 	if !remote {
-		iss, err := c.Issue(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, Actor: p})
+		iss, rec, err := c.sign(ctx, IssueRequest{Profile: pn, Subject: sub, SubjectID: p.Subject, CSR: csr, Actor: p})
 		if err != nil {
 			return nil, err
 		}
+		if err := c.db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := c.enrolLimits(ctx, tx, p.Subject, pn, true); err != nil {
+				return err
+			}
+			return c.record(ctx, tx, iss, rec, p)
+		}); err != nil {
+			return nil, err
+		}
+		c.presignAfterCommit(ctx, iss.Serial)
 		return &Enrollment{Issued: iss}, nil
 	}
 	return c.enrollRemote(ctx, p, pn, sub, req.PIN)
@@ -255,6 +292,9 @@ func (c *CA) enrollRemote(ctx context.Context, p *auth.Principal, pn profile.Nam
 		return nil, err
 	}
 	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := c.enrolLimits(ctx, tx, p.Subject, pn, false); err != nil {
+			return err
+		}
 		if err := c.record(ctx, tx, iss, rec, p); err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,11 +108,22 @@ func TestEnrollRemoteAndCSR(t *testing.T) {
 		if en2.CredentialID != "" {
 			t.Fatal("CSR issuance made a credential")
 		}
-		// Rate limit: 3 per day.
-		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-4"), ca.EnrollRequest{CSR: base64.StdEncoding.EncodeToString(csr.Raw)}); err != nil {
+		// One valid certificate per profile for a key of the citizen's own,
+		// as for remote keys: a second CSR waits for the first's revocation.
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-4"), ca.EnrollRequest{CSR: base64.StdEncoding.EncodeToString(csr.Raw)}); !errors.Is(err, ca.ErrCertificateHeld) {
+			t.Fatalf("second CSR certificate: %v", err)
+		}
+		if _, err := e.ca.Revoke(ctx, en2.Serial, "superseded", citizen("001099012345", "")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-5"), ca.EnrollRequest{CSR: pemCSR}); !errors.Is(err, ca.ErrRateLimited) {
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-4b"), ca.EnrollRequest{CSR: base64.StdEncoding.EncodeToString(csr.Raw)}); err != nil {
+			t.Fatal(err)
+		}
+		// Rate limit: 3 per day.
+		if _, err := e.ca.Enroll(ctx, citizen("001099012346", "jti-5"), ca.EnrollRequest{CSR: pemCSR}); err != nil {
+			t.Fatalf("another citizen: %v", err)
+		}
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-6"), ca.EnrollRequest{CSR: pemCSR}); !errors.Is(err, ca.ErrRateLimited) {
 			t.Fatalf("rate limit: %v", err)
 		}
 		// Revoking the certificate revokes the credential; a new one may follow.
@@ -211,5 +224,63 @@ func TestExpiredCredentialsLoseTheirKeys(t *testing.T) {
 	var n int
 	if err := e.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_pending WHERE action = 'credential.destroy' AND object = $1`, "credential:"+en.CredentialID).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("credential.destroy events %d, %v", n, err)
+	}
+}
+
+// Concurrent enrolments of one citizen are counted inside the issuance
+// transaction: of eight simultaneous CSR enrolments (limit three a day,
+// one valid CSR certificate per profile) exactly one is issued.
+func TestConcurrentEnrolmentsRespectLimits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := enrollEnv(t, db)
+		ctx := context.Background()
+		csr, _ := newCSR(t)
+		pemCSR := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = e.ca.Enroll(ctx, citizen("001099077777", fmt.Sprintf("jti-c%d", i)), ca.EnrollRequest{CSR: pemCSR})
+			}()
+		}
+		wg.Wait()
+		issued := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				issued++
+			case errors.Is(err, ca.ErrCertificateHeld), errors.Is(err, ca.ErrRateLimited):
+			default:
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = '001099077777'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if issued != 1 || n != 1 {
+			t.Fatalf("%d enrolments succeeded, %d certificates stored", issued, n)
+		}
+	})
+}
+
+// Proof of possession: a CSR whose signature does not verify under the
+// key it certifies (someone else's public key pasted into a request) is
+// refused before anything is issued.
+func TestEnrolCSRProofOfPossession(t *testing.T) {
+	e := enrollEnv(t, storetest.SQLite(t))
+	ctx := context.Background()
+	csr, _ := newCSR(t)
+	der := append([]byte(nil), csr.Raw...)
+	der[len(der)-2] ^= 0x01 // inside the signature
+	_, err := e.ca.Enroll(ctx, citizen("001099088888", "jti-pop"), ca.EnrollRequest{CSR: base64.StdEncoding.EncodeToString(der)})
+	if pr, ok := problem.As(err); !ok || pr.Status != 400 || pr.Code != "bad-csr" {
+		t.Fatalf("tampered CSR: %v", err)
+	}
+	var n int
+	if err := e.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = '001099088888'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d certificates (%v)", n, err)
 	}
 }

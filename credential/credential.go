@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"kyso/audit"
 	"kyso/problem"
 	"kyso/store"
 )
@@ -106,6 +107,23 @@ type Store struct {
 	// slots bounds concurrent Argon2id computations (argonMemory KiB
 	// each), so that a burst of PIN checks cannot exhaust memory.
 	slots chan struct{}
+	// audit, when set, records a lockout in the transaction that locks.
+	audit TxAuditor
+}
+
+// TxAuditor appends an audit event inside a transaction (*audit.Log
+// implements it).
+type TxAuditor interface {
+	AppendTx(ctx context.Context, tx *sql.Tx, ev audit.Event) error
+}
+
+// WithAudit makes the store record every lockout by wrong PINs in the
+// audit log, in the same transaction as the lock: a lock that cannot be
+// recorded does not happen (and the exhausted attempt counter still
+// refuses every PIN). It returns s.
+func (s *Store) WithAudit(a TxAuditor) *Store {
+	s.audit = a
+	return s
 }
 
 // NewStore returns a Store on db; run Migrate first.
@@ -461,8 +479,20 @@ func (s *Store) attempt(ctx context.Context, id string, maxFailures int, check f
 	if attempt < maxFailures {
 		return ErrWrongPIN.With("remaining_attempts", maxFailures-attempt)
 	}
-	// This wrong PIN was the last allowed attempt: lock.
-	if _, err := s.db.ExecContext(ctx, `UPDATE credentials SET status = 'locked', updated_at = $2 WHERE id = $1 AND status = 'active'`, id, now); err != nil {
+	// This wrong PIN was the last allowed attempt: lock, and record the
+	// lockout with it.
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE credentials SET status = 'locked', updated_at = $2 WHERE id = $1 AND status = 'active'`, id, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 || s.audit == nil {
+			return nil
+		}
+		return s.audit.AppendTx(ctx, tx, audit.Event{Actor: "kyso", Role: "system", Action: "credential.lock", Object: "credential:" + id,
+			Details: map[string]any{"reason": "wrong-pin", "failed_pins": attempt}})
+	})
+	if err != nil {
 		return fmt.Errorf("credential: lock: %w", err)
 	}
 	return ErrLocked

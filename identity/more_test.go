@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"kyso/audit"
@@ -107,5 +108,33 @@ func TestNewRefusesNilKey(t *testing.T) {
 		if _, err := identity.New(context.Background(), db, identity.Options{Trust: trustOf(t, c), Keys: keys}); err == nil {
 			t.Fatal("identity.New accepted a nil key")
 		}
+	}
+}
+
+// A refused verification records only bounded, service-chosen data: a
+// 200 KiB challenge ID becomes a short hash in the audit log.
+func TestRefusalAuditIsBounded(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	log, err := audit.New(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := chip(t, "p256", "")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	svc, err := identity.New(ctx, db, identity.Options{Trust: trustOf(t, c), Keys: []crypto.Signer{key}, Now: (&clock{t: testNow}).now, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("A", 200<<10)
+	if _, err := svc.Verify(ctx, identity.VerifyRequest{ChallengeID: huge, CardInput: input(t, c, []byte("01234567"))}); codeOf(err) != "challenge-unknown" {
+		t.Fatal(err)
+	}
+	entries, err := log.List(ctx, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || len(entries[0].Object) > 64 || strings.Contains(entries[0].Object, "AAAA") {
+		t.Fatalf("audit entry %+v", entries[0].Object[:min(len(entries[0].Object), 80)])
 	}
 }

@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -189,13 +193,29 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	v, err := s.verify(ctx, req)
 	if err != nil && s.audit != nil {
 		if p, ok := problem.As(err); ok {
-			if aerr := s.audit.Append(ctx, audit.Event{Actor: "anonymous", Action: "identity.refused", Object: "challenge:" + req.ChallengeID,
+			// Only what the service chose goes into the log: the reason
+			// code and the challenge ID when it is one the service issued
+			// (else a short hash of what was sent), never the request's
+			// own bytes.
+			if aerr := s.audit.Append(ctx, audit.Event{Actor: "anonymous", Action: "identity.refused", Object: "challenge:" + challengeRef(req.ChallengeID),
 				Details: map[string]any{"code": p.Code}}); aerr != nil {
-				s.log.ErrorContext(ctx, "auditing a refused verification failed", "err", aerr)
+				return nil, problem.Wrap(http.StatusServiceUnavailable, "audit-unavailable",
+					fmt.Errorf("identity: recording a refused verification (%s): %w", p.Code, aerr))
 			}
 		}
 	}
 	return v, err
+}
+
+// challengeRef is a challenge ID as issued (22 base64url characters) or,
+// for anything else, "invalid-" and the first 16 hex digits of its
+// SHA-256: bounded, and never attacker-chosen text.
+func challengeRef(id string) string {
+	if len(id) == 22 && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "invalid-" + hex.EncodeToString(sum[:8])
 }
 
 func (s *Service) verify(ctx context.Context, req VerifyRequest) (*Verification, error) {

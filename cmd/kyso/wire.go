@@ -66,7 +66,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 			return nil, err
 		}
 	}
-	citizenKeys := credential.NewKeys(credential.NewStore(e.db), e.citizen, "")
+	citizenKeys := credential.NewKeys(credential.NewStore(e.db).WithAudit(c.audit), e.citizen, "")
 	if ok, err := e.citizen.HasSecret(ctx, credential.SecretLabel); err != nil {
 		return nil, fmt.Errorf("citizen-key token: %w", err)
 	} else if !ok {

@@ -380,7 +380,9 @@ func (s *Service) redeem(ctx context.Context, p *auth.Principal, credID, sad str
 	}
 	if a.credentialID != credID || a.subject != p.Subject || a.role != string(p.Role) || a.hashAlg != hashOID(h) ||
 		a.hashes != strings.Join(hashes, ",") || a.numSignatures != len(hashes) {
-		_ = s.audit.Append(ctx, auditEvent(p, "signature.sad-refused", credID, map[string]any{"reason": "mismatch"}))
+		if err := s.audit.Append(ctx, auditEvent(p, "signature.sad-refused", credID, map[string]any{"reason": "mismatch"})); err != nil {
+			return nil, fmt.Errorf("csc: recording a refused SAD: %w", ErrAuditUnavailable)
+		}
 		return nil, ErrInvalidSAD
 	}
 	c, err := s.credentialFor(ctx, p, credID)

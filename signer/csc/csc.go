@@ -238,12 +238,20 @@ func (s *Service) checkPIN(ctx context.Context, p *auth.Principal, c *credential
 	}
 	act, err := s.citizen.Activate(ctx, c, pin, s.cfg.MaxPINFailures)
 	if err != nil {
-		_ = s.audit.Append(ctx, audit.Event{Actor: p.Subject, Role: string(p.Role), Action: "signature.pin-refused", Object: "credential:" + c.ID,
-			Details: map[string]any{"reason": errCode(err)}})
+		if aerr := s.audit.Append(ctx, audit.Event{Actor: p.Subject, Role: string(p.Role), Action: "signature.pin-refused", Object: "credential:" + c.ID,
+			Details: map[string]any{"reason": errCode(err)}}); aerr != nil {
+			// A refusal that cannot be recorded is still a refusal, but
+			// the caller learns that the service is not working.
+			return nil, fmt.Errorf("csc: recording a refused PIN (%v): %w", err, ErrAuditUnavailable)
+		}
 		return nil, withCSC(err)
 	}
 	return act, nil
 }
+
+// ErrAuditUnavailable is returned when an event that must be recorded
+// cannot be: the operation is refused.
+var ErrAuditUnavailable = problem.New(http.StatusServiceUnavailable, "audit-unavailable", "the audit log cannot record this operation; it was refused")
 
 func errCode(err error) string {
 	if p, ok := problem.As(err); ok {
