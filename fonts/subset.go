@@ -117,6 +117,9 @@ func subsetTTF(ttf []byte, keep map[uint16]bool) ([]byte, error) {
 		return nil, err
 	}
 	n := len(offs) - 1
+	if n < 1 {
+		return nil, fmt.Errorf("%w: no glyphs", ErrNotTrueType)
+	}
 	glyf := t["glyf"]
 	want := map[uint16]bool{0: true}
 	queue := []uint16{0}
