@@ -23,10 +23,13 @@ type Claims struct {
 	Sex       string       `json:"sex,omitempty"`
 	// Province is the provincial-level unit of the verified place of
 	// residence (DG13), the only source of a certificate's ST.
-	Province       string           `json:"province,omitempty"`
-	ACR            string           `json:"acr"`
-	AMR            []string         `json:"amr"`
-	LoA            string           `json:"loa"`
+	Province string   `json:"province,omitempty"`
+	ACR      string   `json:"acr"`
+	AMR      []string `json:"amr"`
+	LoA      string   `json:"loa"`
+	// IDLevel is Vietnam's identification level (Decree 69/2024/NĐ-CP,
+	// "1" or "2") where the source of the identity states one.
+	IDLevel        string           `json:"id_level,omitempty"`
 	ID             string           `json:"jti"`
 	IssuedAt       *jwt.NumericDate `json:"iat"`
 	NotBefore      *jwt.NumericDate `json:"nbf,omitempty"`
