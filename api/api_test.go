@@ -50,7 +50,7 @@ func (fakeAssertions) VerifyAssertion(ctx context.Context, raw string) (*auth.As
 	if raw != "good.jwt.token" {
 		return nil, errors.New("bad signature")
 	}
-	return &auth.Assertion{Subject: "001099012345", Name: "NGUYEN VAN A", JTI: "j1"}, nil
+	return &auth.Assertion{Subject: "001099012345", Name: "NGUYEN VAN A", JTI: "j1", LoA: "substantial"}, nil
 }
 
 func setup(t *testing.T, ready ...api.Checker) (*httptest.Server, map[auth.Role]string) {

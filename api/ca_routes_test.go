@@ -38,7 +38,7 @@ func (caAssertions) VerifyAssertion(_ context.Context, raw string) (*auth.Assert
 	if len(parts) != 3 || parts[0] != "citizen" {
 		return nil, errors.New("bad assertion")
 	}
-	return &auth.Assertion{Subject: parts[1], Name: "Võ Thị Sáu", Province: "Huế", JTI: parts[2], Expiry: time.Now().Add(time.Minute)}, nil
+	return &auth.Assertion{Subject: parts[1], Name: "Võ Thị Sáu", Province: "Huế", LoA: "substantial", JTI: parts[2], Expiry: time.Now().Add(time.Minute)}, nil
 }
 
 func caServer(t *testing.T) (string, string) {

@@ -45,7 +45,7 @@ func (c citizenTokens) VerifyAssertion(ctx context.Context, raw string) (*auth.A
 	if !ok {
 		return nil, errors.New("unknown assertion")
 	}
-	return &auth.Assertion{Subject: id, Name: "Citizen " + id, JTI: raw}, nil
+	return &auth.Assertion{Subject: id, Name: "Citizen " + id, JTI: raw, LoA: "substantial"}, nil
 }
 
 const (

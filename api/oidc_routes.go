@@ -18,7 +18,8 @@ type FederationArea struct {
 	log *slog.Logger
 }
 
-// NewFederationArea returns the area for rp.
+// NewFederationArea returns the area for rp; with rp nil (no provider
+// configured) every route answers 404 unknown-provider.
 func NewFederationArea(rp *federation.RP, log *slog.Logger) *FederationArea {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -34,6 +35,10 @@ func (a *FederationArea) Routes(r *Router) {
 }
 
 func (a *FederationArea) start(w http.ResponseWriter, r *http.Request) {
+	if a.rp == nil {
+		failLogged(a.log, w, r, federation.ErrUnknownProvider)
+		return
+	}
 	u, err := a.rp.Start(r.Context(), mux.Vars(r)["provider"], r.URL.Query().Get("redirect_uri"))
 	if err != nil {
 		failLogged(a.log, w, r, err)
@@ -44,6 +49,10 @@ func (a *FederationArea) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *FederationArea) callback(w http.ResponseWriter, r *http.Request) {
+	if a.rp == nil {
+		failLogged(a.log, w, r, federation.ErrUnknownProvider)
+		return
+	}
 	u, err := a.rp.Callback(r.Context(), mux.Vars(r)["provider"], r.URL.Query())
 	if err != nil {
 		failLogged(a.log, w, r, err)
@@ -57,6 +66,10 @@ func (a *FederationArea) callback(w http.ResponseWriter, r *http.Request) {
 func (a *FederationArea) exchange(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		failLogged(a.log, w, r, federation.ErrBadForm)
+		return
+	}
+	if a.rp == nil {
+		failLogged(a.log, w, r, federation.ErrUnknownProvider)
 		return
 	}
 	res, err := a.rp.Exchange(r.Context(), r.PostForm)

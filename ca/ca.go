@@ -103,6 +103,9 @@ type Config struct {
 	// MaxIssuancePerDay bounds the certificates one citizen may obtain in
 	// 24 hours (default 5).
 	MaxIssuancePerDay int
+	// Assurance is the lowest level of assurance of the citizen's
+	// identity for each kind of enrolment (default auth.DefaultAssurance).
+	Assurance auth.Assurance
 	// MaxPINFailures locks a remote credential (default 5).
 	MaxPINFailures int
 	// RemoteKeyType is the HSM key type of citizens' remote keys (default

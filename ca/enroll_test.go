@@ -2,6 +2,9 @@ package ca_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -23,7 +26,7 @@ import (
 
 func citizen(id, jti string) *auth.Principal {
 	return &auth.Principal{Role: auth.RoleCitizen, Subject: id, Name: "Phạm Minh Châu", Assertion: &auth.Assertion{
-		JTI: jti, Subject: id, Name: "Phạm Minh Châu", Province: "Hà Nội", IssuedAt: time.Now(), Expiry: time.Now().Add(5 * time.Minute),
+		JTI: jti, Subject: id, Name: "Phạm Minh Châu", Province: "Hà Nội", LoA: "substantial", IssuedAt: time.Now(), Expiry: time.Now().Add(5 * time.Minute),
 	}}
 }
 
@@ -283,4 +286,32 @@ func TestEnrolCSRProofOfPossession(t *testing.T) {
 	if err := e.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ca_certificates WHERE subject_id = '001099088888'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d certificates (%v)", n, err)
 	}
+}
+
+// TestEnrollNeedsAssurance: an identity whose level of assurance is below
+// the table's (a VNeID level 1 account: "low") enrols nothing, remote or
+// CSR; the refusal happens before the assertion is consumed.
+func TestEnrollNeedsAssurance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := enrollEnv(t, db)
+		ctx := context.Background()
+		for _, loa := range []string{"low", ""} {
+			p := citizen("001099012345", "jti-low-"+loa)
+			p.Assertion.LoA = loa
+			if _, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{Key: "remote", PIN: "246810"}); !errors.Is(err, auth.ErrInsufficientAssurance) {
+				t.Errorf("remote enrolment at LoA %q: %v", loa, err)
+			}
+		}
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+		p := citizen("001099012345", "jti-low-csr")
+		p.Assertion.LoA = "low"
+		if _, err := e.ca.Enroll(ctx, p, ca.EnrollRequest{CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))}); !errors.Is(err, auth.ErrInsufficientAssurance) {
+			t.Errorf("CSR enrolment at LoA low: %v", err)
+		}
+		// The same citizen at substantial enrols.
+		if _, err := e.ca.Enroll(ctx, citizen("001099012345", "jti-ok"), ca.EnrollRequest{Key: "remote", PIN: "246810"}); err != nil {
+			t.Fatalf("substantial: %v", err)
+		}
+	})
 }

@@ -185,8 +185,8 @@ func testHoldAndRelease(t *testing.T, db *store.DB) {
 	e := setup(t, db, "")
 	ctx := context.Background()
 	iss := citizenCert(t, e, "001099012345")
-	owner := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099012345", Assertion: &auth.Assertion{Subject: "001099012345"}}
-	stranger := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099099999", Assertion: &auth.Assertion{Subject: "001099099999"}}
+	owner := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099012345", Assertion: &auth.Assertion{Subject: "001099012345", LoA: "substantial"}}
+	stranger := &auth.Principal{Role: auth.RoleCitizen, Subject: "001099099999", Assertion: &auth.Assertion{Subject: "001099099999", LoA: "substantial"}}
 	if _, err := e.ca.Revoke(ctx, iss.Serial, "certificateHold", stranger); !errors.Is(err, ca.ErrForbidden) {
 		t.Fatalf("stranger: %v", err)
 	}

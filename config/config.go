@@ -173,6 +173,47 @@ type Identity struct {
 	MasterListAnchors []string `yaml:"master_list_anchors"`
 	// Algorithms is the algorithm policy for chip documents.
 	Algorithms ChipAlgorithms `yaml:"algorithms"`
+	// OIDC configures sign-in with OpenID Connect providers (VNeID).
+	OIDC OIDC `yaml:"oidc"`
+	// Assurance is the lowest level of assurance (low, substantial,
+	// high) of a citizen's identity for each operation: enrol_remote,
+	// enrol_csr, sign.
+	Assurance map[string]string `yaml:"assurance"`
+}
+
+// OIDC lists the OpenID Connect providers Kyso is a relying party of.
+type OIDC struct {
+	Providers []OIDCProvider `yaml:"providers"`
+}
+
+// OIDCProvider configures one OpenID provider.
+type OIDCProvider struct {
+	Name string `yaml:"name"`
+	// Issuer is the provider's issuer URL (discovery).
+	Issuer   string `yaml:"issuer"`
+	ClientID string `yaml:"client_id"`
+	// ClientSecretFile holds the client secret (never in the file itself).
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	Scopes           []string `yaml:"scopes"`
+	// IDClaim holds the 12-digit personal ID (default sub); NameClaim and
+	// BirthDateClaim the full name and birth date.
+	IDClaim        string `yaml:"id_claim"`
+	NameClaim      string `yaml:"name_claim"`
+	BirthDateClaim string `yaml:"birthdate_claim"`
+	// ACR maps the provider's acr values to Kyso's level of assurance and
+	// Vietnam's identification level (Decree 69/2024/NĐ-CP, 1 or 2).
+	ACR map[string]OIDCLevel `yaml:"acr"`
+	// CallbackURL is registered at the provider (default
+	// public_url/v1/identity/oidc/NAME/callback).
+	CallbackURL string `yaml:"callback_url"`
+	// RedirectURIs are where the browser flow may send assertions.
+	RedirectURIs []string `yaml:"redirect_uris"`
+}
+
+// OIDCLevel is what one acr value is worth.
+type OIDCLevel struct {
+	LoA     string `yaml:"loa"`
+	IDLevel string `yaml:"id_level"`
 }
 
 // ChipAlgorithms is the algorithm policy for SODs, document signers and
@@ -271,7 +312,8 @@ func Default() Config {
 			OCSPValidity: 24 * time.Hour, IssuancePerDay: 5, PEMDir: "./var/pki"},
 		Identity: Identity{CSCADir: "./var/trust/csca", Audience: "kyso", AssertionLifetime: 10 * time.Minute,
 			ChallengeLifetime: 2 * time.Minute, Registry: "embedded", RegistryTimeout: 5 * time.Second,
-			Algorithms: ChipAlgorithms{MinRSABits: 2048, AllowSHA1AA: true}},
+			Algorithms: ChipAlgorithms{MinRSABits: 2048, AllowSHA1AA: true},
+			Assurance:  map[string]string{"enrol_remote": "substantial", "enrol_csr": "substantial", "sign": "low"}},
 		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
 		Verifier: Verifier{},
 		Audit:    Audit{CheckpointEvery: 100, SequenceInterval: 250 * time.Millisecond, LeaseTTL: 3 * time.Second},
@@ -503,6 +545,39 @@ func (c *Config) Validate() error {
 	if c.Identity.ChallengeLifetime < 10*time.Second || c.Identity.ChallengeLifetime > 10*time.Minute {
 		bad("identity.challenge_lifetime", "want 10s to 10m, got %s", c.Identity.ChallengeLifetime)
 	}
+	for op, loa := range c.Identity.Assurance {
+		if loa != "low" && loa != "substantial" && loa != "high" {
+			bad("identity.assurance."+op, "want low, substantial or high, got %q", loa)
+		}
+	}
+	seenProvider := map[string]bool{}
+	for i, p := range c.Identity.OIDC.Providers {
+		key := fmt.Sprintf("identity.oidc.providers[%d]", i)
+		if p.Name == "" || strings.ContainsAny(p.Name, "/?#% ") || seenProvider[p.Name] {
+			bad(key+".name", "want a unique plain word, got %q", p.Name)
+		}
+		seenProvider[p.Name] = true
+		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			bad(key+".issuer", "want an https URL (http only on loopback), got %q", p.Issuer)
+		}
+		if p.ClientID == "" {
+			bad(key+".client_id", "must not be empty")
+		}
+		if len(p.ACR) == 0 {
+			bad(key+".acr", "needs the table from the provider's acr values to levels of assurance")
+		}
+		for acr, l := range p.ACR {
+			if l.LoA != "low" && l.LoA != "substantial" && l.LoA != "high" {
+				bad(key+".acr."+acr+".loa", "want low, substantial or high, got %q", l.LoA)
+			}
+			if l.IDLevel != "" && l.IDLevel != "1" && l.IDLevel != "2" {
+				bad(key+".acr."+acr+".id_level", "want 1 or 2, got %q", l.IDLevel)
+			}
+		}
+		if len(p.RedirectURIs) == 0 {
+			bad(key+".redirect_uris", "needs at least one registered redirect URI")
+		}
+	}
 	switch c.Identity.Registry {
 	case "embedded", "none":
 	case "http":
@@ -600,4 +675,12 @@ func keysAtErrorLines(doc []byte, err error) string {
 		return ""
 	}
 	return " (key " + strings.Join(keys, ", ") + ")"
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -20,9 +20,12 @@ import (
 
 func runServe(ctx context.Context, io stdio, args []string) int {
 	fs := newFlags("serve", io.err)
-	configPath := fs.String("config", "", "configuration file (YAML); KYSO_* variables override it")
+	configPath := fs.String("config", "", "configuration file (YAML, merged over the defaults; default $KYSO_CONFIG); KYSO_* variables override it")
 	if c := parse(fs, args); c >= 0 {
 		return c
+	}
+	if *configPath == "" {
+		*configPath = envConfigPath(io)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(io.err, "kyso serve: unexpected argument %q\n", fs.Arg(0))

@@ -21,6 +21,7 @@ import (
 	"kyso/credential"
 	"kyso/dossier"
 	"kyso/identity"
+	"kyso/identity/federation"
 	"kyso/identity/pa"
 	"kyso/signer"
 	"kyso/signer/csc"
@@ -45,6 +46,8 @@ type components struct {
 	signDeps signer.Deps
 	verifier *verifier.Verifier
 	dossier  *dossier.Service
+	// federation is nil without identity.oidc.providers.
+	federation *federation.RP
 }
 
 // open loads every domain component on the open store and HSM.
@@ -83,6 +86,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 		Log:               e.log.With("component", "ca"),
 		Audit:             c.audit,
 		Replay:            replay,
+		Assurance:         auth.Assurance(cfg.Identity.Assurance),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load CA: %w", err)
@@ -112,6 +116,12 @@ func open(ctx context.Context, e *env) (*components, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+
+	if len(cfg.Identity.OIDC.Providers) > 0 {
+		if c.federation, err = openFederation(ctx, e, c.identity, replay); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := tsa.Migrate(ctx, e.db); err != nil {
@@ -282,6 +292,7 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 			verifyArea,
 			resultCheck,
 			api.NewDossierArea(c.dossier, e.log),
+			api.NewFederationArea(c.federation, e.log),
 			api.NewAuditArea(c.audit, c.auditKey, e.log),
 			api.NewDashboardArea(c.dossier, principals, e.log),
 		},

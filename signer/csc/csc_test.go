@@ -116,7 +116,7 @@ func (k hashedPINKeys) OpenSigner(ctx context.Context, c *credential.Credential,
 
 func citizen(id string, now time.Time) *auth.Principal {
 	return &auth.Principal{Role: auth.RoleCitizen, Subject: id, Assertion: &auth.Assertion{
-		JTI: "j-" + id, Subject: id, IssuedAt: now.Add(-time.Minute), Expiry: now.Add(4 * time.Minute)}}
+		JTI: "j-" + id, Subject: id, LoA: "substantial", IssuedAt: now.Add(-time.Minute), Expiry: now.Add(4 * time.Minute)}}
 }
 
 func hashOf(s string) string {
