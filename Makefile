@@ -4,7 +4,7 @@ export GOTOOLCHAIN := auto
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test bench demo build deps deps-test openapi fuzz clean
+.PHONY: run test bench demo build deps deps-test openapi fuzz clean replicas-test
 
 ## build: bin/kyso (the production binary) and bin/kyso-dev (dev setup, test data, demo, bench)
 build:
@@ -33,6 +33,11 @@ bench: deps-test build
 demo: build
 	./bin/kyso-dev demo
 	./bin/kyso-dev demo --seed-history
+
+## replicas-test: three replicas on PostgreSQL and a p11-kit-served HSM behind HAProxy, with a
+## replica SIGKILL and an HSM restart under load; report in var/replicas/report.json
+replicas-test: deps-test build
+	@scripts/replicas-test.sh
 
 ## fuzz: run each fuzz target for a short while
 fuzz:

@@ -19,6 +19,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[zbarimg]=zbar-tools
   need[qpdf]=qpdf
   need[systemd-analyze]=systemd
+  need[haproxy]=haproxy
+  need[p11-kit]=p11-kit
 fi
 
 has() {
@@ -32,6 +34,10 @@ missing=()
 for c in "${!need[@]}"; do
   has "$c" || missing+=("${need[$c]}")
 done
+# p11-kit's client module (the replicas test reaches the HSM through it).
+if [ "$want" = test ] && ! ls /usr/lib/*/pkcs11/p11-kit-client.so >/dev/null 2>&1; then
+  missing+=(p11-kit-modules)
+fi
 # SoftHSM2's PKCS#11 module itself.
 if ! ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so >/dev/null 2>&1; then
   missing+=(softhsm2)
