@@ -10,71 +10,26 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/oauth2"
 
 	"kyso/api"
 	"kyso/auth"
 	"kyso/identity"
 	"kyso/identity/federation"
+	"kyso/identity/federation/oidctest"
 	"kyso/identity/pa"
 	"kyso/store/storetest"
 )
-
-// testProvider is zitadel's example OpenID provider with a settable acr:
-// its users are citizens whose user ID is their personal ID number.
-type testProvider struct {
-	*storage.Storage
-	mu  sync.Mutex
-	acr string
-}
-
-func (p *testProvider) setACR(a string) { p.mu.Lock(); p.acr = a; p.mu.Unlock() }
-
-type acrRequest struct {
-	op.AuthRequest
-	acr string
-}
-
-func (a acrRequest) GetACR() string { return a.acr }
-
-func (p *testProvider) wrap(ar op.AuthRequest, err error) (op.AuthRequest, error) {
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return acrRequest{ar, p.acr}, nil
-}
-
-func (p *testProvider) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, userID string) (op.AuthRequest, error) {
-	return p.wrap(p.Storage.CreateAuthRequest(ctx, r, userID))
-}
-
-func (p *testProvider) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	return p.wrap(p.Storage.AuthRequestByID(ctx, id))
-}
-
-func (p *testProvider) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	return p.wrap(p.Storage.AuthRequestByCode(ctx, code))
-}
 
 const (
 	oidcCitizen   = "001099012345"
@@ -85,44 +40,23 @@ const (
 
 type oidcEnv struct {
 	kyso, issuer string
-	provider     *testProvider
-	signKey      crypto.Signer
-	signKID      string
-	signAlg      jose.SignatureAlgorithm
+	provider     *oidctest.Provider
 	svc          *identity.Service
 }
 
 func newOIDCEnv(t *testing.T) *oidcEnv {
 	t.Helper()
 	e := &oidcEnv{}
-	// The provider, on loopback.
-	var opURL string
-	opSrv := httptest.NewUnstartedServer(nil)
-	opURL = "http://" + opSrv.Listener.Addr().String()
-	users := map[string]any{oidcCitizen: map[string]any{"ID": oidcCitizen, "Username": "mai", "Password": "verysecure", "FirstName": "Thị Mai", "LastName": "Nguyễn",
-		"Email": "mai@example.vn", "EmailVerified": true, "PreferredLanguage": "vi"}}
-	usersFile := filepath.Join(t.TempDir(), "users.json")
-	b, _ := json.Marshal(users)
-	if err := os.WriteFile(usersFile, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	us, err := storage.StoreFromFile(usersFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	kysoSrv := httptest.NewUnstartedServer(nil)
 	kysoURL := "http://" + kysoSrv.Listener.Addr().String()
 	callback := kysoURL + "/v1/identity/oidc/vneid/callback"
-	e.provider = &testProvider{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{oidcClient: storage.WebClient(oidcClient, oidcSecret, callback)}), acr: "vneid-level-2"}
-	opSrv.Config.Handler = exampleop.SetupServer(opURL, e.provider, slog.New(slog.DiscardHandler), false)
-	opSrv.Start()
-	t.Cleanup(opSrv.Close)
-	e.issuer = opURL
-	sk, err := e.provider.SigningKey(context.Background())
+	p, err := oidctest.Start(oidctest.Options{Dir: t.TempDir(), ClientID: oidcClient, ClientSecret: oidcSecret, RedirectURIs: []string{callback},
+		ACR: "vneid-level-2", Citizens: []oidctest.Citizen{{ID: oidcCitizen, Username: "mai", Password: "verysecure", Name: "Nguyễn Thị Mai"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.signKey, e.signKID, e.signAlg = sk.Key().(crypto.Signer), sk.ID(), sk.SignatureAlgorithm()
+	t.Cleanup(func() { p.Close() })
+	e.provider, e.issuer = p, p.URL
 
 	// Kyso.
 	db := storetest.SQLite(t)
@@ -136,7 +70,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	}
 	rp, err := federation.New(context.Background(), federation.Config{
 		Issuer: e.svc, DB: db, Replay: auth.NewReplayGuard(db),
-		Providers: []federation.Provider{{Name: "vneid", Issuer: opURL, ClientID: oidcClient, ClientSecret: oidcSecret,
+		Providers: []federation.Provider{{Name: "vneid", Issuer: p.URL, ClientID: oidcClient, ClientSecret: oidcSecret,
 			Scopes: []string{"profile"}, CallbackURL: callback, RedirectURIs: []string{oidcPortalURI},
 			ACR: map[string]federation.Level{"vneid-level-2": {LoA: identity.LoASubstantial, IDLevel: "2"}, "vneid-level-1": {LoA: identity.LoALow, IDLevel: "1"}}}},
 	})
@@ -174,9 +108,7 @@ func (e *oidcEnv) browserSignIn(t *testing.T, redirectURI string) (*url.URL, *ht
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "username") {
 		return nil, resp
 	}
-	// The provider's login page: its form carries the auth request id.
-	id := resp.Request.URL.Query().Get("authRequestID")
-	resp, err = c.PostForm(e.issuer+"/login/username", url.Values{"id": {id}, "username": {"mai"}, "password": {"verysecure"}})
+	resp, err = e.provider.LogIn(c, resp, "mai", "verysecure")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,8 +185,7 @@ func TestOIDCStateReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	id := resp.Request.URL.Query().Get("authRequestID")
-	resp, err = c.PostForm(e.issuer+"/login/username", url.Values{"id": {id}, "username": {"mai"}, "password": {"verysecure"}})
+	resp, err = e.provider.LogIn(c, resp, "mai", "verysecure")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,8 +224,7 @@ func (e *oidcEnv) appIDToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	id := resp.Request.URL.Query().Get("authRequestID")
-	resp, err = c.PostForm(e.issuer+"/login/username", url.Values{"id": {id}, "username": {"mai"}, "password": {"verysecure"}})
+	resp, err = e.provider.LogIn(c, resp, "mai", "verysecure")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +264,7 @@ func (e *oidcEnv) forge(t *testing.T, key crypto.Signer, alg jose.SignatureAlgor
 		}
 	}
 	if key == nil {
-		key, kid = e.signKey, e.signKID
+		key, kid = e.provider.Key, e.provider.KeyID
 	}
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
 	if err != nil {
@@ -362,7 +292,7 @@ func TestOIDCTokenExchange(t *testing.T) {
 		t.Errorf("expires_in %v", m["expires_in"])
 	}
 
-	alg := e.signAlg
+	alg := e.provider.Alg
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	unsigned := func() string {
 		h := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0" // {"alg":"none","typ":"JWT"}
@@ -403,7 +333,7 @@ func TestOIDCTokenExchange(t *testing.T) {
 // TestOIDCLevelFromACR: a level-1 account gets LoA low and level 1.
 func TestOIDCLevelFromACR(t *testing.T) {
 	e := newOIDCEnv(t)
-	e.provider.setACR("vneid-level-1")
+	e.provider.SetACR("vneid-level-1")
 	resp, m := e.exchange(t, e.appIDToken(t))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("exchange: %d %v", resp.StatusCode, m)

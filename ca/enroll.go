@@ -173,6 +173,17 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 	if p.Subject == "" || a.Subject != p.Subject {
 		return nil, ErrForbidden
 	}
+	op := auth.OpEnrolCSR
+	if req.Key == "remote" {
+		op = auth.OpEnrolRemote
+	}
+	assurance := c.cfg.Assurance
+	if assurance == nil {
+		assurance = auth.DefaultAssurance()
+	}
+	if err := assurance.Check(op, a); err != nil {
+		return nil, err
+	}
 	name := strings.TrimSpace(a.Name)
 	if name == "" {
 		name = strings.TrimSpace(p.Name)
@@ -193,17 +204,6 @@ func (c *CA) Enroll(ctx context.Context, p *auth.Principal, req EnrollRequest) (
 		return nil, problem.Wrap(http.StatusBadRequest, "bad-subject", err)
 	}
 	remote := req.Key == "remote"
-	op := auth.OpEnrolCSR
-	if remote {
-		op = auth.OpEnrolRemote
-	}
-	assurance := c.cfg.Assurance
-	if assurance == nil {
-		assurance = auth.DefaultAssurance()
-	}
-	if err := assurance.Check(op, a); err != nil {
-		return nil, err
-	}
 	switch {
 	case remote && req.CSR != "":
 		return nil, ErrBadRequest.With("detail", `give either "key":"remote" or "csr", not both`)

@@ -343,7 +343,9 @@ func (rp *RP) Callback(ctx context.Context, name string, q url.Values) (string, 
 	if raw == "" {
 		return "", invalidGrant("the provider's token response has no id_token")
 	}
-	v, err := rp.verify(ctx, p, raw, nonce)
+	v, err := rp.verify(ctx, p, raw, nonce, func(claims map[string]any) {
+		rp.fromUserInfo(ctx, p, tok, claims)
+	})
 	if err != nil {
 		return "", err
 	}
@@ -394,7 +396,7 @@ func (rp *RP) Exchange(ctx context.Context, form url.Values) (*Exchanged, error)
 	if p, err = rp.get(ctx, p.cfg.Name); err != nil {
 		return nil, err
 	}
-	v, err := rp.verify(ctx, p, raw, "")
+	v, err := rp.verify(ctx, p, raw, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -403,8 +405,9 @@ func (rp *RP) Exchange(ctx context.Context, form url.Values) (*Exchanged, error)
 }
 
 // verify checks an ID token of p and issues the assertion. wantNonce is
-// required in the browser flow and ignored in the app flow.
-func (rp *RP) verify(ctx context.Context, p *provider, raw, wantNonce string) (*identity.Verification, error) {
+// required in the browser flow and ignored in the app flow; more, when
+// given, may add claims the ID token lacks (from the UserInfo endpoint).
+func (rp *RP) verify(ctx context.Context, p *provider, raw, wantNonce string, more func(map[string]any)) (*identity.Verification, error) {
 	tok, err := p.idv.Verify(rp.httpCtx(ctx), raw)
 	if err != nil {
 		rp.cfg.Log.Info("ID token refused", "provider", p.cfg.Name, "err", err)
@@ -426,6 +429,9 @@ func (rp *RP) verify(ctx context.Context, p *provider, raw, wantNonce string) (*
 	if wantNonce != "" && tok.Nonce != wantNonce {
 		return nil, invalidGrant("the ID token's nonce does not match the sign-in")
 	}
+	if more != nil {
+		more(claims)
+	}
 	acr, _ := claims["acr"].(string)
 	level, ok := p.cfg.ACR[acr]
 	if !ok {
@@ -446,7 +452,7 @@ func (rp *RP) verify(ctx context.Context, p *provider, raw, wantNonce string) (*
 		}
 		return nil, fmt.Errorf("federation: replay guard: %w", err)
 	}
-	v, err := rp.cfg.Issuer.IssueFederated(ctx, identity.FederatedIdentity{Subject: id, Name: str(p.cfg.NameClaim), BirthDate: str(p.cfg.BirthDateClaim),
+	v, err := rp.cfg.Issuer.IssueFederated(ctx, identity.FederatedIdentity{Subject: id, Name: strings.TrimSpace(str(p.cfg.NameClaim)), BirthDate: str(p.cfg.BirthDateClaim),
 		LoA: level.LoA, IDLevel: level.IDLevel, Provider: p.cfg.Name, ProviderACR: acr, TokenID: jti})
 	if err != nil {
 		var pe *problem.Error
@@ -456,6 +462,30 @@ func (rp *RP) verify(ctx context.Context, p *provider, raw, wantNonce string) (*
 		return nil, err
 	}
 	return v, nil
+}
+
+// fromUserInfo fills the name and birth date claims an ID token lacks
+// from the provider's UserInfo endpoint (many providers send profile
+// claims only there), when the UserInfo subject is the ID token's. The
+// personal ID and acr come from the ID token only.
+func (rp *RP) fromUserInfo(ctx context.Context, p *provider, tok *oauth2.Token, claims map[string]any) {
+	if claims[p.cfg.NameClaim] != nil && claims[p.cfg.BirthDateClaim] != nil {
+		return
+	}
+	ui, err := p.op.UserInfo(rp.httpCtx(ctx), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		rp.cfg.Log.Info("userinfo", "provider", p.cfg.Name, "err", err)
+		return
+	}
+	var extra map[string]any
+	if err := ui.Claims(&extra); err != nil || ui.Subject != claims["sub"] {
+		return
+	}
+	for _, k := range []string{p.cfg.NameClaim, p.cfg.BirthDateClaim} {
+		if claims[k] == nil && extra[k] != nil {
+			claims[k] = extra[k]
+		}
+	}
 }
 
 func truncate(s string, n int) string {
