@@ -8,8 +8,8 @@
 # SIGKILLed and restarted and the HSM server is restarted. Afterwards every
 # acknowledged dossier must be in the database in its acknowledged state and
 # the audit log must verify. Writes var/replicas/report.json and report.txt;
-# exits non-zero when an acknowledged record was lost or the audit log does
-# not verify.
+# exits non-zero when an acknowledged record was lost, the audit log does
+# not verify, or no journey was acknowledged at all.
 #
 # Knobs: REPLICAS_RUNS (least journeys per worker, default 6; workers go on
 # until the faults are over), REPLICAS_WORKERS
@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 
-[ -x bin/kyso ] && [ -x bin/kyso-dev ] || make -s build
+make -s build
 pgdir=$(mktemp -d /tmp/kyso-replicas-pg.XXXXXX)
 dsn=$(scripts/testpg.sh start "$pgdir")
 cat >"$out/hsm/softhsm2.conf" <<CONF
@@ -198,4 +198,6 @@ with open(out + "/report.txt", "w") as f:
         len(rows), ok, int(lost), errors["outside"], errors, pct(0.5), pct(0.99), audit_ok))
 print(open(out + "/report.txt").read(), end="")
 PY
+acked=$(awk -F'\t' '$4 == 1' "$journeys" | wc -l)
+[ "$acked" -gt 0 ] || { echo "replicas-test: no journey was acknowledged; see $out/logs" >&2; exit 1; }
 [ "$lost" = 0 ] && [ "$audit_ok" = true ]
