@@ -216,7 +216,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		cl := v.Claims
 		if cl.Subject != "079090001234" || cl.Name != "Trần Đức Anh" || cl.BirthDate != "1990-02-15" || cl.Sex != "M" ||
-			cl.LoA != "substantial" || strings.Join(cl.AMR, ",") != "pa,aa" || cl.ACR != identity.ACRPrefix+"substantial" {
+			cl.LoA != "low" || cl.IDLevel != "" || strings.Join(cl.AMR, ",") != "pa,aa" || cl.ACR != identity.ACRPrefix+"low" {
 			t.Fatalf("claims %+v", cl)
 		}
 		if ttl := cl.Expiry.Time().Sub(cl.IssuedAt.Time()); ttl <= 0 || ttl > 15*time.Minute {
@@ -235,7 +235,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Subject != cl.Subject || a.JTI != cl.ID || a.LoA != "substantial" || a.BirthDate != "1990-02-15" {
+		if a.Subject != cl.Subject || a.JTI != cl.ID || a.LoA != "low" || a.BirthDate != "1990-02-15" {
 			t.Fatalf("assertion %+v", a)
 		}
 
@@ -327,7 +327,7 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Claims.LoA != "high" || strings.Join(v.Claims.AMR, ",") != "pa,aa,registry" {
+		if v.Claims.LoA != "substantial" || v.Claims.IDLevel != "1" || strings.Join(v.Claims.AMR, ",") != "pa,aa,registry" {
 			t.Fatalf("matched: %+v", v.Claims)
 		}
 		// Contradiction: the registry says another birth date.
@@ -338,7 +338,7 @@ func TestRegistry(t *testing.T) {
 			t.Fatalf("contradiction: %v", err)
 		}
 		// Off: not consulted.
-		if v, err := run(identity.Config{Registry: identity.RegistryOff}); err != nil || v.Claims.LoA != "substantial" {
+		if v, err := run(identity.Config{Registry: identity.RegistryOff}); err != nil || v.Claims.LoA != "low" {
 			t.Fatalf("off: %v", err)
 		}
 		// A bad row imports nothing.
@@ -364,7 +364,7 @@ func TestRegistryRequiredAndMissing(t *testing.T) {
 	svc = newService(t, db, &clock{t: testNow}, c, identity.Config{RSAPSS: true}, nil, key)
 	ch, _ = svc.NewChallenge(ctx)
 	v, err := svc.Verify(ctx, identity.VerifyRequest{ChallengeID: ch.ID, CardInput: input(t, c, ch.Nonce)})
-	if err != nil || v.Claims.LoA != "substantial" {
+	if err != nil || v.Claims.LoA != "low" {
 		t.Fatalf("optional, missing: %v", err)
 	}
 	tok, err := jwt.ParseSigned(v.Assertion, []jose.SignatureAlgorithm{jose.PS256})
@@ -406,7 +406,7 @@ func TestHTTPRegistry(t *testing.T) {
 	svc := newService(t, db, &clock{t: testNow}, c, identity.Config{}, reg, key)
 	ch, _ := svc.NewChallenge(ctx)
 	v, err := svc.Verify(ctx, identity.VerifyRequest{ChallengeID: ch.ID, CardInput: input(t, c, ch.Nonce)})
-	if err != nil || v.Claims.LoA != "high" {
+	if err != nil || v.Claims.LoA != "substantial" {
 		t.Fatalf("http registry match: %v", err)
 	}
 }

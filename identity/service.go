@@ -248,9 +248,13 @@ func (s *Service) verify(ctx context.Context, req VerifyRequest) (*Verification,
 	if _, err := rand.Read(jti); err != nil {
 		return nil, err
 	}
+	// The level follows from the methods used (loa.go), not from the
+	// registry's answer alone.
+	loa, idLevel := levelOf(amr)
 	iat := now.Truncate(time.Second)
 	c := &Claims{
-		Issuer: s.cfg.Issuer, Audience: jwt.Audience{s.cfg.Audience},
+		IDLevel: idLevel,
+		Issuer:  s.cfg.Issuer, Audience: jwt.Audience{s.cfg.Audience},
 		Subject: card.IDNumber, Name: card.FullName, BirthDate: card.BirthDate, Sex: card.Sex, Province: card.Province,
 		ACR: ACRPrefix + loa, AMR: amr, LoA: loa,
 		ID:       base64.RawURLEncoding.EncodeToString(jti),

@@ -109,9 +109,11 @@ type InfoForCreds struct {
 			Label string `json:"label,omitempty"`
 		} `json:"objects,omitempty"`
 	} `json:"auth,omitempty"`
-	SCAL      string `json:"SCAL"`
-	Multisign int    `json:"multisign"`
-	Lang      string `json:"lang,omitempty"`
+	SCAL string `json:"SCAL"`
+	// SCALReason says why the SCAL is what it is (a Kyso extension).
+	SCALReason string `json:"scal_reason,omitempty"`
+	Multisign  int    `json:"multisign"`
+	Lang       string `json:"lang,omitempty"`
 }
 
 // List returns the caller's credentials (a citizen's signing credentials,
@@ -177,8 +179,19 @@ func (s *Service) CredentialInfo(ctx context.Context, p *auth.Principal, req Inf
 	return s.describe(c, p, req.Certificates, req.CertInfo, req.AuthInfo || true)
 }
 
+// SCAL is the sole control assurance level Kyso claims (CSC API v2: "1"
+// or "2"; CEN EN 419 241-1). Signature activation (the SAD bound to the
+// hashes, the PIN) is checked by the application, and the citizen's key
+// is unwrapped with a key the HSM derives from the PIN; but the
+// signature activation module is not a certified tamper-protected
+// component (EN 419 221-5 / EN 419 241-2), so SCAL2 is not claimed.
+const SCAL = "1"
+
+// SCALReason is published with SCAL in credentials/info.
+const SCALReason = "signature activation (SAD bound to the document hashes and the signing PIN) is enforced by the Kyso application; the key is unwrapped in the HSM with a key derived from the PIN, but no certified signature activation module (EN 419 241-2) is used, so SCAL2 is not claimed"
+
 func (s *Service) describe(c *credential.Credential, p *auth.Principal, certs string, certInfo, authInfo bool) (*InfoForCreds, error) {
-	info := &InfoForCreds{Description: c.Profile, SCAL: "SCAL2", Multisign: s.cfg.MaxSignatures, Lang: "vi-VN"}
+	info := &InfoForCreds{Description: c.Profile, SCAL: SCAL, SCALReason: SCALReason, Multisign: s.cfg.MaxSignatures, Lang: "vi-VN"}
 	cert, err := c.Certificate()
 	if err != nil {
 		return nil, fmt.Errorf("csc: credential %s: %w", c.ID, err)
