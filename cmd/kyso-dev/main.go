@@ -39,11 +39,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version":  {"print the version", runVersion},
-		"dev":      {"local development setup (token, ceremony, demo agencies and principals)", runDev},
-		"testdata": {"generate synthetic chip cards and test documents", runTestdata},
-		"demo":     {"walk a synthetic citizen through the five-step process", runDemo},
-		"bench":    {"load tests against a running server (make bench)", runBench},
+		"version":       {"print the version", runVersion},
+		"dev":           {"local development setup (token, ceremony, demo agencies and principals)", runDev},
+		"testdata":      {"generate synthetic chip cards and test documents", runTestdata},
+		"demo":          {"walk a synthetic citizen through the five-step process", runDemo},
+		"bench":         {"load tests against a running server (make bench)", runBench},
+		"oidc-provider": {"a local OpenID provider standing in for VNeID (make run starts it)", runOIDCProvider},
 	}
 }
 

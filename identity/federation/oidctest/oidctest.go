@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
@@ -94,6 +95,9 @@ type Options struct {
 	ACR string
 	// Dir holds the user file (a temporary directory when empty).
 	Dir string
+	// Pages are served beside the provider (path -> handler), e.g. a
+	// portal page the browser flow returns to in the development setup.
+	Pages map[string]http.Handler
 }
 
 // Start runs the provider until Close.
@@ -142,7 +146,16 @@ func Start(o Options) (*Provider, error) {
 		return nil, fmt.Errorf("oidctest: the provider's key is %T", sk.Key())
 	}
 	p.Key, p.KeyID, p.Alg = signer, sk.ID(), sk.SignatureAlgorithm()
-	p.srv = &http.Server{Handler: exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)}
+	var h http.Handler = exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
+	if len(o.Pages) > 0 {
+		mux := http.NewServeMux()
+		for path, page := range o.Pages {
+			mux.Handle(path, page)
+		}
+		mux.Handle("/", h)
+		h = mux
+	}
+	p.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }
