@@ -33,10 +33,19 @@ func ValidLoA(s string) bool { return loaRank[s] != 0 }
 type Assurance map[string]string
 
 // DefaultAssurance: enrolling needs at least "substantial" (chip PA+AA,
-// or a VNeID level 2 account); signing with an existing credential is open
+// or a provider account the acr table maps to substantial); signing with an existing credential is open
 // to any level, since the credential's PIN is required too.
 func DefaultAssurance() Assurance {
 	return Assurance{OpEnrolRemote: "substantial", OpEnrolCSR: "substantial", OpSign: "low"}
+}
+
+func chipVerified(as *Assertion) bool {
+	var pa, aa bool
+	for _, m := range as.AMR {
+		pa = pa || m == "pa"
+		aa = aa || m == "aa"
+	}
+	return pa && aa
 }
 
 // ErrInsufficientAssurance refuses an operation the assertion's level of
@@ -44,6 +53,8 @@ func DefaultAssurance() Assurance {
 var ErrInsufficientAssurance = problem.New(http.StatusForbidden, "insufficient-assurance", "the identity's level of assurance is too low for this operation")
 
 // Check refuses op when the assertion's level is below the table's. An
+// assertion of the chip flow with passive and active authentication (amr
+// pa and aa) counts as "substantial" here, whatever its own loa. An
 // operation missing from the table needs "high"; an assertion without a
 // known level is refused.
 func (a Assurance) Check(op string, as *Assertion) error {
@@ -55,6 +66,12 @@ func (a Assurance) Check(op string, as *Assertion) error {
 		need = "high"
 	}
 	have := loaRank[as.LoA]
+	if chipVerified(as) && have < loaRank["substantial"] {
+		// The chip flow's passive and active authentication prove a
+		// genuine, uncloned card in the citizen's hands: enough to enrol
+		// (the assertion's own loa stays what the method is worth).
+		have = loaRank["substantial"]
+	}
 	if have == 0 || have < loaRank[need] {
 		e := *ErrInsufficientAssurance
 		e.Detail = fmt.Sprintf("%s needs level of assurance %s; the identity has %q", op, need, as.LoA)
