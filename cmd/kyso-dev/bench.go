@@ -19,7 +19,7 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	if len(args) > 0 && args[0] == "report" {
 		return benchReport(ctx, io, args[1:])
 	}
-	fs := newFlags("bench", io.err)
+	fs := newFlags("bench", io.Err)
 	base := fs.String("url", "", "base URL of the server (loopback only; default: base_url of the credentials file)")
 	credsPath := fs.String("credentials", "", "bench credentials file: {\"base_url\", \"agencies\": [{\"code\", \"key_type\", \"token\"}]} (required)")
 	duration := fs.Duration("duration", 10*time.Second, "longest time of each scenario")
@@ -30,8 +30,8 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	docs := fs.String("docs", "", "directory to keep one signed PDF per agency and level")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: kyso-dev bench --credentials FILE [--url URL] [--duration 10s] [--workers N] [--out results.json]")
-		fmt.Fprintln(io.err, "       kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
+		fmt.Fprintln(io.Err, "usage: kyso-dev bench --credentials FILE [--url URL] [--duration 10s] [--workers N] [--out results.json]")
+		fmt.Fprintln(io.Err, "       kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
 		fs.PrintDefaults()
 	}
 	if c := parse(fs, args); c >= 0 {
@@ -43,41 +43,41 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	}
 	creds, err := scenario.LoadCredentials(*credsPath)
 	if err != nil {
-		return fail(io.err, "bench", err)
+		return fail(io.Err, "bench", err)
 	}
 	if *base == "" {
 		*base = creds.BaseURL
 	}
 	if err := loadtest.CheckLoopback(*base); err != nil {
-		return fail(io.err, "bench", err)
+		return fail(io.Err, "bench", err)
 	}
 	if *docs != "" {
 		if err := os.MkdirAll(*docs, 0o755); err != nil {
-			return fail(io.err, "bench", err)
+			return fail(io.Err, "bench", err)
 		}
 	}
 	client := &scenario.Client{Base: *base, HTTP: &http.Client{Timeout: 2 * time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: *workers, IdleConnTimeout: 30 * time.Second}}}
 	load, err := scenario.Run(ctx, scenario.Config{Client: client, Agencies: creds.Agencies, Workers: *workers, Duration: *duration,
-		MaxRequests: *maxReq, Citizens: *citizens, Levels: splitList(*levels), DocsDir: *docs, Progress: io.out})
+		MaxRequests: *maxReq, Citizens: *citizens, Levels: splitList(*levels), DocsDir: *docs, Progress: io.Out})
 	if load != nil && *out != "" {
 		if werr := writeJSON(*out, load); werr != nil {
-			return fail(io.err, "bench", werr)
+			return fail(io.Err, "bench", werr)
 		}
 	}
 	if err != nil {
-		return fail(io.err, "bench", err)
+		return fail(io.Err, "bench", err)
 	}
-	fmt.Fprintln(io.out)
-	scenario.Summarize("", nil, load, nil).WriteText(io.out)
+	fmt.Fprintln(io.Out)
+	scenario.Summarize("", nil, load, nil).WriteText(io.Out)
 	if f := load.Failed(); len(f) > 0 {
-		return fail(io.err, "bench", fmt.Errorf("scenarios with errors: %s", strings.Join(f, "; ")))
+		return fail(io.Err, "bench", fmt.Errorf("scenarios with errors: %s", strings.Join(f, "; ")))
 	}
 	return exitOK
 }
 
 func benchReport(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("bench report", io.err)
+	fs := newFlags("bench report", io.Err)
 	loadPath := fs.String("load", "", "results of kyso-dev bench (JSON)")
 	goPath := fs.String("gobench", "", "output of go test -bench")
 	cliPath := fs.String("cli", "", "hyperfine --export-json results of kyso verify and pdfsig")
@@ -87,51 +87,51 @@ func benchReport(ctx context.Context, io stdio, args []string) int {
 		return c
 	}
 	if fs.NArg() > 0 || (*loadPath == "" && *goPath == "" && *cliPath == "") {
-		fmt.Fprintln(io.err, "usage: kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
+		fmt.Fprintln(io.Err, "usage: kyso-dev bench report --load FILE [--gobench FILE] [--cli FILE] [--machine TEXT] [--out FILE]")
 		return exitUsage
 	}
 	var load *scenario.Load
 	if *loadPath != "" {
 		b, err := os.ReadFile(*loadPath)
 		if err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 		load = &scenario.Load{}
 		if err := json.Unmarshal(b, load); err != nil {
-			return fail(io.err, "bench report", fmt.Errorf("%s: %w", *loadPath, err))
+			return fail(io.Err, "bench report", fmt.Errorf("%s: %w", *loadPath, err))
 		}
 	}
 	var gobench []loadtest.GoBench
 	if *goPath != "" {
 		f, err := os.Open(*goPath)
 		if err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 		gobench, err = loadtest.ParseGoBench(f)
 		f.Close()
 		if err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 	}
 	var cli []loadtest.Timing
 	if *cliPath != "" {
 		f, err := os.Open(*cliPath)
 		if err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 		cli, err = loadtest.ParseHyperfine(f)
 		f.Close()
 		if err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 	}
 	s := scenario.Summarize(*machine, gobench, load, cli)
 	if *out != "" {
 		if err := writeJSON(*out, s); err != nil {
-			return fail(io.err, "bench report", err)
+			return fail(io.Err, "bench report", err)
 		}
 	}
-	s.WriteText(io.out)
+	s.WriteText(io.Out)
 	if len(s.Failed) > 0 {
 		return exitFail
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func runDemo(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("demo", io.err)
+	fs := newFlags("demo", io.Err)
 	configPath := fs.String("config", "", "configuration file (for data_dir)")
 	baseURL := fs.String("url", "", "server URL (default: base_url in the credentials file)")
 	creds := fs.String("credentials", "", "demo principals file (default DATA_DIR/dev-credentials.json)")
@@ -24,17 +24,17 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	}
 	if *history {
 		if *days < 1 || *days > 366 {
-			fmt.Fprintln(io.err, "kyso-dev demo: --days must be 1 to 366")
+			fmt.Fprintln(io.Err, "kyso-dev demo: --days must be 1 to 366")
 			return exitUsage
 		}
 		if err := seedHistory(ctx, io, *configPath, *days); err != nil {
-			return fail(io.err, "demo", err)
+			return fail(io.Err, "demo", err)
 		}
 		return exitOK
 	}
-	cfg, err := appenv.LoadConfig(*configPath, io.env)
+	cfg, err := appenv.LoadConfig(*configPath, io.Env)
 	if err != nil {
-		return fail(io.err, "demo", err)
+		return fail(io.Err, "demo", err)
 	}
 	if *creds == "" {
 		*creds = filepath.Join(cfg.DataDir, devsetup.CredentialsFile)
@@ -45,8 +45,8 @@ func runDemo(ctx context.Context, io stdio, args []string) int {
 	if *outDir == "" {
 		*outDir = filepath.Join(cfg.DataDir, "demo")
 	}
-	if err := demo.Run(ctx, demo.Options{BaseURL: *baseURL, CredentialsFile: *creds, ChipDir: *chip, OutDir: *outDir, Out: io.out}); err != nil {
-		return fail(io.err, "demo", err)
+	if err := demo.Run(ctx, demo.Options{BaseURL: *baseURL, CredentialsFile: *creds, ChipDir: *chip, OutDir: *outDir, Out: io.Out}); err != nil {
+		return fail(io.Err, "demo", err)
 	}
 	return exitOK
 }

@@ -34,7 +34,7 @@ var historyAgencies = []dossier.Agency{
 // their forms are not checked and their results are sealed with a
 // throw-away key, so none of them verifies as a real e-result.
 func seedHistory(ctx context.Context, io stdio, configPath string, days int) error {
-	e, err := appenv.Open(ctx, appenv.Options{ConfigPath: configPath, Environ: io.env, LogTo: io.err})
+	e, err := appenv.Open(ctx, appenv.Options{ConfigPath: configPath, Environ: io.Env, LogTo: io.Err})
 	if err != nil {
 		return err
 	}
@@ -78,6 +78,6 @@ func seedHistory(ctx context.Context, io stdio, configPath string, days int) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "seeded %d synthetic dossiers over %d days across %d agencies of Ha Noi (see /dashboard)\n", n, days+1, len(codes))
+	fmt.Fprintf(io.Out, "seeded %d synthetic dossiers over %d days across %d agencies of Ha Noi (see /dashboard)\n", n, days+1, len(codes))
 	return nil
 }

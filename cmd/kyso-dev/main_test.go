@@ -13,7 +13,7 @@ import (
 func runCLI(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), stdio{in: strings.NewReader(""), out: &out, err: &errb, env: env}, args)
+	code := run(context.Background(), stdio{In: strings.NewReader(""), Out: &out, Err: &errb, Env: env}, args)
 	return code, out.String(), errb.String()
 }
 

@@ -31,16 +31,16 @@ const portalPage = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>
 // runOIDCProvider runs a local OpenID provider standing in for VNeID and
 // writes the configuration that makes the local Kyso its relying party.
 func runOIDCProvider(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("oidc-provider", io.err)
+	fs := newFlags("oidc-provider", io.Err)
 	configPath := fs.String("config", "", "Kyso configuration file (for data_dir and public_url)")
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the provider")
 	out := fs.String("config-out", "", "where to write Kyso's identity.oidc configuration (default DATA_DIR/dev-oidc.yaml)")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
-	cfg, err := appenv.LoadConfig(*configPath, io.env)
+	cfg, err := appenv.LoadConfig(*configPath, io.Env)
 	if err != nil {
-		return fail(io.err, "oidc-provider", err)
+		return fail(io.Err, "oidc-provider", err)
 	}
 	if *out == "" {
 		*out = filepath.Join(cfg.DataDir, "dev-oidc.yaml")
@@ -48,7 +48,7 @@ func runOIDCProvider(ctx context.Context, io stdio, args []string) int {
 	secret := rand.Text()
 	secretFile := filepath.Join(filepath.Dir(*out), "dev-oidc.secret")
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
-		return fail(io.err, "oidc-provider", err)
+		return fail(io.Err, "oidc-provider", err)
 	}
 	portal := "http://" + *listen + "/portal"
 	p, err := oidctest.Start(oidctest.Options{Listen: *listen, Dir: filepath.Dir(*out), ClientID: "kyso-dev", ClientSecret: secret,
@@ -59,7 +59,7 @@ func runOIDCProvider(ctx context.Context, io stdio, args []string) int {
 			fmt.Fprint(w, portalPage)
 		})}})
 	if err != nil {
-		return fail(io.err, "oidc-provider", err)
+		return fail(io.Err, "oidc-provider", err)
 	}
 	defer p.Close()
 	yaml := fmt.Sprintf(`# Written by kyso-dev oidc-provider: the local Kyso signs citizens in
@@ -78,9 +78,9 @@ identity:
         redirect_uris: [%s]
 `, p.URL, secretFile, portal)
 	if err := os.WriteFile(*out, []byte(yaml), 0o600); err != nil {
-		return fail(io.err, "oidc-provider", err)
+		return fail(io.Err, "oidc-provider", err)
 	}
-	fmt.Fprintf(io.out, "development OpenID provider (VNeID stand-in) on %s; user %q, password %q; Kyso configuration in %s\n",
+	fmt.Fprintf(io.Out, "development OpenID provider (VNeID stand-in) on %s; user %q, password %q; Kyso configuration in %s\n",
 		p.URL, devOIDCUser, devOIDCPassword, *out)
 	<-ctx.Done()
 	return exitOK

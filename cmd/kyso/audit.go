@@ -26,11 +26,11 @@ import (
 
 func runAudit(ctx context.Context, io stdio, args []string) int {
 	return subcommand(ctx, io, "audit", args, map[string]command{
-		"verify":         {"check the stored log against the configured key and published checkpoints", auditVerify},
-		"list":           {"print audit entries as JSON lines", auditList},
-		"key":            {"print the log's note verifier key", auditKey},
-		"verify-receipt": {"check an entry receipt offline: verify-receipt RECEIPT --key VKEY", auditVerifyReceipt},
-		"witness":        {"watch a Kyso log: check each new checkpoint extends the last one seen", auditWitness},
+		"verify":         {Summary: "check the stored log against the configured key and published checkpoints", Run: auditVerify},
+		"list":           {Summary: "print audit entries as JSON lines", Run: auditList},
+		"key":            {Summary: "print the log's note verifier key", Run: auditKey},
+		"verify-receipt": {Summary: "check an entry receipt offline: verify-receipt RECEIPT --key VKEY", Run: auditVerifyReceipt},
+		"witness":        {Summary: "watch a Kyso log: check each new checkpoint extends the last one seen", Run: auditWitness},
 	})
 }
 
@@ -97,7 +97,7 @@ func configuredVerifier(ctx context.Context, io stdio, e *env, flagKey string) (
 }
 
 func auditVerify(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("audit verify", io.err)
+	fs := newFlags("audit verify", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (default: audit.verifier_key, else the log key in the HSM)")
 	var checkpoints multiFlag
@@ -110,7 +110,7 @@ func auditVerify(ctx context.Context, io stdio, args []string) int {
 	if *keyFile != "" {
 		certs, err := certfile.Read(*keyFile)
 		if err != nil {
-			return fail(io.err, "audit verify", fmt.Errorf("--trust-cert: %w", err))
+			return fail(io.Err, "audit verify", fmt.Errorf("--trust-cert: %w", err))
 		}
 		for _, c := range certs {
 			trusted = append(trusted, c.PublicKey)
@@ -120,41 +120,41 @@ func auditVerify(ctx context.Context, io stdio, args []string) int {
 	for _, f := range checkpoints {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return fail(io.err, "audit verify", fmt.Errorf("--checkpoint: %w", err))
+			return fail(io.Err, "audit verify", fmt.Errorf("--checkpoint: %w", err))
 		}
 		cps = append(cps, b)
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
-		return fail(io.err, "audit verify", err)
+		return fail(io.Err, "audit verify", err)
 	}
 	defer e.close()
 	v, err := configuredVerifier(ctx, io, e, *keyFlag)
 	if err != nil {
-		return fail(io.err, "audit verify", err)
+		return fail(io.Err, "audit verify", err)
 	}
 	l, err := audit.New(ctx, e.db, nil)
 	if err != nil {
-		return fail(io.err, "audit verify", err)
+		return fail(io.Err, "audit verify", err)
 	}
 	rep, err := l.Verify(ctx, audit.VerifyOptions{Verifier: v, Checkpoints: cps, LegacyTrusted: trusted})
 	if err != nil {
-		return fail(io.err, "audit verify", err)
+		return fail(io.Err, "audit verify", err)
 	}
 	if d := rep.Divergence; d != nil {
-		fmt.Fprintf(io.out, "audit log DIVERGES at index %d: %s\n", d.Index, d.Reason)
+		fmt.Fprintf(io.Out, "audit log DIVERGES at index %d: %s\n", d.Index, d.Reason)
 		return exitFail
 	}
-	fmt.Fprintf(io.out, "audit log OK: %d entries, latest checkpoint signed by %s at size %d, extends %d given checkpoints\n",
+	fmt.Fprintf(io.Out, "audit log OK: %d entries, latest checkpoint signed by %s at size %d, extends %d given checkpoints\n",
 		rep.Entries, v.Name(), rep.Checkpoint, rep.Checked)
 	if rep.Legacy != nil {
-		fmt.Fprintf(io.out, "old hash chain OK: %d entries (the first leaves), %d signed checkpoints\n", rep.Legacy.Entries, rep.Legacy.Checkpoints)
+		fmt.Fprintf(io.Out, "old hash chain OK: %d entries (the first leaves), %d signed checkpoints\n", rep.Legacy.Entries, rep.Legacy.Checkpoints)
 	}
 	return exitOK
 }
 
 func auditList(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("audit list", io.err)
+	fs := newFlags("audit list", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	object := fs.String("object", "", "only entries about this object")
 	actor := fs.String("actor", "", "only entries by this actor")
@@ -165,18 +165,18 @@ func auditList(ctx context.Context, io stdio, args []string) int {
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
-		return fail(io.err, "audit list", err)
+		return fail(io.Err, "audit list", err)
 	}
 	defer e.close()
 	l, err := audit.New(ctx, e.db, nil)
 	if err != nil {
-		return fail(io.err, "audit list", err)
+		return fail(io.Err, "audit list", err)
 	}
 	entries, err := l.List(ctx, audit.Filter{Object: *object, Actor: *actor, From: *from, Limit: *limit})
 	if err != nil {
-		return fail(io.err, "audit list", err)
+		return fail(io.Err, "audit list", err)
 	}
-	enc := json.NewEncoder(io.out)
+	enc := json.NewEncoder(io.Out)
 	for _, en := range entries {
 		_ = enc.Encode(en)
 	}
@@ -184,28 +184,28 @@ func auditList(ctx context.Context, io stdio, args []string) int {
 }
 
 func auditKey(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("audit key", io.err)
+	fs := newFlags("audit key", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
 	e, err := openEnv(ctx, io, *configPath, true)
 	if err != nil {
-		return fail(io.err, "audit key", err)
+		return fail(io.Err, "audit key", err)
 	}
 	defer e.close()
 	_, vkey, err := logNoteSigner(ctx, e)
 	if err != nil {
-		return fail(io.err, "audit key", err)
+		return fail(io.Err, "audit key", err)
 	}
-	fmt.Fprintln(io.out, vkey)
+	fmt.Fprintln(io.Out, vkey)
 	return exitOK
 }
 
 const maxReceiptSize = 1 << 20
 
 func auditVerifyReceipt(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("audit verify-receipt", io.err)
+	fs := newFlags("audit verify-receipt", io.Err)
 	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (required)")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -215,32 +215,32 @@ func auditVerifyReceipt(ctx context.Context, io stdio, args []string) int {
 		return exitUsage
 	}
 	if len(pos) != 1 || *keyFlag == "" {
-		fmt.Fprintln(io.err, "usage: kyso audit verify-receipt RECEIPT --key VKEY")
+		fmt.Fprintln(io.Err, "usage: kyso audit verify-receipt RECEIPT --key VKEY")
 		return exitUsage
 	}
 	v, err := readVerifierKey(*keyFlag)
 	if err != nil {
-		return fail(io.err, "audit verify-receipt", err)
+		return fail(io.Err, "audit verify-receipt", err)
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
-		return fail(io.err, "audit verify-receipt", err)
+		return fail(io.Err, "audit verify-receipt", err)
 	}
 	defer f.Close()
 	b, err := readAllLimit(f, maxReceiptSize)
 	if err != nil {
-		return fail(io.err, "audit verify-receipt", err)
+		return fail(io.Err, "audit verify-receipt", err)
 	}
 	var r audit.Receipt
 	if err := json.Unmarshal(b, &r); err != nil {
-		return fail(io.err, "audit verify-receipt", fmt.Errorf("%s: not a receipt: %w", pos[0], err))
+		return fail(io.Err, "audit verify-receipt", fmt.Errorf("%s: not a receipt: %w", pos[0], err))
 	}
 	e, err := audit.VerifyReceipt(&r, v)
 	if err != nil {
-		fmt.Fprintf(io.out, "receipt INVALID: %v\n", err)
+		fmt.Fprintf(io.Out, "receipt INVALID: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(io.out, "receipt OK: entry %s (%s on %s by %s at %s) is leaf %d of the log %s\n",
+	fmt.Fprintf(io.Out, "receipt OK: entry %s (%s on %s by %s at %s) is leaf %d of the log %s\n",
 		e.ID, e.Action, e.Object, e.Actor, e.At.Format(time.RFC3339), e.Index, v.Name())
 	return exitOK
 }
@@ -264,7 +264,7 @@ type witnessState struct {
 }
 
 func auditWitness(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("audit witness", io.err)
+	fs := newFlags("audit witness", io.Err)
 	base := fs.String("url", "", "the Kyso server's base URL (required)")
 	statePath := fs.String("state", "", "file keeping the verifier key and the last checkpoint seen (required)")
 	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (default: the one in --state; on first use, the one the log serves)")
@@ -274,24 +274,24 @@ func auditWitness(ctx context.Context, io stdio, args []string) int {
 		return c
 	}
 	if *base == "" || *statePath == "" {
-		fmt.Fprintln(io.err, "usage: kyso audit witness --url URL --state FILE [--key VKEY] [--once]")
+		fmt.Fprintln(io.Err, "usage: kyso audit witness --url URL --state FILE [--key VKEY] [--once]")
 		return exitUsage
 	}
 	if u, err := url.Parse(*base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail(io.err, "audit witness", fmt.Errorf("--url: want an absolute http(s) URL, got %q", *base))
+		return fail(io.Err, "audit witness", fmt.Errorf("--url: want an absolute http(s) URL, got %q", *base))
 	}
-	w := &witness{base: strings.TrimRight(*base, "/"), state: *statePath, client: &http.Client{Timeout: 30 * time.Second}, out: io.out}
+	w := &witness{base: strings.TrimRight(*base, "/"), state: *statePath, client: &http.Client{Timeout: 30 * time.Second}, out: io.Out}
 	if err := w.load(*keyFlag); err != nil {
-		return fail(io.err, "audit witness", err)
+		return fail(io.Err, "audit witness", err)
 	}
 	for {
 		if err := w.check(ctx); err != nil {
 			var bad *witnessAlarm
 			if errors.As(err, &bad) {
-				fmt.Fprintf(io.out, "ALARM: %v\n", err)
+				fmt.Fprintf(io.Out, "ALARM: %v\n", err)
 				return exitFail
 			}
-			fmt.Fprintf(io.err, "kyso audit witness: %v\n", err)
+			fmt.Fprintf(io.Err, "kyso audit witness: %v\n", err)
 			if *once {
 				return exitFail
 			}

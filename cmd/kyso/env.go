@@ -25,7 +25,7 @@ type env struct {
 }
 
 func loadConfig(path string, io stdio) (config.Config, error) {
-	return appenv.LoadConfig(path, io.env)
+	return appenv.LoadConfig(path, io.Env)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger { return appenv.NewLogger(cfg, w) }
@@ -33,7 +33,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger { return appenv.NewL
 // openEnv loads the configuration and opens the store; withHSM opens the
 // HSM too.
 func openEnv(ctx context.Context, io stdio, configPath string, withHSM bool) (*env, error) {
-	a, err := appenv.Open(ctx, appenv.Options{ConfigPath: configPath, Environ: io.env, LogTo: io.err, WithHSM: withHSM})
+	a, err := appenv.Open(ctx, appenv.Options{ConfigPath: configPath, Environ: io.Env, LogTo: io.Err, WithHSM: withHSM})
 	if err != nil {
 		return nil, err
 	}

@@ -12,14 +12,14 @@ import (
 
 func runPrincipal(ctx context.Context, io stdio, args []string) int {
 	return subcommand(ctx, io, "principal", args, map[string]command{
-		"add":     {"create a principal and print its API token once", principalAdd},
-		"list":    {"list principals", principalList},
-		"disable": {"stop a principal from authenticating", principalDisable},
+		"add":     {Summary: "create a principal and print its API token once", Run: principalAdd},
+		"list":    {Summary: "list principals", Run: principalList},
+		"disable": {Summary: "stop a principal from authenticating", Run: principalDisable},
 	})
 }
 
 func principalAdd(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("principal add", io.err)
+	fs := newFlags("principal add", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	role := fs.String("role", "", "agency, officer or admin (required)")
 	agency := fs.String("agency", "", "agency code (required for --role agency)")
@@ -30,7 +30,7 @@ func principalAdd(ctx context.Context, io stdio, args []string) int {
 		return c
 	}
 	if *role == "" || fs.NArg() > 0 {
-		fmt.Fprintln(io.err, "kyso principal add: --role is required and no arguments are taken")
+		fmt.Fprintln(io.Err, "kyso principal add: --role is required and no arguments are taken")
 		fs.Usage()
 		return exitUsage
 	}
@@ -38,52 +38,52 @@ func principalAdd(ctx context.Context, io stdio, args []string) int {
 	if *certFile != "" {
 		certs, err := certfile.Read(*certFile)
 		if err != nil {
-			return fail(io.err, "principal add", fmt.Errorf("--cert: %w", err))
+			return fail(io.Err, "principal add", fmt.Errorf("--cert: %w", err))
 		}
 		req.ClientCert = certs[0]
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
-		return fail(io.err, "principal add", err)
+		return fail(io.Err, "principal add", err)
 	}
 	defer e.close()
 	ps, err := auth.NewPrincipals(ctx, e.db)
 	if err != nil {
-		return fail(io.err, "principal add", err)
+		return fail(io.Err, "principal add", err)
 	}
 	rec, token, err := ps.Add(ctx, req)
 	if err != nil {
-		return fail(io.err, "principal add", err)
+		return fail(io.Err, "principal add", err)
 	}
 	if *asJSON {
-		_ = json.NewEncoder(io.out).Encode(map[string]string{"id": rec.ID, "role": string(rec.Role), "agency": rec.AgencyCode, "name": rec.Name, "token": token})
+		_ = json.NewEncoder(io.Out).Encode(map[string]string{"id": rec.ID, "role": string(rec.Role), "agency": rec.AgencyCode, "name": rec.Name, "token": token})
 		return exitOK
 	}
-	fmt.Fprintf(io.err, "created %s principal %s; the token is shown only once:\n", rec.Role, rec.ID)
-	fmt.Fprintln(io.out, token)
+	fmt.Fprintf(io.Err, "created %s principal %s; the token is shown only once:\n", rec.Role, rec.ID)
+	fmt.Fprintln(io.Out, token)
 	return exitOK
 }
 
 func principalList(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("principal list", io.err)
+	fs := newFlags("principal list", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
-		return fail(io.err, "principal list", err)
+		return fail(io.Err, "principal list", err)
 	}
 	defer e.close()
 	ps, err := auth.NewPrincipals(ctx, e.db)
 	if err != nil {
-		return fail(io.err, "principal list", err)
+		return fail(io.Err, "principal list", err)
 	}
 	list, err := ps.List(ctx)
 	if err != nil {
-		return fail(io.err, "principal list", err)
+		return fail(io.Err, "principal list", err)
 	}
-	tw := tabwriter.NewWriter(io.out, 2, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(io.Out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROLE\tAGENCY\tNAME\tCREATED\tSTATUS")
 	for _, p := range list {
 		status := "active"
@@ -97,27 +97,27 @@ func principalList(ctx context.Context, io stdio, args []string) int {
 }
 
 func principalDisable(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("principal disable", io.err)
+	fs := newFlags("principal disable", io.Err)
 	configPath := fs.String("config", "", "configuration file")
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(io.err, "usage: kyso principal disable [--config FILE] ID")
+		fmt.Fprintln(io.Err, "usage: kyso principal disable [--config FILE] ID")
 		return exitUsage
 	}
 	e, err := openEnv(ctx, io, *configPath, false)
 	if err != nil {
-		return fail(io.err, "principal disable", err)
+		return fail(io.Err, "principal disable", err)
 	}
 	defer e.close()
 	ps, err := auth.NewPrincipals(ctx, e.db)
 	if err != nil {
-		return fail(io.err, "principal disable", err)
+		return fail(io.Err, "principal disable", err)
 	}
 	if err := ps.Disable(ctx, fs.Arg(0)); err != nil {
-		return fail(io.err, "principal disable", err)
+		return fail(io.Err, "principal disable", err)
 	}
-	fmt.Fprintln(io.out, "disabled", fs.Arg(0))
+	fmt.Fprintln(io.Out, "disabled", fs.Arg(0))
 	return exitOK
 }

@@ -19,7 +19,7 @@ import (
 )
 
 func runServe(ctx context.Context, io stdio, args []string) int {
-	fs := newFlags("serve", io.err)
+	fs := newFlags("serve", io.Err)
 	configPath := fs.String("config", "", "configuration file (YAML, merged over the defaults; default $KYSO_CONFIG); KYSO_* variables override it")
 	if c := parse(fs, args); c >= 0 {
 		return c
@@ -28,31 +28,31 @@ func runServe(ctx context.Context, io stdio, args []string) int {
 		*configPath = envConfigPath(io)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "kyso serve: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(io.Err, "kyso serve: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return exitUsage
 	}
 	cfg, err := loadConfig(*configPath, io)
 	if err != nil {
-		return fail(io.err, "serve", err)
+		return fail(io.Err, "serve", err)
 	}
 	if cfg.Mode == config.ModeProduction {
 		if err := cfg.CheckProduction(); err != nil {
-			return fail(io.err, "serve", err)
+			return fail(io.Err, "serve", err)
 		}
 	}
 	e, err := openEnv(ctx, io, *configPath, true)
 	if err != nil {
-		return fail(io.err, "serve", err)
+		return fail(io.Err, "serve", err)
 	}
 	defer e.close()
 	b, err := buildServer(ctx, e)
 	if err != nil {
-		return fail(io.err, "serve", err)
+		return fail(io.Err, "serve", err)
 	}
 	defer b.stop()
 	if err := listenAndServe(ctx, e, b.server); err != nil {
-		return fail(io.err, "serve", err)
+		return fail(io.Err, "serve", err)
 	}
 	return exitOK
 }

@@ -106,7 +106,7 @@ func TestDevSetupServeAndShutdown(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		var out syncBuffer
-		done <- run(ctx, stdio{out: &out, err: &out, env: env}, []string{"serve"})
+		done <- run(ctx, stdio{Out: &out, Err: &out, Env: env}, []string{"serve"})
 	}()
 	ready := false
 	for i := 0; i < 100 && !ready; i++ {
