@@ -26,7 +26,7 @@ func TestEveryProfileIssuesLintClean(t *testing.T) {
 	}
 	subjects := map[profile.Name]profile.Subject{
 		profile.Citizen:       {CommonName: "Nguyễn Thị Minh Khai", Province: "Nghệ An", UID: profile.CitizenUID("040190000001")},
-		profile.Seal:          {CommonName: "Sở Tư pháp Hà Nội", Organization: "Sở Tư pháp Hà Nội", UID: profile.AgencyUID("", "0101234567-001")},
+		profile.Seal:          {CommonName: "Sở Tư pháp Hà Nội", Organization: "Thành phố Hà Nội", UID: profile.AgencyUID("", "0101234567-001"), Email: "stp@hanoi.gov.vn"},
 		profile.Officer:       {CommonName: "Đặng Văn Lâm", Organization: "UBND Thành phố Hà Nội", UID: profile.CitizenUID("001088000123")},
 		profile.TLSServer:     {CommonName: "kyso.example.vn", Organization: "Kyso", DNSNames: []string{"kyso.example.vn", "www.kyso.example.vn"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}},
 		profile.OCSPResponder: {CommonName: "Extra OCSP Responder", Organization: "Kyso"},

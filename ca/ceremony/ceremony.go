@@ -520,7 +520,7 @@ func (r *run) issueSeal(c *ca.CA, alog *audit.Log, a Agency) error {
 		var err error
 		iss, err = c.Issue(r.ctx, ca.IssueRequest{
 			Profile: profile.Seal, SubjectID: a.Code, CSR: csr, CredentialID: id, Tx: tx,
-			Subject: profile.Subject{CommonName: a.Name, Organization: a.Name, UID: profile.AgencyUID(a.MNS, a.MST)},
+			Subject: a.subject(),
 		})
 		if err != nil {
 			return fmt.Errorf("ceremony: seal %s: %w", a.Code, err)

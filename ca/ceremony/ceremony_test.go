@@ -82,8 +82,14 @@ func TestInitRefusesSecondRunAndWritesPEM(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, _ := seal.Certificate()
-	if !strings.Contains(sc.Subject.String(), "MNS:1012345") || sc.Subject.Organization[0] != "UBND Thành phố Hà Nội" {
+	// The agency's name, the organisation it belongs to and its official
+	// email, which the visible stamp shows.
+	if !strings.Contains(sc.Subject.String(), "MNS:1012345") || sc.Subject.CommonName != "UBND Thành phố Hà Nội" ||
+		len(sc.Subject.Organization) != 1 || sc.Subject.Organization[0] != "Thành phố Hà Nội" {
 		t.Fatalf("seal subject %s", sc.Subject)
+	}
+	if len(sc.EmailAddresses) != 1 || sc.EmailAddresses[0] != "vanphong@hanoi.gov.vn" {
+		t.Fatalf("seal email %v", sc.EmailAddresses)
 	}
 	// The seal's certificate and credential were audited with them.
 	alog, err := audit.New(ctx, db, nil)
@@ -271,6 +277,10 @@ func TestParseConfigRejects(t *testing.T) {
 		"agencies:\n  - code: bad code\n    name: X\n    mns: \"1234567\"\n",
 		"agencies:\n  - code: AB\n    name: X\n",
 		"agencies:\n  - code: AB\n    name: X\n    mns: \"12\"\n",
+		"agencies:\n  - code: AB\n    name: X\n    mns: \"1234567\"\n    email: not-an-address\n",
+		"agencies:\n  - code: AB\n    name: X\n    mns: \"1234567\"\n    email: \"Văn phòng <vp@x.gov.vn>\"\n",
+		"agencies:\n  - code: AB\n    name: X\n    mns: \"1234567\"\n    organization: \" padded\"\n",
+		"agencies:\n  - code: AB\n    name: " + strings.Repeat("X", 65) + "\n    mns: \"1234567\"\n",
 		"identity:\n  key_type: RSA2048\n",
 		"crl_shards: -1\n",
 		"root:\n  key_type: DSA\n",
@@ -287,7 +297,7 @@ func TestParseConfigRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Agencies) != 2 || cfg.Agencies[1].MST != "0100100001" || cfg.CRLShards != 16 || len(cfg.TLS.Hosts) != 1 || cfg.ServiceSeal.MST != "0109999999" {
+	if len(cfg.Agencies) != 2 || cfg.Agencies[1].MST != "0100100001" || cfg.Agencies[0].Email != "vanphong@hanoi.gov.vn" || cfg.Agencies[0].Organization != "Thành phố Hà Nội" || cfg.CRLShards != 16 || len(cfg.TLS.Hosts) != 1 || cfg.ServiceSeal.MST != "0109999999" {
 		t.Fatalf("example config: %+v", cfg)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"kyso/ca/profile"
 	"kyso/hsm"
 )
 
@@ -28,7 +29,16 @@ type Agency struct {
 	// Code is the agency code (the seal's subject in the credential store
 	// and part of its HSM label).
 	Code string `yaml:"code"`
+	// Name is the seal's common name, the agency's own name.
 	Name string `yaml:"name"`
+	// Organization is the organisation the agency belongs to (the seal's
+	// O: the province or ministry, "Thành phố Hà Nội"); empty means the
+	// agency's name.
+	Organization string `yaml:"organization"`
+	// Email is the agency's official address, put in the seal's subject
+	// alternative name (optional). Visible stamps show the organisation
+	// and the email, as Vietnamese e-government stamps do.
+	Email string `yaml:"email"`
 	// MNS is the budget relationship code; MST the tax code. One is
 	// required; MNS wins when both are set.
 	MNS string `yaml:"mns"`
@@ -102,7 +112,8 @@ func DevConfig() Config {
 	c.ServiceSeal.MST = "0109999999"
 	c.TLS.KeyConfig = KeyConfig{CommonName: "localhost", Organization: "Kyso", KeyType: string(hsm.ECP256), ValidityDays: 90}
 	c.TLS.Hosts = []string{"localhost", "127.0.0.1"}
-	c.Agencies = []Agency{{Code: "UBND-HN", Name: "UBND Thành phố Hà Nội", MNS: "1012345", KeyType: string(hsm.ECP256)}}
+	c.Agencies = []Agency{{Code: "UBND-HN", Name: "UBND Thành phố Hà Nội", Organization: "Thành phố Hà Nội",
+		Email: "vanphong@hanoi.gov.vn", MNS: "1012345", KeyType: string(hsm.ECP256)}}
 	return c
 }
 
@@ -160,6 +171,15 @@ func ParseConfig(b []byte) (Config, error) {
 	return c, c.Validate()
 }
 
+// subject is the agency's seal subject.
+func (a Agency) subject() profile.Subject {
+	org := a.Organization
+	if org == "" {
+		org = a.Name
+	}
+	return profile.Subject{CommonName: a.Name, Organization: org, UID: profile.AgencyUID(a.MNS, a.MST), Email: a.Email}
+}
+
 var (
 	agencyCode = regexp.MustCompile(`^[A-Z0-9][A-Z0-9\-\.]{1,31}$`)
 	mns        = regexp.MustCompile(`^[0-9]{7}$`)
@@ -186,6 +206,7 @@ func (c Config) Validate() error {
 	if c.CRLShards < 1 || c.CRLShards > 1024 {
 		errs = append(errs, errors.New("crl_shards must be 1 to 1024"))
 	}
+	seal, _ := profile.Lookup(profile.Seal)
 	seen := map[string]bool{}
 	for _, a := range c.Agencies {
 		switch {
@@ -201,6 +222,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agency %q: mns must be 7 digits", a.Code))
 		case a.MNS == "" && !mst.MatchString(a.MST):
 			errs = append(errs, fmt.Errorf("agency %q: mst must be 10 digits, optionally -NNN", a.Code))
+		default:
+			// The seal's subject as the CA will check it at issuance:
+			// name and organisation lengths, the email address.
+			if err := seal.Validate(a.subject()); err != nil {
+				errs = append(errs, fmt.Errorf("agency %q: %w", a.Code, err))
+			}
 		}
 		if a.KeyType != "" {
 			if _, err := hsm.ParseKeyType(a.KeyType); err != nil {

@@ -11,7 +11,7 @@
 // certificates are document-signing certificates under a national PKI, not
 // publicly-trusted web or S/MIME certificates, and those lints would demand
 // things that profile rules out (for example an e-mail SAN beside
-// emailProtection). ETSI lints only concern QC statements, which Kyso does
+// emailProtection on citizen certificates; only agency seals carry one). ETSI lints only concern QC statements, which Kyso does
 // not emit. Lints excluded by name are listed in Excluded with the reason.
 package lint
 

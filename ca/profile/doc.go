@@ -24,4 +24,10 @@
 // (0.9.2342.19200300.100.1.1, "UID") with a scheme prefix, as Vietnamese
 // CAs do: "CCCD:<12 digits>" for citizens and officers, "MNS:<code>" (budget
 // relationship code) or "MST:<tax code>" for agencies.
+//
+// An agency seal names the agency (CN), the organisation it belongs to (O,
+// the province or ministry) and, optionally, the agency's official email
+// as the one rfc822Name of the subject alternative name, which visible
+// signature stamps show as Vietnamese e-government stamps do. No other
+// profile carries an email address.
 package profile

@@ -108,6 +108,10 @@ type Subject struct {
 	// UID is the userId attribute with its scheme prefix: "CCCD:…",
 	// "MNS:…" or "MST:…".
 	UID string
+	// Email is the agency's official address, an rfc822Name in the
+	// subject alternative name (seals only, optional): Vietnamese
+	// e-government stamps show it beside the organisation.
+	Email string
 	// DNSNames and IPAddresses are the TLS server's names.
 	DNSNames    []string
 	IPAddresses []net.IP
@@ -132,7 +136,34 @@ var (
 	mnsUID  = regexp.MustCompile(`^MNS:[0-9]{7}$`)
 	mstUID  = regexp.MustCompile(`^MST:[0-9]{10}(-[0-9]{3})?$`)
 	dnsName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	// emailLocal is an RFC 5322 dot-atom of ASCII atext: the local parts
+	// an rfc822Name (IA5String, RFC 5280 section 4.2.1.6) carries without
+	// quoting.
+	emailLocal = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 )
+
+// ErrInvalidEmail is returned by CheckEmail.
+var ErrInvalidEmail = errors.New("profile: invalid email address")
+
+// CheckEmail checks an address for an rfc822Name: an ASCII dot-atom local
+// part of at most 64 characters, "@", and a lower-case host name of at
+// least two labels (internationalised domains in their xn-- form), at
+// most 254 characters in all. Display names, quoting, comments and IP
+// literals are refused.
+func CheckEmail(s string) error {
+	at := strings.LastIndexByte(s, '@')
+	switch {
+	case len(s) > 254 || at < 1:
+		return fmt.Errorf("%w: %q: want local-part@domain, at most 254 characters", ErrInvalidEmail, s)
+	case at > 64 || !emailLocal.MatchString(s[:at]):
+		return fmt.Errorf("%w: %q: the local part must be at most 64 letters, digits, dots and !#$%%&'*+/=?^_`{|}~-", ErrInvalidEmail, s)
+	}
+	host := s[at+1:]
+	if len(host) > 253 || !dnsName.MatchString(host) || !strings.Contains(host, ".") {
+		return fmt.Errorf("%w: %q: the domain must be a lower-case host name such as hanoi.gov.vn", ErrInvalidEmail, s)
+	}
+	return nil
+}
 
 // CitizenUID formats a 12-digit personal ID number as a UID value.
 func CitizenUID(id string) string { return "CCCD:" + id }
@@ -172,6 +203,9 @@ func (s Spec) Validate(sub Subject) error {
 	if sub.Organization != "" && !textOK(sub.Organization, 64) {
 		return bad("organization must be at most 64 printable characters")
 	}
+	if sub.Email != "" && s.Name != Seal {
+		return bad("only a seal carries an email address")
+	}
 	switch s.Name {
 	case Citizen, Officer:
 		if !cccdUID.MatchString(sub.UID) {
@@ -186,6 +220,11 @@ func (s Spec) Validate(sub Subject) error {
 		}
 		if sub.Organization == "" {
 			return bad("a seal names the agency (O)")
+		}
+		if sub.Email != "" {
+			if err := CheckEmail(sub.Email); err != nil {
+				return bad("%v", err)
+			}
 		}
 	case TLSServer:
 		if len(sub.DNSNames) == 0 && len(sub.IPAddresses) == 0 {
@@ -221,6 +260,7 @@ func (s Spec) Options(sub Subject, p Params) ([]x509util.Option, error) {
 		"Province":     sub.Province,
 		"Organization": sub.Organization,
 		"UID":          sub.UID,
+		"Email":        sub.Email,
 		"DNSNames":     sub.DNSNames,
 		"IPAddresses":  ips,
 		"CRLURL":       p.CRLURL,

@@ -99,7 +99,7 @@ func TestEveryProfileLintsClean(t *testing.T) {
 	}
 	subjects := map[profile.Name]profile.Subject{
 		profile.Citizen:       {CommonName: "Nguyễn Văn An", Province: "Hà Nội", UID: profile.CitizenUID("001099012345")},
-		profile.Seal:          {CommonName: "UBND Thành phố Hà Nội", Organization: "UBND Thành phố Hà Nội", UID: profile.AgencyUID("1234567", "")},
+		profile.Seal:          {CommonName: "UBND Thành phố Hà Nội", Organization: "Thành phố Hà Nội", UID: profile.AgencyUID("1234567", ""), Email: "vanphong@hanoi.gov.vn"},
 		profile.Officer:       {CommonName: "Trần Thị Bình", Organization: "UBND Thành phố Hà Nội", UID: profile.CitizenUID("001199054321")},
 		profile.TLSServer:     {CommonName: "kyso.example.vn", Organization: "Kyso", DNSNames: []string{"kyso.example.vn"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}},
 		profile.OCSPResponder: {CommonName: "Kyso OCSP Responder", Organization: "Kyso"},
@@ -149,6 +149,14 @@ func checkProfile(t *testing.T, n profile.Name, c *x509.Certificate) {
 		}
 		if len(c.UnknownExtKeyUsage) != 1 || !c.UnknownExtKeyUsage[0].Equal(profile.OIDDocumentSigning) {
 			t.Errorf("seal unknown eku %v", c.UnknownExtKeyUsage)
+		}
+		// The agency's email as an rfc822Name, and the organisation it
+		// belongs to: what the visible stamp shows.
+		if len(c.EmailAddresses) != 1 || c.EmailAddresses[0] != "vanphong@hanoi.gov.vn" || len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs) != 0 {
+			t.Errorf("seal SAN %v %v %v %v", c.EmailAddresses, c.DNSNames, c.IPAddresses, c.URIs)
+		}
+		if got := c.Subject.String(); got != "CN=UBND Thành phố Hà Nội,O=Thành phố Hà Nội,C=VN,0.9.2342.19200300.100.1.1=MNS:1234567" {
+			t.Errorf("seal subject %q", got)
 		}
 	case profile.Citizen:
 		if c.KeyUsage != x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment {
@@ -207,6 +215,9 @@ func TestValidateRejects(t *testing.T) {
 		{profile.Citizen, profile.Subject{CommonName: "a\x00b", UID: "CCCD:001099012345"}},
 		{profile.Seal, profile.Subject{CommonName: "X", Organization: "X", UID: "MNS:12"}},
 		{profile.Seal, profile.Subject{CommonName: "X", UID: "MST:0101234567"}},
+		{profile.Seal, profile.Subject{CommonName: "X", Organization: "X", UID: "MNS:1234567", Email: "Văn Phòng <vp@hanoi.gov.vn>"}},
+		{profile.Seal, profile.Subject{CommonName: "X", Organization: "X", UID: "MNS:1234567", Email: "vp@localhost"}},
+		{profile.Citizen, profile.Subject{CommonName: "A", UID: "CCCD:001099012345", Email: "a@example.vn"}},
 		{profile.TLSServer, profile.Subject{CommonName: "x"}},
 		{profile.TLSServer, profile.Subject{CommonName: "x", DNSNames: []string{"Bad_Name"}}},
 	}
@@ -214,6 +225,22 @@ func TestValidateRejects(t *testing.T) {
 		spec, _ := profile.Lookup(c.p)
 		if err := spec.Validate(c.sub); !errors.Is(err, profile.ErrInvalidSubject) {
 			t.Errorf("%s %+v: got %v", c.p, c.sub, err)
+		}
+	}
+}
+
+func TestCheckEmail(t *testing.T) {
+	for _, ok := range []string{"vanphong@hanoi.gov.vn", "so.tu-phap+seal@xn--h-nam-9ua.vn", "a@b.vn"} {
+		if err := profile.CheckEmail(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "vanphong", "@hanoi.gov.vn", "vanphong@", "vanphong@hanoi", "van phong@hanoi.gov.vn",
+		"văn.phòng@hanoi.gov.vn", "vanphong@hànội.gov.vn", "vanphong@HANOI.gov.vn", "vp@[127.0.0.1]", "\"vp\"@hanoi.gov.vn",
+		"vp..x@hanoi.gov.vn", ".vp@hanoi.gov.vn", "vp@hanoi.gov.vn ", "vp@-hanoi.gov.vn", "vp@hanoi.gov.vn\n",
+		strings.Repeat("a", 65) + "@hanoi.gov.vn", "a@" + strings.Repeat("b.", 130) + "vn"} {
+		if err := profile.CheckEmail(bad); !errors.Is(err, profile.ErrInvalidEmail) {
+			t.Errorf("%q: got %v", bad, err)
 		}
 	}
 }

@@ -30,6 +30,7 @@ const sealTemplate = `{
 		"commonName": {{ toJson .Kyso.CommonName }},
 		"extraNames": [{"type": {{ toJson .Kyso.UIDType }}, "value": {{ toJson .Kyso.UID }}}]
 	},
+	{{- if .Kyso.Email }}"emailAddresses": [{{ toJson .Kyso.Email }}],{{ end }}
 	"keyUsage": ["digitalSignature", "contentCommitment"],
 	"extKeyUsage": ["emailProtection"],
 	"unknownExtKeyUsage": [{{ toJson .Kyso.DocSigning }}],
