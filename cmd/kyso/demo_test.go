@@ -172,7 +172,9 @@ func checkDemoFiles(t *testing.T, base, dir string) {
 		}
 	}
 	text := tool(t, "pdftotext", result, "-")
-	for _, want := range []string{"KẾT QUẢ", "Nguyễn Thị Mai", "Trần Văn Bình", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"} {
+	for _, want := range []string{"KẾT QUẢ", "Nguyễn Thị Mai", "Trần Văn Bình", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+		// The seal's stamp: the agency, its organisation and email.
+		"Ký bởi: UBND Thành phố Hà Nội", "Cơ quan: Thành phố Hà Nội", "Email: vanphong@hanoi.gov.vn"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("e-result lacks %q:\n%s", want, text)
 		}
