@@ -14,10 +14,10 @@ func TestAssurance(t *testing.T) {
 		as   *auth.Assertion
 		want bool
 	}{
-		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"pa", "aa"}}, true},                 // chip PA+AA
-		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"pa"}}, false},                      // passive only
-		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"oidc:vneid"}}, false},              // VNeID level 1
-		{auth.OpEnrolRemote, &auth.Assertion{LoA: "substantial", AMR: []string{"oidc:vneid"}}, true},       // VNeID level 2
+		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"pa", "aa"}}, true},                  // chip PA+AA
+		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"pa"}}, false},                       // passive only
+		{auth.OpEnrolRemote, &auth.Assertion{LoA: "low", AMR: []string{"oidc:vneid"}}, false},               // VNeID level 1
+		{auth.OpEnrolRemote, &auth.Assertion{LoA: "substantial", AMR: []string{"oidc:vneid"}}, true},        // VNeID level 2
 		{auth.OpEnrolCSR, &auth.Assertion{LoA: "substantial", AMR: []string{"pa", "aa", "registry"}}, true}, // chip and registry
 		{auth.OpSign, &auth.Assertion{LoA: "low", AMR: []string{"oidc:vneid"}}, true},
 		{"unknown-op", &auth.Assertion{LoA: "substantial"}, false},
