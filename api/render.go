@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 
+	"kyso/hsm"
 	"kyso/problem"
 )
 
@@ -27,12 +28,30 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fin
 
 // Fail renders err as a problem document for handlers outside a Server
 // method; internal errors are shown without detail.
-func Fail(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, err) }
+func Fail(w http.ResponseWriter, r *http.Request, err error) {
+	problem.Write(w, r, hsmUnavailable(w, err))
+}
+
+// hsmUnavailable turns an HSM outage that is not already a problem into the
+// 503 hsm-unavailable problem, with Retry-After, keeping err as its cause.
+func hsmUnavailable(w http.ResponseWriter, err error) error {
+	if _, ok := problem.As(err); ok || !hsm.IsUnavailable(err) {
+		return err
+	}
+	w.Header().Set("Retry-After", "2")
+	return &problem.Error{Status: http.StatusServiceUnavailable, Code: "hsm-unavailable",
+		Detail: "the hardware security module cannot serve this request now; try again", Err: err}
+}
 
 // failLogged renders err as a problem document and logs it, with the
 // request ID, when it is an internal error (shown to the client without
 // detail).
+//
+// A failure of the HSM (a network HSM restarting, a token that refuses a
+// mechanism) is a 503 hsm-unavailable with Retry-After, never a 500: the
+// request was fine and may succeed on a retry or on another replica.
 func failLogged(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	err = hsmUnavailable(w, err)
 	if p, ok := problem.As(err); !ok || p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
 	}

@@ -72,3 +72,39 @@ func isPINError(err error) bool {
 	}
 	return false
 }
+
+// IsUnavailable reports whether err says the HSM could not serve the
+// request, rather than that the request was wrong: the HSM is closed or
+// its token is missing, the library or the sessions could not be set up
+// again (a network HSM restarting), or the token refused a mechanism or
+// function it was configured to provide (a client module that does not
+// forward it, say). Callers answer such failures as a temporary outage of
+// the service, never as an internal error. A wrong citizen activation
+// (ErrActivation) is not an outage.
+func IsUnavailable(err error) bool {
+	if err == nil || errors.Is(err, ErrActivation) {
+		return false
+	}
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrTokenNotFound) || needsRecovery(err) || isPINError(err) {
+		return true
+	}
+	var e pkcs11.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch uint(e) {
+	case pkcs11.CKR_MECHANISM_INVALID,
+		pkcs11.CKR_MECHANISM_PARAM_INVALID,
+		pkcs11.CKR_FUNCTION_NOT_SUPPORTED,
+		pkcs11.CKR_FUNCTION_FAILED,
+		pkcs11.CKR_GENERAL_ERROR,
+		pkcs11.CKR_DEVICE_MEMORY,
+		pkcs11.CKR_HOST_MEMORY,
+		pkcs11.CKR_SESSION_COUNT,
+		pkcs11.CKR_TOKEN_NOT_RECOGNIZED,
+		pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED,
+		pkcs11.CKR_OPERATION_ACTIVE:
+		return true
+	}
+	return false
+}
