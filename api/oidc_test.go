@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -46,12 +47,26 @@ type oidcEnv struct {
 
 func newOIDCEnv(t *testing.T) *oidcEnv {
 	t.Helper()
+	return newOIDCEnvWith(t, nil)
+}
+
+// newOIDCEnvWith lets set change the provider's client registration and
+// Kyso's provider configuration before both start.
+func newOIDCEnvWith(t *testing.T, set func(*oidctest.Options, *federation.Provider)) *oidcEnv {
+	t.Helper()
 	e := &oidcEnv{}
 	kysoSrv := httptest.NewUnstartedServer(nil)
 	kysoURL := "http://" + kysoSrv.Listener.Addr().String()
 	callback := kysoURL + "/v1/identity/oidc/vneid/callback"
-	p, err := oidctest.Start(oidctest.Options{Dir: t.TempDir(), ClientID: oidcClient, ClientSecret: oidcSecret, RedirectURIs: []string{callback},
-		ACR: "vneid-level-2", Citizens: []oidctest.Citizen{{ID: oidcCitizen, Username: "mai", Password: "verysecure", Name: "Nguyễn Thị Mai"}}})
+	opts := oidctest.Options{Dir: t.TempDir(), ClientID: oidcClient, ClientSecret: oidcSecret, RedirectURIs: []string{callback},
+		ACR: "vneid-level-2", Citizens: []oidctest.Citizen{{ID: oidcCitizen, Username: "mai", Password: "verysecure", Name: "Nguyễn Thị Mai"}}}
+	prov := federation.Provider{Name: "vneid", ClientID: oidcClient, ClientSecret: oidcSecret,
+		Scopes: []string{"profile"}, CallbackURL: callback, RedirectURIs: []string{oidcPortalURI},
+		ACR: map[string]federation.Level{"vneid-level-2": {LoA: identity.LoASubstantial, IDLevel: "2"}, "vneid-level-1": {LoA: identity.LoALow, IDLevel: "1"}}}
+	if set != nil {
+		set(&opts, &prov)
+	}
+	p, err := oidctest.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +83,9 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	if _, err := auth.NewPrincipals(context.Background(), db); err != nil { // the replay guard's table
 		t.Fatal(err)
 	}
+	prov.Issuer = p.URL
 	rp, err := federation.New(context.Background(), federation.Config{
-		Issuer: e.svc, DB: db, Replay: auth.NewReplayGuard(db),
-		Providers: []federation.Provider{{Name: "vneid", Issuer: p.URL, ClientID: oidcClient, ClientSecret: oidcSecret,
-			Scopes: []string{"profile"}, CallbackURL: callback, RedirectURIs: []string{oidcPortalURI},
-			ACR: map[string]federation.Level{"vneid-level-2": {LoA: identity.LoASubstantial, IDLevel: "2"}, "vneid-level-1": {LoA: identity.LoALow, IDLevel: "1"}}}},
+		Issuer: e.svc, DB: db, Replay: auth.NewReplayGuard(db), Providers: []federation.Provider{prov},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +125,9 @@ func (e *oidcEnv) browserSignIn(t *testing.T, redirectURI string) (*url.URL, *ht
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return final, resp
 }
 
@@ -163,6 +178,60 @@ func TestOIDCBrowserFlow(t *testing.T) {
 	resp3, _ := http.Get(e.kyso + "/v1/identity/oidc/nobody/start?redirect_uri=" + url.QueryEscape(oidcPortalURI))
 	if resp3.StatusCode != http.StatusNotFound || problemCode(t, resp3) != "unknown-provider" {
 		t.Fatalf("unknown provider: %d", resp3.StatusCode)
+	}
+}
+
+// TestOIDCPrivateKeyJWT: with a private key configured, Kyso
+// authenticates at the provider's token endpoint with a signed client
+// assertion (private_key_jwt) and no secret. The provider registered the
+// client with its public key and accepts nothing else: the browser flow
+// succeeds with that key and ends in invalid_grant, with no assertion for
+// the portal, when Kyso signs with a key the provider does not know or
+// sends the client secret instead.
+func TestOIDCPrivateKeyJWT(t *testing.T) {
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tc := range []struct {
+		name       string
+		registered crypto.PublicKey
+		kid        string
+		key        crypto.Signer
+		keyID      string
+		secret     string
+		ok         bool
+	}{
+		{name: "EC key", registered: ecKey.Public(), kid: "kyso-1", key: ecKey, keyID: "kyso-1", ok: true},
+		{name: "RSA key", registered: rsaKey.Public(), kid: "kyso-rsa", key: rsaKey, keyID: "kyso-rsa", ok: true},
+		{name: "key the provider does not know", registered: ecKey.Public(), kid: "kyso-1", key: otherKey, keyID: "kyso-1"},
+		{name: "unregistered kid", registered: ecKey.Public(), kid: "kyso-1", key: ecKey, keyID: "kyso-2"},
+		{name: "client secret instead of the key", registered: ecKey.Public(), kid: "kyso-1", secret: oidcSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newOIDCEnvWith(t, func(o *oidctest.Options, p *federation.Provider) {
+				o.ClientKey, o.ClientKeyID = tc.registered, tc.kid
+				p.ClientSecret, p.PrivateKey, p.PrivateKeyID = tc.secret, tc.key, tc.keyID
+			})
+			final, resp := e.browserSignIn(t, oidcPortalURI)
+			if !tc.ok {
+				if final != nil {
+					t.Fatalf("the portal got an assertion: %v", final)
+				}
+				if resp.StatusCode != http.StatusBadRequest || problemCode(t, resp) != "invalid_grant" {
+					t.Fatalf("refused exchange: %d", resp.StatusCode)
+				}
+				return
+			}
+			if final == nil {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("no redirect to the portal: %d %s", resp.StatusCode, b)
+			}
+			frag, _ := url.ParseQuery(final.Fragment)
+			a, err := e.svc.VerifyAssertion(context.Background(), frag.Get("assertion"))
+			if err != nil || a.Subject != oidcCitizen {
+				t.Fatalf("assertion: %v %+v", err, a)
+			}
+		})
 	}
 }
 

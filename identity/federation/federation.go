@@ -14,13 +14,19 @@ package federation
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,6 +39,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 
 	"kyso/auth"
@@ -59,6 +67,12 @@ type Provider struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	// PrivateKey, when set, authenticates Kyso at the token endpoint with
+	// private_key_jwt (RFC 7523 §2.2, OpenID Connect Core §9): a fresh
+	// client assertion signed with it, and no client secret.
+	// PrivateKeyID is its kid at the provider (optional).
+	PrivateKey   crypto.Signer
+	PrivateKeyID string
 	Scopes       []string
 	// IDClaim holds the 12-digit personal ID (default "sub"); NameClaim
 	// and BirthDateClaim the full name and birth date (defaults "name"
@@ -180,6 +194,13 @@ func (p Provider) check() error {
 		return fmt.Errorf("federation: provider %s needs issuer and client_id", p.Name)
 	case len(p.ACR) == 0:
 		return fmt.Errorf("federation: provider %s needs an acr table", p.Name)
+	case p.PrivateKey != nil && p.ClientSecret != "":
+		return fmt.Errorf("federation: provider %s: a client secret and a private key are both configured; want one", p.Name)
+	}
+	if p.PrivateKey != nil {
+		if _, err := assertionAlg(p.PrivateKey); err != nil {
+			return fmt.Errorf("federation: provider %s: %w", p.Name, err)
+		}
 	}
 	for acr, l := range p.ACR {
 		switch l.LoA {
@@ -243,6 +264,12 @@ func (rp *RP) get(ctx context.Context, name string) (*provider, error) {
 		SupportedSigningAlgs: []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA}})
 	p.auth = oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, Endpoint: op.Endpoint(),
 		RedirectURL: p.cfg.CallbackURL, Scopes: p.cfg.Scopes}
+	if p.cfg.PrivateKey != nil {
+		// The assertion is the only credential: client_id goes in the
+		// form beside it, never a secret in an Authorization header.
+		p.auth.ClientSecret = ""
+		p.auth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
 	return p, nil
 }
 
@@ -334,7 +361,16 @@ func (rp *RP) Callback(ctx context.Context, name string, q url.Values) (string, 
 	if err != nil {
 		return "", err
 	}
-	tok, err := p.auth.Exchange(rp.httpCtx(ctx), code, oauth2.VerifierOption(verifier))
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}
+	if p.cfg.PrivateKey != nil {
+		assertion, err := rp.clientAssertion(p)
+		if err != nil {
+			return "", fmt.Errorf("federation: client assertion for %s: %w", name, err)
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("client_assertion_type", ClientAssertionJWTBearer),
+			oauth2.SetAuthURLParam("client_assertion", assertion))
+	}
+	tok, err := p.auth.Exchange(rp.httpCtx(ctx), code, opts...)
 	if err != nil {
 		rp.cfg.Log.Info("code exchange refused", "provider", name, "err", err)
 		return "", invalidGrant("the provider did not exchange the code")
@@ -516,4 +552,91 @@ func unverifiedIssuer(raw string) (string, error) {
 		return "", errors.New("no iss")
 	}
 	return c.Iss, nil
+}
+
+// ClientAssertionJWTBearer is the client_assertion_type of private_key_jwt
+// (RFC 7523 §2.2).
+const ClientAssertionJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// clientAssertionLifetime bounds a client assertion; each code exchange
+// signs a fresh one.
+const clientAssertionLifetime = 2 * time.Minute
+
+// clientAssertion signs the private_key_jwt assertion of one code
+// exchange: iss and sub are the client_id, aud the provider's token
+// endpoint (and its issuer, which some providers require instead), a
+// fresh jti, iat and an exp two minutes later.
+func (rp *RP) clientAssertion(p *provider) (string, error) {
+	alg, err := assertionAlg(p.cfg.PrivateKey)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: p.cfg.PrivateKey, KeyID: p.cfg.PrivateKeyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	now := rp.cfg.Now()
+	aud := jwt.Audience{p.auth.Endpoint.TokenURL}
+	if p.cfg.Issuer != p.auth.Endpoint.TokenURL {
+		aud = append(aud, p.cfg.Issuer)
+	}
+	return jwt.Signed(signer).Claims(jwt.Claims{Issuer: p.cfg.ClientID, Subject: p.cfg.ClientID, Audience: aud, ID: random(),
+		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(clientAssertionLifetime))}).Serialize()
+}
+
+// assertionAlg is the JWS algorithm a client key signs with: ES256/384/512
+// for P-256/384/521, RS256 for RSA keys of at least 2048 bits.
+func assertionAlg(k crypto.Signer) (jose.SignatureAlgorithm, error) {
+	switch pub := k.Public().(type) {
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			return jose.ES256, nil
+		case elliptic.P384():
+			return jose.ES384, nil
+		case elliptic.P521():
+			return jose.ES512, nil
+		}
+		return "", errors.New("client key: want an EC key on P-256, P-384 or P-521")
+	case *rsa.PublicKey:
+		if pub.N.BitLen() < 2048 {
+			return "", fmt.Errorf("client key: RSA key of %d bits, want at least 2048", pub.N.BitLen())
+		}
+		return jose.RS256, nil
+	}
+	return "", fmt.Errorf("client key: %T is neither an EC nor an RSA key", k.Public())
+}
+
+// ParsePrivateKey reads a client key for private_key_jwt from PEM: an EC
+// or RSA private key in PKCS #8, SEC 1 ("EC PRIVATE KEY") or PKCS #1
+// ("RSA PRIVATE KEY") form. Encrypted PEM is refused.
+func ParsePrivateKey(b []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("client key: no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("client key: PEM block %q, want PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY", truncate(block.Type, 40))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client key: %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("client key: %T cannot sign", key)
+	}
+	if _, err := assertionAlg(signer); err != nil {
+		return nil, err
+	}
+	return signer, nil
 }

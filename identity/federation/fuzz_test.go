@@ -15,3 +15,19 @@ func FuzzUnverifiedIssuer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePrivateKey: reading a client key file never panics and yields
+// only keys a client assertion can be signed with.
+func FuzzParsePrivateKey(f *testing.F) {
+	f.Add([]byte("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := ParsePrivateKey(b)
+		if err == nil {
+			if _, err := assertionAlg(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

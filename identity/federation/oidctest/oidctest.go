@@ -52,6 +52,37 @@ type acrStorage struct {
 	*storage.Storage
 	mu  sync.Mutex
 	acr string
+	// clientID authenticates with private_key_jwt when clientKey is set,
+	// and only with it.
+	clientID    string
+	clientKey   crypto.PublicKey
+	clientKeyID string
+}
+
+// keyJWTClient is a web client that authenticates at the token endpoint
+// with private_key_jwt.
+type keyJWTClient struct{ op.Client }
+
+func (keyJWTClient) AuthMethod() zoidc.AuthMethod { return zoidc.AuthMethodPrivateKeyJWT }
+
+func (s *acrStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil || s.clientKey == nil || id != s.clientID {
+		return c, err
+	}
+	return keyJWTClient{c}, nil
+}
+
+// GetKeyByIDAndClientID gives the provider the registered public key that
+// client assertions of the private_key_jwt client must verify with.
+func (s *acrStorage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	if s.clientKey == nil || clientID != s.clientID {
+		return s.Storage.GetKeyByIDAndClientID(ctx, keyID, clientID)
+	}
+	if keyID != s.clientKeyID {
+		return nil, fmt.Errorf("oidctest: client %s has no key %q", clientID, keyID)
+	}
+	return &jose.JSONWebKey{KeyID: keyID, Use: "sig", Key: s.clientKey}, nil
 }
 
 type acrRequest struct {
@@ -91,6 +122,12 @@ type Options struct {
 	// RedirectURIs.
 	ClientID, ClientSecret string
 	RedirectURIs           []string
+	// ClientKey, when set, makes the client authenticate at the token
+	// endpoint with private_key_jwt only: its client assertions must be
+	// signed by the private key of this public key, with kid ClientKeyID
+	// (empty: no kid).
+	ClientKey   crypto.PublicKey
+	ClientKeyID string
 	// ACR is put in every ID token until SetACR changes it.
 	ACR string
 	// Dir holds the user file (a temporary directory when empty).
@@ -133,7 +170,8 @@ func Start(o Options) (*Provider, error) {
 		ln.Close()
 		return nil, err
 	}
-	st := &acrStorage{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{o.ClientID: storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...)}), acr: o.ACR}
+	st := &acrStorage{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{o.ClientID: storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...)}), acr: o.ACR,
+		clientID: o.ClientID, clientKey: o.ClientKey, clientKeyID: o.ClientKeyID}
 	p := &Provider{URL: issuer, store: st}
 	sk, err := st.SigningKey(context.Background())
 	if err != nil {
