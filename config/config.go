@@ -193,7 +193,12 @@ type OIDCProvider struct {
 	Issuer   string `yaml:"issuer"`
 	ClientID string `yaml:"client_id"`
 	// ClientSecretFile holds the client secret (never in the file itself).
+	// PrivateKeyFile instead holds a PEM EC or RSA private key for
+	// private_key_jwt client authentication (RFC 7523), PrivateKeyID its
+	// kid at the provider. Exactly one of the two files is configured.
 	ClientSecretFile string   `yaml:"client_secret_file"`
+	PrivateKeyFile   string   `yaml:"private_key_file"`
+	PrivateKeyID     string   `yaml:"private_key_id"`
 	Scopes           []string `yaml:"scopes"`
 	// IDClaim holds the 12-digit personal ID (default sub); NameClaim and
 	// BirthDateClaim the full name and birth date.
@@ -562,6 +567,12 @@ func (c *Config) Validate() error {
 		}
 		if p.ClientID == "" {
 			bad(key+".client_id", "must not be empty")
+		}
+		if (p.ClientSecretFile == "") == (p.PrivateKeyFile == "") {
+			bad(key+".client_secret_file", "want exactly one of client_secret_file and private_key_file (private_key_jwt)")
+		}
+		if p.PrivateKeyID != "" && p.PrivateKeyFile == "" {
+			bad(key+".private_key_id", "needs private_key_file")
 		}
 		if len(p.ACR) == 0 {
 			bad(key+".acr", "needs the table from the provider's acr values to levels of assurance")

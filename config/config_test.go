@@ -50,6 +50,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{name: "assertion lifetime", yaml: "identity:\n  assertion_lifetime: 1h\n", want: []string{"identity.assertion_lifetime"}},
 		{name: "http registry without url", yaml: "identity:\n  registry: http\n", want: []string{"identity.registry_url"}},
 		{name: "half tls", yaml: "tls:\n  cert_file: a.pem\n", want: []string{"tls.cert_file"}},
+		{name: "oidc secret and key", yaml: "identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n        client_secret_file: /s\n        private_key_file: /k.pem\n", want: []string{"identity.oidc.providers[0].client_secret_file", "private_key_file"}},
+		{name: "oidc neither secret nor key", yaml: "identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n", want: []string{"identity.oidc.providers[0].client_secret_file", "private_key_file"}},
+		{name: "oidc kid without key", yaml: "identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n        client_secret_file: /s\n        private_key_id: k1\n", want: []string{"identity.oidc.providers[0].private_key_id"}},
 		{name: "wrong type", yaml: "hsm:\n  pool_size: lots\n", want: []string{"pool_size"}},
 	}
 	for _, tc := range cases {
@@ -77,5 +80,19 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	os.WriteFile(path, nil, 0o600)
 	if _, err := Load(path, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOIDCPrivateKeyJWT: a provider may authenticate with a private key
+// (private_key_jwt) instead of a client secret.
+func TestOIDCPrivateKeyJWT(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kyso.yaml")
+	os.WriteFile(path, []byte("identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        private_key_file: /etc/kyso/vneid-client.pem\n        private_key_id: kyso-2026\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n"), 0o600)
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Identity.OIDC.Providers[0]; p.PrivateKeyFile != "/etc/kyso/vneid-client.pem" || p.PrivateKeyID != "kyso-2026" {
+		t.Fatalf("%+v", p)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"os"
 	"strings"
@@ -24,6 +25,16 @@ func openFederation(ctx context.Context, e *env, issuer *identity.Service, repla
 			}
 			secret = strings.TrimSpace(string(b))
 		}
+		var key crypto.Signer
+		if p.PrivateKeyFile != "" {
+			b, err := os.ReadFile(p.PrivateKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("identity.oidc.providers %s: private_key_file: %w", p.Name, err)
+			}
+			if key, err = federation.ParsePrivateKey(b); err != nil {
+				return nil, fmt.Errorf("identity.oidc.providers %s: private_key_file %s: %w", p.Name, p.PrivateKeyFile, err)
+			}
+		}
 		callback := p.CallbackURL
 		if callback == "" {
 			callback = strings.TrimRight(e.cfg.PublicURL, "/") + "/v1/identity/oidc/" + p.Name + "/callback"
@@ -33,6 +44,7 @@ func openFederation(ctx context.Context, e *env, issuer *identity.Service, repla
 			acr[k] = federation.Level{LoA: v.LoA, IDLevel: v.IDLevel}
 		}
 		providers = append(providers, federation.Provider{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret,
+			PrivateKey: key, PrivateKeyID: p.PrivateKeyID,
 			Scopes: p.Scopes, IDClaim: p.IDClaim, NameClaim: p.NameClaim, BirthDateClaim: p.BirthDateClaim, ACR: acr,
 			CallbackURL: callback, RedirectURIs: p.RedirectURIs})
 	}
