@@ -51,11 +51,21 @@ func hsmUnavailable(w http.ResponseWriter, err error) error {
 // mechanism) is a 503 hsm-unavailable with Retry-After, never a 500: the
 // request was fine and may succeed on a retry or on another replica.
 func failLogged(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	cause := err
 	err = hsmUnavailable(w, err)
 	if p, ok := problem.As(err); !ok || p.Status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path,
+			"status", problemStatus(err), "err", cause)
 	}
 	problem.Write(w, r, err)
+}
+
+// problemStatus is the HTTP status err is answered with.
+func problemStatus(err error) int {
+	if p, ok := problem.As(err); ok {
+		return p.Status
+	}
+	return http.StatusInternalServerError
 }
 
 // DecodeJSON reads a JSON request body into v: the content type must be
