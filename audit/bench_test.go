@@ -187,3 +187,70 @@ func benchAuditLog(b *testing.B, db *store.DB, phase time.Duration) {
 	b.ReportMetric(float64(p99.Milliseconds()), "ms-checkpoint-p99")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkSequence measures one integration round of the sequencer
+// alone: 1000 pending entries (written beforehand, not timed) integrated
+// into a tree that already holds entries, on SQLite and on PostgreSQL.
+func BenchmarkSequence(b *testing.B) {
+	const batch = 1000
+	engines := []struct {
+		name string
+		open func(b *testing.B) *store.DB
+	}{
+		{"sqlite", func(b *testing.B) *store.DB {
+			db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "kyso.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			return db
+		}},
+		{"postgres", func(b *testing.B) *store.DB { return storetest.Postgres(b) }},
+	}
+	for _, eng := range engines {
+		b.Run(eng.name, func(b *testing.B) {
+			ctx := context.Background()
+			db := eng.open(b)
+			s, _ := newKey(b, origin)
+			l, err := audit.New(ctx, db, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts := audit.SequencerOptions{Holder: "bench", Batch: batch}
+			k := 0
+			fill := func() {
+				err := db.InTx(ctx, func(tx *sql.Tx) error {
+					for i := 0; i < batch; i++ {
+						k++
+						if err := l.AppendTx(ctx, tx, audit.Event{Actor: "bench", Role: "system", Action: "bench.change",
+							Object: fmt.Sprint("state:", k), Details: map[string]any{"v": k}}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			fill()
+			if _, err := l.Sequence(ctx, opts); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				fill()
+				b.StartTimer()
+				n, err := l.Sequence(ctx, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != batch {
+					b.Fatalf("integrated %d of %d", n, batch)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/entry")
+		})
+	}
+}
