@@ -70,15 +70,84 @@ func berHeader(b []byte) (class byte, constructed bool, tag []byte, length int, 
 	return class, constructed, tag, l, i, nil
 }
 
-func derLen(n int) []byte {
+func derLen(n int) []byte { return AppendLength(nil, n) }
+
+// AppendLength appends the minimal DER length octets for n to dst.
+func AppendLength(dst []byte, n int) []byte {
 	if n < 0x80 {
-		return []byte{byte(n)}
+		return append(dst, byte(n))
 	}
-	var l []byte
+	var tmp [8]byte
+	i := len(tmp)
 	for v := n; v > 0; v >>= 8 {
-		l = append([]byte{byte(v)}, l...)
+		i--
+		tmp[i] = byte(v)
 	}
-	return append([]byte{0x80 | byte(len(l))}, l...)
+	dst = append(dst, 0x80|byte(len(tmp)-i))
+	return append(dst, tmp[i:]...)
+}
+
+// ToDER returns the DER form of the single BER element in b: lengths
+// minimal and definite, constructed string types flattened into
+// primitive ones. SET OF elements keep their order (a signature over a
+// SET covers the order the signer used). Input that is DER already is
+// returned as is; bytes after the element are an error. Real eMRTD
+// security objects and CSCA master lists are sometimes BER.
+func ToDER(b []byte) ([]byte, error) {
+	if rest, ok := isDER(b, 0); ok && len(rest) == 0 {
+		return b, nil
+	}
+	out, err := berToDER(b)
+	if err != nil {
+		return nil, err
+	}
+	n, err := ObjectLength(b)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(b) {
+		return nil, fmt.Errorf("%w: %d bytes after the BER element", ErrFormat, len(b)-n)
+	}
+	return out, nil
+}
+
+// isDER reports whether the first element of b uses only minimal definite
+// lengths and primitive strings, and returns what follows it.
+func isDER(b []byte, depth int) ([]byte, bool) {
+	if depth > 64 {
+		return nil, false
+	}
+	_, constructed, tag, l, hdr, err := berHeader(b)
+	if err != nil || l < 0 || hdr != len(tag)+len(derLen(l)) {
+		return nil, false
+	}
+	content, rest := b[hdr:hdr+l], b[hdr+l:]
+	if !constructed {
+		return rest, true
+	}
+	if isString(tag) {
+		return nil, false
+	}
+	for len(content) > 0 {
+		var ok bool
+		if content, ok = isDER(content, depth+1); !ok {
+			return nil, false
+		}
+	}
+	return rest, true
+}
+
+// isString reports the universal string types DER requires primitive
+// (OCTET STRING and the character strings).
+func isString(tag []byte) bool {
+	if len(tag) != 1 || tag[0]&0xc0 != 0 {
+		return false
+	}
+	switch tag[0] & 0x1f {
+	case 4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 30:
+		return true
+	}
+	return false
 }
 
 // berElement converts one element and returns it with the remaining input.
@@ -125,8 +194,9 @@ func berElement(b []byte, depth int, budget *int) ([]byte, []byte, error) {
 			content = r
 		}
 	}
-	// A constructed OCTET STRING becomes one primitive OCTET STRING.
-	if class == 0 && len(tag) == 1 && tag[0]&0x1f == 4 {
+	// A constructed OCTET STRING (or character string) becomes one
+	// primitive string of the same type.
+	if class == 0 && isString(tag) {
 		var flat bytes.Buffer
 		inner := body.Bytes()
 		for len(inner) > 0 {
@@ -137,7 +207,7 @@ func berElement(b []byte, depth int, budget *int) ([]byte, []byte, error) {
 			flat.Write(inner[ih : ih+il])
 			inner = inner[ih+il:]
 		}
-		return append(append([]byte{0x04}, derLen(flat.Len())...), flat.Bytes()...), rest, nil
+		return append(append([]byte{tag[0] &^ 0x20}, derLen(flat.Len())...), flat.Bytes()...), rest, nil
 	}
 	return append(append(append([]byte(nil), tag...), derLen(body.Len())...), body.Bytes()...), rest, nil
 }

@@ -6,18 +6,18 @@ import (
 	"sort"
 	"strings"
 
-	"kyso/identity/internal/ber"
+	"kyso/cms"
 )
 
 // Encoders for data groups, used to build synthetic test cards.
 
 func wrap(tag byte, content []byte) []byte {
-	return append(ber.AppendLength([]byte{tag}, len(content)), content...)
+	return append(cms.AppendLength([]byte{tag}, len(content)), content...)
 }
 
 // EncodeDG1 wraps an MRZ string as EF.DG1.
 func EncodeDG1(mrz string) []byte {
-	inner := append(ber.AppendLength([]byte{0x5F, 0x1F}, len(mrz)), mrz...)
+	inner := append(cms.AppendLength([]byte{0x5F, 0x1F}, len(mrz)), mrz...)
 	return wrap(0x61, inner)
 }
 

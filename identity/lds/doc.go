@@ -5,16 +5,16 @@
 // (SecurityInfos), DG15 (Active Authentication public key) and ICAO CSCA
 // master lists.
 //
-// These parsers are our own: no maintained Go library parses eMRTD data
-// groups. The general CMS packages (github.com/digitorus/pkcs7,
-// go.mozilla.org/pkcs7) reject BER input with indefinite lengths, which
-// real SODs (e.g. New Zealand) use, verify through crypto/x509 which
-// refuses explicit-parameter and brainpool keys, and do not let us keep
-// the received bytes that the data-group hashes and the signed attributes
-// must be checked against. Input is normalised from BER to DER for
-// parsing only; data-group hashes are always computed by the caller over
-// the bytes received, and signed attributes are verified over their DER
-// SET OF encoding.
+// The CMS SignedData of EF.SOD and of master lists is read by kyso/cms,
+// the project's one CMS implementation (BER input, eContentTypes other
+// than id-data, explicit-parameter and brainpool signer keys); this
+// package adds the ICAO rules on top: one SignerInfo, the signer's
+// certificate carried in the SignedData, the LDSSecurityObject inside.
+// The data-group parsers are our own: no maintained Go library parses
+// eMRTD data groups. Input is normalised from BER to DER for parsing
+// only; data-group hashes are always computed by the caller over the
+// bytes received, and signed attributes are verified over their DER SET
+// OF encoding.
 //
 // Nothing here decides trust: see package kyso/identity/pa.
 package lds

@@ -4,36 +4,36 @@ import (
 	"encoding/asn1"
 	"fmt"
 
-	"kyso/identity/internal/ber"
+	"kyso/cms"
 	"kyso/identity/pki"
 )
 
 // MasterList is a parsed ICAO CSCA master list (Doc 9303-12 9).
 type MasterList struct {
-	SignedData *SignedData
-	Signer     *SignerInfo
+	SignedData *cms.SignedData
+	Signer     *cms.SignerInfo
 	// SignerCert is the master list signer's certificate, from the CMS.
 	SignerCert *pki.Certificate
 	// Certificates are the CSCA certificates listed.
 	Certificates []*pki.Certificate
 	// Skipped counts listed certificates we could not parse.
 	Skipped int
+
+	signed *signedObject
 }
 
 // ParseMasterList parses a .ml file: CMS SignedData whose content is
 // CscaMasterList { version, certList SET OF Certificate }.
 func ParseMasterList(b []byte) (*MasterList, error) {
-	sd, err := ParseContentInfo(b)
+	o, err := parseSigned(b, "master list")
 	if err != nil {
 		return nil, err
 	}
+	sd := o.sd
 	if !sd.EContentType.Equal(OIDCSCAMasterList) {
 		return nil, malformed(fmt.Sprintf("master list content type %v", sd.EContentType), nil)
 	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, malformed("master list must have one SignerInfo", nil)
-	}
-	der, err := ber.ToDER(sd.EContent)
+	der, err := cms.ToDER(sd.EContent)
 	if err != nil {
 		return nil, malformed("CscaMasterList", err)
 	}
@@ -44,11 +44,7 @@ func ParseMasterList(b []byte) (*MasterList, error) {
 	if _, err := asn1.Unmarshal(der, &ml); err != nil {
 		return nil, malformed("CscaMasterList", err)
 	}
-	out := &MasterList{SignedData: sd, Signer: &sd.SignerInfos[0]}
-	out.SignerCert, err = sd.SignerCertificate(out.Signer)
-	if err != nil {
-		return nil, err
-	}
+	out := &MasterList{SignedData: sd, Signer: o.signer, SignerCert: o.cert, signed: o}
 	cur := ml.CertList.Bytes
 	for len(cur) > 0 {
 		var rv asn1.RawValue
@@ -70,5 +66,5 @@ func ParseMasterList(b []byte) (*MasterList, error) {
 // VerifySignature checks the master list's CMS signature with the signer
 // certificate it carries.
 func (m *MasterList) VerifySignature() error {
-	return m.SignedData.VerifySignerInfo(m.Signer, m.SignerCert)
+	return m.signed.verify()
 }

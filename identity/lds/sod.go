@@ -7,17 +7,19 @@ import (
 	"errors"
 	"fmt"
 
-	"kyso/identity/internal/ber"
+	"kyso/cms"
 	"kyso/identity/pki"
 )
 
 // SOD is a parsed EF.SOD.
 type SOD struct {
-	SignedData *SignedData
-	Signer     *SignerInfo
+	SignedData *cms.SignedData
+	Signer     *cms.SignerInfo
 	// DSC is the Document Signer certificate carried in the SOD.
 	DSC *pki.Certificate
 	LDS *LDSSecurityObject
+
+	signed *signedObject
 }
 
 // LDSSecurityObject lists the data-group hashes (Doc 9303-10 4.6.2).
@@ -54,28 +56,20 @@ func ParseSOD(b []byte) (*SOD, error) {
 		}
 		b = inner
 	}
-	sd, err := ParseContentInfo(b)
+	o, err := parseSigned(b, "EF.SOD")
 	if err != nil {
 		return nil, err
 	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, malformed(fmt.Sprintf("EF.SOD has %d SignerInfos, want 1", len(sd.SignerInfos)), nil)
-	}
-	lso, err := ParseLDSSecurityObject(sd.EContent)
+	lso, err := ParseLDSSecurityObject(o.sd.EContent)
 	if err != nil {
 		return nil, err
 	}
-	si := &sd.SignerInfos[0]
-	dsc, err := sd.SignerCertificate(si)
-	if err != nil {
-		return nil, err
-	}
-	return &SOD{SignedData: sd, Signer: si, DSC: dsc, LDS: lso}, nil
+	return &SOD{SignedData: o.sd, Signer: o.signer, DSC: o.cert, LDS: lso, signed: o}, nil
 }
 
 // ParseLDSSecurityObject parses LDSSecurityObject v0 or v1.
 func ParseLDSSecurityObject(b []byte) (*LDSSecurityObject, error) {
-	der, err := ber.ToDER(b)
+	der, err := cms.ToDER(b)
 	if err != nil {
 		return nil, malformed("LDSSecurityObject", err)
 	}
@@ -142,5 +136,5 @@ func (l *LDSSecurityObject) CheckDataGroup(n int, raw []byte) error {
 // (signature, contentType, messageDigest). Whether the DSC is trusted is
 // a separate question.
 func (s *SOD) VerifySignature() error {
-	return s.SignedData.VerifySignerInfo(s.Signer, s.DSC)
+	return s.signed.verify()
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"kyso/identity/internal/ber"
+	"kyso/cms"
 )
 
 // ErrMalformed is returned (wrapped) for input that does not parse.
@@ -25,7 +25,7 @@ func unwrapApplication(b []byte, tag byte, what string) ([]byte, error) {
 	if len(b) == 0 || b[0] != tag {
 		return nil, malformed(fmt.Sprintf("%s: outer tag is not 0x%02X", what, tag), nil)
 	}
-	der, err := ber.ToDER(b)
+	der, err := cms.ToDER(b)
 	if err != nil {
 		return nil, malformed(what, err)
 	}

@@ -240,7 +240,7 @@ func checkProfile(res *Result, opts Options) error {
 	}
 	issued := opts.IssueDate
 	if issued.IsZero() {
-		issued = s.Signer.SigningTime
+		issued, _ = s.Signer.SigningTime()
 	}
 	if !issued.IsZero() {
 		for _, c := range []*pki.Certificate{dsc, csca} {
