@@ -32,6 +32,8 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"kyso/hsm"
+
 	"kyso/hashoid"
 )
 
@@ -185,6 +187,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if h.Log != nil {
 			h.Log.ErrorContext(r.Context(), "ocsp: respond", "serial", req.Serial.Text(16), "err", err)
+		}
+		// An HSM that cannot sign now (a network HSM restarting) is
+		// tryLater (RFC 6960 section 4.2.1): the client may ask again.
+		if hsm.IsUnavailable(err) {
+			h.write(w, ocsp.TryLaterErrorResponse, false)
+			return
 		}
 		h.write(w, ocsp.InternalErrorErrorResponse, false)
 		return

@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -20,9 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/pkcs11"
 	"golang.org/x/crypto/ocsp"
 
 	"kyso/ca/ocspresp"
+	"kyso/hsm"
 )
 
 func testCerts(t testing.TB) (*x509.Certificate, *x509.Certificate) {
@@ -236,5 +239,36 @@ func TestParseRequestSeveralCertIDs(t *testing.T) {
 	}
 	if _, err := ocspresp.ParseRequest(withCertIDs(t, der, ocspresp.MaxCertIDs+1)); !errors.Is(err, ocspresp.ErrMalformed) {
 		t.Fatalf("%d CertIDs: %v", ocspresp.MaxCertIDs+1, err)
+	}
+}
+
+type failing struct{ err error }
+
+func (f failing) Respond(context.Context, *ocspresp.Request) ([]byte, error) { return nil, f.err }
+
+// A responder whose HSM cannot sign now answers tryLater; any other failure
+// is internalError.
+func TestHandlerHSMUnavailableIsTryLater(t *testing.T) {
+	issuer, leaf := testCerts(t)
+	der, _ := ocsp.CreateRequest(leaf, issuer, nil)
+	for _, tc := range []struct {
+		err  error
+		want []byte
+	}{
+		{fmt.Errorf("ocsp: sign: %w", pkcs11.Error(pkcs11.CKR_DEVICE_ERROR)), ocsp.TryLaterErrorResponse},
+		{fmt.Errorf("ocsp: sign: %w", hsm.ErrClosed), ocsp.TryLaterErrorResponse},
+		{errors.New("database gone"), ocsp.InternalErrorErrorResponse},
+	} {
+		srv := httptest.NewServer(&ocspresp.Handler{Source: failing{tc.err}, Prefix: "/ocsp", MaxAge: time.Hour})
+		resp, err := http.Post(srv.URL+"/ocsp", "application/ocsp-request", bytes.NewReader(der))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if !bytes.Equal(b, tc.want) {
+			t.Fatalf("%v: answered %x, want %x", tc.err, b, tc.want)
+		}
 	}
 }
