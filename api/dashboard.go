@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,20 +66,9 @@ func (a *DashboardArea) Routes(r *Router) {
 }
 
 func (a *DashboardArea) render(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := a.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		a.log.Error("render dashboard", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	htmlPage(w, a.log, a.tmpl, name, data, status,
+		"default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
+		"Cache-Control", "no-store", "Referrer-Policy", "same-origin")
 }
 
 type loginView struct {

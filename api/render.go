@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"mime"
@@ -143,4 +145,26 @@ func joinOr(s []string) string {
 		}
 	}
 	return out
+}
+
+// htmlPage renders one template of a browser page with the headers every
+// page sends: its content security policy (csp), no MIME sniffing, and the
+// extra headers given as name, value pairs. A template that fails to render
+// answers a plain 500 and is logged.
+func htmlPage(w http.ResponseWriter, log *slog.Logger, t *template.Template, name string, data any, status int, csp string, extra ...string) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		log.Error("render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	for i := 0; i+1 < len(extra); i += 2 {
+		h.Set(extra[i], extra[i+1])
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }

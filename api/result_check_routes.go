@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -273,16 +272,6 @@ func (a *ResultCheckArea) pageError(w http.ResponseWriter, r *http.Request, err 
 }
 
 func (a *ResultCheckArea) render(w http.ResponseWriter, status int, p resultPage) {
-	var buf bytes.Buffer
-	if err := a.page.ExecuteTemplate(&buf, "verify-result-page", p); err != nil {
-		a.log.Error("render e-result page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	htmlPage(w, a.log, a.page, "verify-result-page", p, status,
+		"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'", "Referrer-Policy", "no-referrer")
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -158,17 +157,8 @@ type verifyPage struct {
 }
 
 func (a *VerifyArea) render(w http.ResponseWriter, status int, p verifyPage) {
-	var buf bytes.Buffer
-	if err := a.page.ExecuteTemplate(&buf, "verify-page", p); err != nil {
-		a.log.Error("render verify page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	htmlPage(w, a.log, a.page, "verify-page", p, status,
+		"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
 }
 
 // showPage handles GET /verify: the upload form.
