@@ -77,9 +77,15 @@ type Request struct {
 
 // Do sends r and returns the answer's body when its status is want.
 func (c *Client) Do(ctx context.Context, r Request, want int) ([]byte, error) {
+	b, _, err := c.DoHeader(ctx, r, want)
+	return b, err
+}
+
+// DoHeader is Do that also returns the answer's header.
+func (c *Client) DoHeader(ctx context.Context, r Request, want int) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, strings.TrimRight(c.Base, "/")+r.Path, r.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
 	}
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
@@ -93,15 +99,15 @@ func (c *Client) Do(ctx context.Context, r Request, want int) ([]byte, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: read answer: %w", r.Method, r.Path, err)
+		return nil, nil, fmt.Errorf("%s %s: read answer: %w", r.Method, r.Path, err)
 	}
 	if len(b) > MaxResponse {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", r.Method, r.Path, MaxResponse)
+		return nil, nil, fmt.Errorf("%s %s: answer larger than %d bytes", r.Method, r.Path, MaxResponse)
 	}
 	if resp.StatusCode != want {
 		pe := &ProblemError{Method: r.Method, Path: r.Path, Status: resp.StatusCode}
@@ -117,9 +123,9 @@ func (c *Client) Do(ctx context.Context, r Request, want int) ([]byte, error) {
 				pe.Detail = pe.Detail[:200]
 			}
 		}
-		return nil, pe
+		return nil, nil, pe
 	}
-	return b, nil
+	return b, resp.Header, nil
 }
 
 // JSON sends in as JSON (no body when nil) and decodes the answer into out
@@ -265,8 +271,32 @@ type Signer struct {
 // "cms"): the file streams from r as a multipart upload with the fields
 // (level, reason, visible, …; empty values are left out).
 func (c *Client) SignFile(ctx context.Context, kind string, s Signer, fields map[string]string, name string, r io.Reader) ([]byte, error) {
+	b, _, err := c.SignFileEntries(ctx, kind, s, fields, name, r)
+	return b, err
+}
+
+// AuditHeader names the audit log entries of an answer's signatures
+// (comma-separated).
+const AuditHeader = "Kyso-Audit-Entry"
+
+// AuditEntries returns the audit log entry ids an answer's header names.
+func AuditEntries(h http.Header) []string {
+	var ids []string
+	for _, v := range h.Values(AuditHeader) {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// SignFileEntries is SignFile that also returns the ids of the audit log
+// entries of the signatures made (the Kyso-Audit-Entry header).
+func (c *Client) SignFileEntries(ctx context.Context, kind string, s Signer, fields map[string]string, name string, r io.Reader) ([]byte, []string, error) {
 	if kind != "pdf" && kind != "cms" {
-		return nil, fmt.Errorf("sign: unknown kind %q", kind)
+		return nil, nil, fmt.Errorf("sign: unknown kind %q", kind)
 	}
 	all := map[string]string{"credential_id": s.CredentialID, "pin": s.PIN, "seal_id": s.SealID}
 	for k, v := range fields {
@@ -296,7 +326,11 @@ func (c *Client) SignFile(ctx context.Context, kind string, s Signer, fields map
 		pw.CloseWithError(err)
 	}()
 	defer pr.Close()
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/v1/sign/" + kind, Token: s.Token, ContentType: mw.FormDataContentType(), Body: pr}, http.StatusOK)
+	b, h, err := c.DoHeader(ctx, Request{Method: http.MethodPost, Path: "/v1/sign/" + kind, Token: s.Token, ContentType: mw.FormDataContentType(), Body: pr}, http.StatusOK)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, AuditEntries(h), nil
 }
 
 // ExtendPDF asks the server to bring a signed PDF to PAdES-BASELINE-LTA
@@ -381,4 +415,44 @@ func (c *Client) Verify(ctx context.Context, contentType string, doc []byte) ([]
 		return nil, Indication{}, errors.New("verify: the report has no indication")
 	}
 	return b, rep.Status, nil
+}
+
+// Revoke revokes the certificate serial (reason: an RFC 5280 reason name,
+// "" for unspecified) with the owner's or an officer's token.
+func (c *Client) Revoke(ctx context.Context, token, serial, reason string) error {
+	return c.JSON(ctx, http.MethodPost, "/v1/certificates/"+serial+"/revoke", token, map[string]string{"reason": reason}, http.StatusOK, nil)
+}
+
+// SignHash signs SHA-256 hashes with a credential through the Cloud
+// Signature Consortium API: credentials/authorize with the PIN for a SAD,
+// then signatures/signHash with signAlgo (an OID). It returns the
+// signatures and the ids of their audit log entries.
+func (c *Client) SignHash(ctx context.Context, s Signer, signAlgo string, hashes [][]byte) (sigs, auditEntries []string, err error) {
+	const sha256OID = "2.16.840.1.101.3.4.2.1"
+	b64 := make([]string, len(hashes))
+	for i, h := range hashes {
+		b64[i] = base64.StdEncoding.EncodeToString(h)
+	}
+	var auth struct {
+		SAD string `json:"SAD"`
+	}
+	if err := c.JSON(ctx, http.MethodPost, "/csc/v2/credentials/authorize", s.Token, map[string]any{"credentialID": s.CredentialID,
+		"numSignatures": len(hashes), "hashes": b64, "hashAlgorithmOID": sha256OID, "PIN": s.PIN}, http.StatusOK, &auth); err != nil {
+		return nil, nil, err
+	}
+	if auth.SAD == "" {
+		return nil, nil, errors.New("csc authorize: no SAD in the answer")
+	}
+	var out struct {
+		Signatures   []string `json:"signatures"`
+		AuditEntries []string `json:"audit_entries"`
+	}
+	if err := c.JSON(ctx, http.MethodPost, "/csc/v2/signatures/signHash", s.Token, map[string]any{"credentialID": s.CredentialID,
+		"SAD": auth.SAD, "hashes": b64, "hashAlgorithmOID": sha256OID, "signAlgo": signAlgo}, http.StatusOK, &out); err != nil {
+		return nil, nil, err
+	}
+	if len(out.Signatures) != len(hashes) {
+		return nil, nil, fmt.Errorf("csc signHash: %d signatures for %d hashes", len(out.Signatures), len(hashes))
+	}
+	return out.Signatures, out.AuditEntries, nil
 }

@@ -69,6 +69,15 @@ type HSM struct {
 	PINFile  string `yaml:"pin_file"`
 	PINEnv   string `yaml:"pin_env"`
 	PoolSize int    `yaml:"pool_size"`
+	// CitizenModule is the PKCS#11 library the citizen-key token is
+	// reached through; empty means Module. Citizens' keys need AES key
+	// wrap with padding and AES-ECB-ENCRYPT-DATA derivation on that token,
+	// mechanisms some client libraries do not forward (p11-kit's RPC).
+	CitizenModule string `yaml:"citizen_module"`
+	// AuditModule is the PKCS#11 library the audit log's Ed25519
+	// checkpoint key (on TokenLabel, with the same user PIN) is used
+	// through; empty means Module. It needs CKM_EDDSA.
+	AuditModule string `yaml:"audit_module"`
 	// CitizenTokenLabel, CitizenPINFile and CitizenPINEnv select the
 	// citizen-key token and where its user PIN is read from.
 	CitizenTokenLabel string `yaml:"citizen_token_label"`

@@ -52,6 +52,11 @@ func (c Config) CheckProduction() error {
 	if c.HSM.Module == "" {
 		bad("hsm.module", "set the path of the HSM's PKCS#11 module; production never falls back to SoftHSM")
 	}
+	for _, m := range []struct{ key, path string }{{"hsm.module", c.HSM.Module}, {"hsm.citizen_module", c.HSM.CitizenModule}, {"hsm.audit_module", c.HSM.AuditModule}} {
+		if m.path != "" && !filepath.IsAbs(m.path) {
+			bad(m.key, "%q is not an absolute path: the dynamic loader would search its library path for it", m.path)
+		}
+	}
 	if c.Dev.SeedDemoAgencies {
 		bad("dev.seed_demo_agencies", "demo seeding is for development only")
 	}

@@ -79,6 +79,15 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 		{"public address with TLS", func(c *Config) { c.Listen = "0.0.0.0:8443"; c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem" }, nil},
 		{"IPv6 loopback", func(c *Config) { c.Listen = "[::1]:8080" }, nil},
 		{"localhost", func(c *Config) { c.Listen = "localhost:8080" }, nil},
+		{"citizen and audit modules", func(c *Config) {
+			c.HSM.CitizenModule, c.HSM.AuditModule = "/usr/lib/vendor/libhsm-full.so", "/usr/lib/vendor/libhsm-full.so"
+		}, nil},
+		{"relative module", func(c *Config) { c.HSM.Module = "libhsm.so" }, []string{"hsm.module", "absolute"}},
+		{"relative citizen module", func(c *Config) { c.HSM.CitizenModule = "libsofthsm2.so" }, []string{"hsm.citizen_module", "absolute"}},
+		{"relative audit module", func(c *Config) { c.HSM.AuditModule = "lib/p11.so" }, []string{"hsm.audit_module", "absolute"}},
+		{"citizen module without module", func(c *Config) {
+			c.HSM.Module, c.HSM.CitizenModule = "", "/usr/lib/vendor/libhsm-full.so"
+		}, []string{"hsm.module"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good

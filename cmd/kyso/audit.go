@@ -82,7 +82,7 @@ func configuredVerifier(ctx context.Context, io stdio, e *env, flagKey string) (
 	case e.cfg.Audit.VerifierKey != "":
 		return readVerifierKey(e.cfg.Audit.VerifierKey)
 	}
-	if e.hsm == nil {
+	if e.hsm == nil && !appenv.SeparateAuditModule(e.cfg) {
 		a := &appenv.Env{Config: e.cfg, Log: e.log, DB: e.db, Registry: e.registry}
 		if err := a.OpenHSM(ctx); err != nil {
 			return nil, fmt.Errorf("no --key or audit.verifier_key, and the HSM holding the log key: %w", err)

@@ -16,11 +16,14 @@ import (
 // env is what most commands open: the configuration, a logger, the store
 // and (on demand) the HSM.
 type env struct {
-	cfg      config.Config
-	log      *slog.Logger
-	db       *store.DB
-	hsm      *hsm.HSM
-	citizen  *hsm.HSM // the citizen-key token, opened by openCitizenHSM
+	cfg     config.Config
+	log     *slog.Logger
+	db      *store.DB
+	hsm     *hsm.HSM
+	citizen *hsm.HSM // the citizen-key token, opened by openCitizenHSM
+	// auditHSM reaches the audit log key through hsm.audit_module when
+	// that names a module of its own (opened by logKeyHSM).
+	auditHSM *hsm.HSM
 	registry *prometheus.Registry
 }
 
@@ -50,8 +53,26 @@ func (e *env) openCitizenHSM(ctx context.Context) error {
 	return nil
 }
 
+// logKeyHSM returns the token the audit log's checkpoint key is used
+// through: the service token, or the same token reached through
+// hsm.audit_module when that names another module.
+func (e *env) logKeyHSM(ctx context.Context) (*hsm.HSM, error) {
+	if !appenv.SeparateAuditModule(e.cfg) {
+		return e.hsm, nil
+	}
+	if e.auditHSM == nil {
+		a := &appenv.Env{Config: e.cfg, Log: e.log, Registry: e.registry}
+		h, err := a.OpenAuditHSM(ctx)
+		if err != nil {
+			return nil, err
+		}
+		e.auditHSM = h
+	}
+	return e.auditHSM, nil
+}
+
 func (e *env) close() {
-	(&appenv.Env{DB: e.db, HSM: e.hsm, Citizen: e.citizen}).Close()
+	(&appenv.Env{DB: e.db, HSM: e.hsm, Citizen: e.citizen, Audit: e.auditHSM}).Close()
 }
 
 // keyMetricLabel keeps the HSM metrics' key label bounded.

@@ -307,9 +307,17 @@ func wire(ctx context.Context, e *env, principals *auth.Principals) (*wired, err
 }
 
 // logNoteSigner returns the note signer over the audit log's Ed25519 key in
-// the HSM, named by the configured origin, and its verifier key.
+// the HSM (reached through hsm.audit_module when set), named by the
+// configured origin, and its verifier key.
 func logNoteSigner(ctx context.Context, e *env) (note.Signer, string, error) {
-	key, err := e.hsm.FindKey(ctx, audit.LogKeyLabel)
+	h, err := e.logKeyHSM(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit log key %s: %w", audit.LogKeyLabel, err)
+	}
+	if h == nil {
+		return nil, "", fmt.Errorf("audit log key %s: the HSM is not open", audit.LogKeyLabel)
+	}
+	key, err := h.FindKey(ctx, audit.LogKeyLabel)
 	if err != nil {
 		return nil, "", fmt.Errorf("audit log key %s: %w (has the key ceremony run? make run does it; or kyso ceremony init)", audit.LogKeyLabel, err)
 	}

@@ -34,6 +34,9 @@ type Env struct {
 	// Citizen is the citizen-key token, opened by OpenCitizenHSM: it
 	// holds only the derivation secret of citizens' wrapped keys.
 	Citizen *hsm.HSM
+	// Audit is the token the audit log's checkpoint key is used through,
+	// when hsm.audit_module names a module of its own (else nil).
+	Audit *hsm.HSM
 	// Root is the root CA's token, open only during a key ceremony.
 	Root     *hsm.HSM
 	Registry *prometheus.Registry
@@ -103,6 +106,50 @@ func Module(cfg config.Config) (string, error) {
 	return hsm.DefaultModule()
 }
 
+// CitizenModule returns the PKCS#11 module the citizen-key token is
+// reached through: hsm.citizen_module, else the module of Module.
+func CitizenModule(cfg config.Config) (string, error) {
+	if cfg.HSM.CitizenModule != "" {
+		return cfg.HSM.CitizenModule, nil
+	}
+	return Module(cfg)
+}
+
+// AuditModule returns the PKCS#11 module the audit log's checkpoint key is
+// used through: hsm.audit_module, else the module of Module.
+func AuditModule(cfg config.Config) (string, error) {
+	if cfg.HSM.AuditModule != "" {
+		return cfg.HSM.AuditModule, nil
+	}
+	return Module(cfg)
+}
+
+// SeparateAuditModule reports whether the audit log key is reached through
+// a module other than the service token's.
+func SeparateAuditModule(cfg config.Config) bool {
+	return cfg.HSM.AuditModule != "" && cfg.HSM.AuditModule != cfg.HSM.Module
+}
+
+// OpenAuditHSM logs in to the service token (hsm.token_label, its user
+// PIN) through hsm.audit_module, for the audit log's checkpoint key alone.
+// Callers use it only when SeparateAuditModule; otherwise the key is on
+// the token OpenHSM opened.
+func (e *Env) OpenAuditHSM(ctx context.Context) (*hsm.HSM, error) {
+	module, err := AuditModule(e.Config)
+	if err != nil {
+		return nil, err
+	}
+	pin, err := hsm.LoadPIN(e.Config.HSM.PINFile, e.Config.HSM.PINEnv)
+	if err != nil {
+		return nil, fmt.Errorf("HSM user PIN (hsm.pin_file / hsm.pin_env): %w", err)
+	}
+	h, err := hsm.Open(ctx, hsm.Config{Module: module, TokenLabel: e.Config.HSM.TokenLabel, PIN: pin, PoolSize: 2}, e.Log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open HSM token %q through hsm.audit_module %s: %w", e.Config.HSM.TokenLabel, module, err)
+	}
+	return h, nil
+}
+
 // OpenHSM logs in to the configured token.
 func (e *Env) OpenHSM(ctx context.Context) error {
 	module, err := Module(e.Config)
@@ -124,7 +171,7 @@ func (e *Env) OpenHSM(ctx context.Context) error {
 
 // OpenCitizenHSM logs in to the citizen-key token, with its own PIN.
 func (e *Env) OpenCitizenHSM(ctx context.Context) error {
-	module, err := Module(e.Config)
+	module, err := CitizenModule(e.Config)
 	if err != nil {
 		return err
 	}
@@ -187,7 +234,11 @@ func InitCitizenToken(ctx context.Context, o Options, out io.Writer) error {
 	if cfg.HSM.CitizenPINFile != "" {
 		soFile = filepath.Join(filepath.Dir(cfg.HSM.CitizenPINFile), "citizen-so.pin")
 	}
-	created, err := InitToken(cfg, cfg.HSM.CitizenTokenLabel, cfg.HSM.CitizenPINFile, cfg.HSM.CitizenPINEnv, soFile)
+	module, err := CitizenModule(cfg)
+	if err != nil {
+		return err
+	}
+	created, err := initTokenOn(module, cfg.HSM.CitizenTokenLabel, cfg.HSM.CitizenPINFile, cfg.HSM.CitizenPINEnv, soFile)
 	if err != nil {
 		return fmt.Errorf("citizen-key token: %w", err)
 	}
@@ -215,6 +266,9 @@ func InitCitizenToken(ctx context.Context, o Options, out io.Writer) error {
 
 // Close releases the HSMs and the store.
 func (e *Env) Close() {
+	if e.Audit != nil && e.Audit != e.HSM {
+		e.Audit.Close()
+	}
 	if e.Root != nil {
 		e.Root.Close()
 	}
@@ -262,6 +316,10 @@ func InitToken(cfg config.Config, label, pinFile, pinEnv, soPINFile string) (boo
 	if err != nil {
 		return false, err
 	}
+	return initTokenOn(module, label, pinFile, pinEnv, soPINFile)
+}
+
+func initTokenOn(module, label, pinFile, pinEnv, soPINFile string) (bool, error) {
 	userPIN, err := hsm.LoadPIN(pinFile, pinEnv)
 	if err != nil {
 		if pinFile == "" {
