@@ -89,6 +89,12 @@ func (f signForm) float(k string, def float64) (float64, error) {
 // signMultipart streams the form: the "file" part goes to sink, other
 // fields (small) into the map.
 func signMultipart(r *http.Request, sink func(io.Reader) error) (signForm, error) {
+	return signMultipartFiles(r, map[string]func(io.Reader) error{"file": sink})
+}
+
+// signMultipartFiles is signMultipart with several file fields: each part
+// named in sinks (at most once each) goes to its sink; "file" is required.
+func signMultipartFiles(r *http.Request, sinks map[string]func(io.Reader) error) (signForm, error) {
 	if err := RequireContentType(r, "multipart/form-data"); err != nil {
 		return nil, err
 	}
@@ -97,7 +103,7 @@ func signMultipart(r *http.Request, sink func(io.Reader) error) (signForm, error
 		return nil, problem.Wrap(http.StatusBadRequest, "malformed-body", err)
 	}
 	form := signForm{}
-	gotFile := false
+	got := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -107,11 +113,11 @@ func signMultipart(r *http.Request, sink func(io.Reader) error) (signForm, error
 			return nil, BodyError(err)
 		}
 		name := part.FormName()
-		if name == "file" {
-			if gotFile {
-				return nil, problem.New(http.StatusBadRequest, "malformed-body", "only one file may be sent")
+		if sink, ok := sinks[name]; ok {
+			if got[name] {
+				return nil, problem.Newf(http.StatusBadRequest, "malformed-body", "only one %q part may be sent", name)
 			}
-			gotFile = true
+			got[name] = true
 			if err := sink(part); err != nil {
 				return nil, err
 			}
@@ -126,7 +132,7 @@ func signMultipart(r *http.Request, sink func(io.Reader) error) (signForm, error
 		}
 		form[name] = string(v)
 	}
-	if !gotFile {
+	if !got["file"] {
 		return nil, problem.New(http.StatusBadRequest, "missing-file", "the multipart field \"file\" is required")
 	}
 	return form, nil
@@ -217,36 +223,36 @@ func (a *SignArea) signPDF(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// extend brings a signed PDF to PAdES-BASELINE-LTA (or renews its archive
-// time-stamp) with the service's TSA and revocation sources; no key is
-// used.
+// extend brings a signed document to B-LTA (or renews its archive
+// time-stamp) with the service's TSA and revocation sources, by its
+// detected format (signer.Extend); no key is used. The optional "content"
+// part is the signed content of a detached signature.
 func (a *SignArea) extend(w http.ResponseWriter, r *http.Request) {
-	var doc []byte
-	_, err := signMultipart(r, func(part io.Reader) error {
-		b, err := io.ReadAll(io.LimitReader(part, a.MaxDocument+1))
-		if err != nil {
-			return BodyError(err)
+	var doc, content []byte
+	read := func(dst *[]byte) func(io.Reader) error {
+		return func(part io.Reader) error {
+			b, err := io.ReadAll(io.LimitReader(part, a.MaxDocument+1))
+			if err != nil {
+				return BodyError(err)
+			}
+			if int64(len(b)) > a.MaxDocument {
+				return problem.Newf(http.StatusRequestEntityTooLarge, "body-too-large", "documents are limited to %d bytes", a.MaxDocument)
+			}
+			*dst = b
+			return nil
 		}
-		if int64(len(b)) > a.MaxDocument {
-			return problem.Newf(http.StatusRequestEntityTooLarge, "body-too-large", "documents are limited to %d bytes", a.MaxDocument)
-		}
-		doc = b
-		return nil
-	})
+	}
+	_, err := signMultipartFiles(r, map[string]func(io.Reader) error{"file": read(&doc), "content": read(&content)})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if !bytes.HasPrefix(bytes.TrimLeft(doc, "\x00\t\n\f\r "), []byte("%PDF-")) {
-		a.fail(w, r, problem.New(http.StatusUnsupportedMediaType, "unsupported-format", "only signed PDF documents can be extended"))
-		return
-	}
-	out, err := signer.ExtendPDF(r.Context(), doc, a.svc.Deps())
+	out, mediaType, err := signer.Extend(r.Context(), doc, content, a.svc.Deps())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Type", mediaType)
 	_, _ = w.Write(out)
 }
 

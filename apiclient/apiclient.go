@@ -336,6 +336,14 @@ func (c *Client) SignFileEntries(ctx context.Context, kind string, s Signer, fie
 // ExtendPDF asks the server to bring a signed PDF to PAdES-BASELINE-LTA
 // (POST /v1/sign/extend) and returns the extended document.
 func (c *Client) ExtendPDF(ctx context.Context, token, name string, r io.Reader) ([]byte, error) {
+	return c.Extend(ctx, token, name, r, nil)
+}
+
+// Extend asks the server to bring a signed document (a PDF or a CAdES
+// signature) to B-LTA or renew its archive time-stamp (POST
+// /v1/sign/extend) and returns the extended document. content, when not
+// nil, is the signed content of a detached signature.
+func (c *Client) Extend(ctx context.Context, token, name string, r, content io.Reader) ([]byte, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -346,6 +354,15 @@ func (c *Client) ExtendPDF(ctx context.Context, token, name string, r io.Reader)
 			}
 			if _, err := io.Copy(fw, r); err != nil {
 				return err
+			}
+			if content != nil {
+				cw, err := mw.CreateFormFile("content", "content")
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(cw, content); err != nil {
+					return err
+				}
 			}
 			return mw.Close()
 		}()

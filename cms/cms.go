@@ -57,6 +57,8 @@ var ErrFormat = errors.New("malformed CMS")
 type Attribute struct {
 	Type   asn1.ObjectIdentifier
 	Values [][]byte
+	// RawType is the attrType as encoded (set by the parser).
+	RawType []byte
 }
 
 // SignerInfo is one signer of a SignedData.
@@ -71,6 +73,11 @@ type SignerInfo struct {
 	SignatureAlgorithm pkix.AlgorithmIdentifier
 	Signature          []byte
 	UnsignedAttrs      []Attribute
+	// Raw is the SignerInfo as encoded; SignedFields are its fields
+	// version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm and
+	// signature as encoded, in their order (what an
+	// archive-time-stamp-v3 covers of a signer, ETSI EN 319 122-1 §5.5.3).
+	Raw, SignedFields []byte
 }
 
 // SignedData is a parsed CMS SignedData.
@@ -82,6 +89,10 @@ type SignedData struct {
 	CRLs         [][]byte // DER CertificateList
 	OCSPs        [][]byte // DER OCSPResponse from otherRevInfo
 	Signers      []*SignerInfo
+	// RawCertificates and RawCRLs are every CertificateChoices and
+	// RevocationInfoChoice element as encoded, in order (what the
+	// ats-hash-index-v3 of an archive time-stamp indexes).
+	RawCertificates, RawCRLs [][]byte
 }
 
 type contentInfo struct {
@@ -190,6 +201,7 @@ func parse(der []byte) (*SignedData, error) {
 			return nil, fmt.Errorf("%w: certificates: %v", ErrFormat, err)
 		}
 		for _, e := range els {
+			out.RawCertificates = append(out.RawCertificates, e.FullBytes)
 			if e.Class != asn1.ClassUniversal || e.Tag != asn1.TagSequence {
 				continue // attribute and other certificates
 			}
@@ -206,6 +218,7 @@ func parse(der []byte) (*SignedData, error) {
 			return nil, fmt.Errorf("%w: crls: %v", ErrFormat, err)
 		}
 		for _, e := range els {
+			out.RawCRLs = append(out.RawCRLs, e.FullBytes)
 			switch {
 			case e.Class == asn1.ClassUniversal && e.Tag == asn1.TagSequence:
 				out.CRLs = append(out.CRLs, e.FullBytes)
@@ -242,7 +255,21 @@ func parseSignerInfo(der []byte) (*SignerInfo, error) {
 	if rest, err := asn1.Unmarshal(der, &a); err != nil || len(rest) != 0 {
 		return nil, fmt.Errorf("%w: signerInfo: %v", ErrFormat, err)
 	}
-	si := &SignerInfo{Version: a.Version, DigestAlgorithm: a.DigestAlgorithm, SignatureAlgorithm: a.SignatureAlgorithm, Signature: a.Signature}
+	si := &SignerInfo{Version: a.Version, DigestAlgorithm: a.DigestAlgorithm, SignatureAlgorithm: a.SignatureAlgorithm, Signature: a.Signature, Raw: der}
+	var outer asn1.RawValue
+	if _, err := asn1.Unmarshal(der, &outer); err != nil {
+		return nil, fmt.Errorf("%w: signerInfo: %v", ErrFormat, err)
+	}
+	fields, err := elements(outer.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signerInfo: %v", ErrFormat, err)
+	}
+	for _, f := range fields {
+		if f.Class == asn1.ClassContextSpecific && f.Tag == 1 {
+			break // unsignedAttrs, the last field
+		}
+		si.SignedFields = append(si.SignedFields, f.FullBytes...)
+	}
 	switch {
 	case a.SID.Class == asn1.ClassUniversal && a.SID.Tag == asn1.TagSequence:
 		var ias issuerAndSerial
@@ -288,7 +315,7 @@ func parseAttributes(b []byte) ([]Attribute, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: attribute values: %v", ErrFormat, err)
 		}
-		at := Attribute{Type: a.Type}
+		at := Attribute{Type: a.Type, RawType: rawFirst(e.Bytes)}
 		for _, v := range vals {
 			at.Values = append(at.Values, v.FullBytes)
 		}
@@ -685,3 +712,16 @@ func (id ESSCertID) MatchesCert(cert *x509.Certificate) bool {
 	}
 	return true
 }
+
+// rawFirst returns the first element of the content b as encoded.
+func rawFirst(b []byte) []byte {
+	var v asn1.RawValue
+	if _, err := asn1.Unmarshal(b, &v); err != nil {
+		return nil
+	}
+	return v.FullBytes
+}
+
+// ParseSignerInfo parses one DER SignerInfo (the value of a
+// countersignature attribute, RFC 5652 §11.4).
+func ParseSignerInfo(der []byte) (*SignerInfo, error) { return parseSignerInfo(der) }

@@ -29,7 +29,7 @@ func TestCMSLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := signertest.WritePEM(t, dir, "root.pem", pki.Root.Cert)
-	for _, level := range []signer.Level{signer.BB, signer.BT, signer.BLT} {
+	for _, level := range []signer.Level{signer.BB, signer.BT, signer.BLT, signer.BLTA} {
 		t.Run(level.String(), func(t *testing.T) {
 			p7s, err := signer.SignCMS(context.Background(), key, bytes.NewReader(content), signer.CMSOptions{Level: level, Deps: deps})
 			if err != nil {
@@ -49,22 +49,85 @@ func TestCMSLevels(t *testing.T) {
 			if (level >= signer.BT) != (sd.TimeStampToken() != nil) {
 				t.Fatal("signature time-stamp presence does not match the level")
 			}
-			if level == signer.BLT {
+			if level >= signer.BLT {
 				out, err := exec.Command(openssl, "cms", "-cmsout", "-print", "-inform", "DER", "-in", path).CombinedOutput()
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, want := range []string{"crls:", "1.3.6.1.5.5.7.16.2", "Kyso Test Root CA", "Kyso Test TSA"} {
 					if !bytes.Contains(out, []byte(want)) {
-						t.Errorf("B-LT CMS lacks %q", want)
+						t.Errorf("%s CMS lacks %q", level, want)
 					}
 				}
 			}
+			if got := len(sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)); got != map[bool]int{true: 1}[level == signer.BLTA] {
+				t.Fatalf("%d archive time-stamps at %s", got, level)
+			}
 		})
 	}
-	_, err := signer.SignCMS(context.Background(), key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BLTA, Deps: deps})
-	if p, ok := problem.As(err); !ok || p.Code != "unsupported-level" {
-		t.Fatalf("B-LTA CMS: %v", err)
+}
+
+// Extend dispatches by format: a CAdES signature gets its validation data
+// and an archive-time-stamp-v3, and still verifies with openssl after a
+// renewal; formats it cannot extend are refused.
+func TestExtendCMS(t *testing.T) {
+	openssl := signertest.NeedTool(t, "openssl")
+	ctx := context.Background()
+	pki := signertest.New(t, signertest.P256, nil)
+	deps := signer.Deps{Stamper: newStamper(t, pki), Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	dir := t.TempDir()
+	content := []byte("tờ khai\n")
+	file := filepath.Join(dir, "tokhai.txt")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := signertest.WritePEM(t, dir, "root.pem", pki.Root.Cert)
+	p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BT, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extended, ctype, err := signer.Extend(ctx, p7s, nil, deps)
+	if err != nil || ctype != signer.MediaCMS {
+		t.Fatal(err, ctype)
+	}
+	renewed, _, err := signer.Extend(ctx, extended, content, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, der := range map[string][]byte{"extended": extended, "renewed": renewed} {
+		path := filepath.Join(dir, name+".p7s")
+		if err := os.WriteFile(path, der, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", file, "-inform", "DER", "-in", path, "-CAfile", root, "-out", os.DevNull).CombinedOutput(); err != nil {
+			t.Fatalf("%s: openssl cms -verify: %v\n%s", name, err, out)
+		}
+	}
+	sd, err := cms.Parse(renewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)); n != 2 {
+		t.Fatalf("%d archive time-stamps after a renewal", n)
+	}
+	for _, tc := range []struct {
+		name         string
+		doc, content []byte
+		code         string
+	}{
+		{"other content", p7s, []byte("khác"), "content-mismatch"},
+		{"JSON", []byte(`{"payload":"e30","signature":"AA"}`), nil, "unsupported-format"},
+		{"text", []byte("hello"), nil, "unsupported-format"},
+		{"not CMS", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, nil, "unsupported-format"},
+		{"PDF with content", []byte("%PDF-1.7\n"), content, "content-not-applicable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := signer.Extend(ctx, tc.doc, tc.content, deps)
+			if p, ok := problem.As(err); !ok || p.Code != tc.code {
+				t.Fatalf("got %v, want %s", err, tc.code)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,63 @@ func ExtendPDF(ctx context.Context, pdf []byte, d Deps) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// Document formats Extend tells apart.
+const (
+	FormatPDF = "PDF"
+	FormatCMS = "CMS"
+	FormatJWS = "JWS"
+)
+
+// Media types of extended documents.
+const (
+	MediaPDF = "application/pdf"
+	MediaCMS = "application/pkcs7-signature"
+)
+
+// DocumentFormat says whether doc looks like a PDF, a CMS SignedData (DER,
+// or PEM PKCS7/CMS) or a JWS ("" if none).
+func DocumentFormat(doc []byte) string {
+	trim := bytes.TrimLeft(doc, "\x00\t\n\f\r ")
+	switch {
+	case bytes.HasPrefix(trim, []byte("%PDF-")):
+		return FormatPDF
+	case bytes.HasPrefix(trim, []byte("-----BEGIN PKCS7")), bytes.HasPrefix(trim, []byte("-----BEGIN CMS")):
+		return FormatCMS
+	case len(trim) > 1 && trim[0] == 0x30 && bytes.Contains(trim[:min(len(trim), 24)], []byte(oidSignedDataDER)):
+		return FormatCMS
+	case len(trim) > 1 && trim[0] == '{' && bytes.Contains(trim, []byte(`"signature`)):
+		return FormatJWS
+	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && trim[0] == 'e':
+		return FormatJWS
+	}
+	return ""
+}
+
+// oidSignedDataDER is the DER encoding of id-signedData.
+const oidSignedDataDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
+
+// Extend brings a signed document to its format's B-LTA level, or renews
+// its last archive time-stamp, choosing by the detected format: a PDF
+// through ExtendPDF (PAdES), a CMS signature through ExtendCMS (CAdES).
+// content is the signed content of a detached signature, where the format
+// needs it (nil otherwise; a PDF carries its own). It returns the extended
+// document and its media type; a format that cannot be extended is a 415
+// unsupported-format problem.
+func Extend(ctx context.Context, doc, content []byte, d Deps) ([]byte, string, error) {
+	switch DocumentFormat(doc) {
+	case FormatPDF:
+		if content != nil {
+			return nil, "", problem.New(http.StatusBadRequest, "content-not-applicable", "a PDF carries its signed content; send no separate content")
+		}
+		out, err := ExtendPDF(ctx, doc, d)
+		return out, MediaPDF, err
+	case FormatCMS:
+		out, err := ExtendCMS(ctx, doc, content, d)
+		return out, MediaCMS, err
+	}
+	return nil, "", problem.New(http.StatusUnsupportedMediaType, "unsupported-format", "only signed PDF documents and CMS (CAdES) signatures can be extended")
+}
+
 // SealPDF seals a PDF with an agency seal key (an e-result, say) and
 // returns the sealed document.
 func SealPDF(ctx context.Context, sealSigner crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, pdf []byte, o PDFOptions) ([]byte, error) {
@@ -163,9 +221,6 @@ func SignCMS(ctx context.Context, key Key, content io.Reader, o CMSOptions) ([]b
 	if o.Level == 0 {
 		o.Level = BB
 	}
-	if o.Level > BLT {
-		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
-	}
 	if o.Hash == 0 {
 		o.Hash = crypto.SHA256
 	}
@@ -188,8 +243,8 @@ func SignDigestCMS(ctx context.Context, key Key, digest []byte, o CMSOptions) ([
 	if p.SigningTime.IsZero() {
 		p.SigningTime = time.Now()
 	}
-	if o.Level > BLT {
-		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
+	if o.Level > BLTA {
+		return nil, problem.Newf(http.StatusBadRequest, "unsupported-level", "detached CMS signatures are made at B-B, B-T, B-LT or B-LTA, not %s", o.Level)
 	}
 	if o.Level >= BT {
 		if o.Stamper == nil {
@@ -209,7 +264,47 @@ func SignDigestCMS(ctx context.Context, key Key, digest []byte, o CMSOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	return cades.AddValidationData(cms, vd)
+	if cms, err = cades.AddValidationData(cms, vd); err != nil || o.Level < BLTA {
+		return cms, err
+	}
+	// B-LTA: an archive-time-stamp-v3 over the signature and its
+	// validation data; the content hash is the message-digest attribute.
+	return cades.Archive(ctx, cms, nil, o.Stamper, o.Hash)
+}
+
+// ExtendCMS brings a CAdES signature (DER, or PEM PKCS7/CMS) to
+// CAdES-BASELINE-LTA or renews its archive time-stamps (see cades.Extend):
+// the validation data of its signers and time-stamps, fetched now through
+// d.Revocation, goes into SignedData, then each signer gets an
+// archive-time-stamp-v3 from d.Stamper. content is the signed content of
+// a detached signature, needed only when a signer's message-digest
+// attribute cannot stand for it; given content must be what was signed.
+// The result is DER.
+func ExtendCMS(ctx context.Context, doc, content []byte, d Deps) ([]byte, error) {
+	der := doc
+	if trim := bytes.TrimLeft(doc, "\x00\t\n\f\r "); bytes.HasPrefix(trim, []byte("-----BEGIN")) {
+		b, _ := pem.Decode(trim)
+		if b == nil || (b.Type != "PKCS7" && b.Type != "CMS") {
+			return nil, problem.New(http.StatusUnprocessableEntity, "bad-cms", "the PEM input is not a PKCS7 or CMS block")
+		}
+		der = b.Bytes
+	}
+	if d.Stamper == nil {
+		return nil, problem.New(http.StatusNotImplemented, "level-unavailable", "no time-stamp authority is configured")
+	}
+	if d.Revocation == nil {
+		return nil, problem.New(http.StatusNotImplemented, "level-unavailable", "no revocation source is configured")
+	}
+	out, err := cades.Extend(ctx, der, content, d.Stamper, d.Revocation, d.Root, crypto.SHA256)
+	switch {
+	case errors.Is(err, cades.ErrNotSignedData):
+		return nil, problem.Wrap(http.StatusUnprocessableEntity, "bad-cms", err)
+	case errors.Is(err, cades.ErrNeedContent):
+		return nil, problem.Wrap(http.StatusBadRequest, "content-required", err)
+	case errors.Is(err, cades.ErrContentMismatch):
+		return nil, problem.Wrap(http.StatusBadRequest, "content-mismatch", err)
+	}
+	return out, err
 }
 
 // validationCerts lists the signer's certificate first, then the chain,

@@ -43,7 +43,7 @@ type Deps struct {
 }
 
 const cliUsage = `usage: kyso sign pdf|cms|jws [flags] INPUT
-       kyso sign extend [--out FILE] (--server URL [--token-file FILE] | --tsa-url URL --tsa-trust PEM) SIGNED.pdf
+       kyso sign extend [--out FILE] [--content FILE] (--server URL [--token-file FILE] | --tsa-url URL --tsa-trust PEM) SIGNED
 
 Signs INPUT (a PDF, any file, or a JSON document) and writes the result
 to --out (default: standard output).
@@ -55,9 +55,13 @@ Remote signing against a Kyso server:
   The citizen's signing PIN is read from --pin-file or $KYSO_SIGNING_PIN,
   never from the command line; the bearer (identity assertion or API
   token) from --token-file or $KYSO_TOKEN.
-Extending a signed PDF to PAdES-BASELINE-LTA (or renewing its archive
-time-stamp) adds the validation data of its signatures and time-stamps and
-a document time-stamp, on the server or locally with the given TSA.
+Extending a signed PDF (PAdES) or CMS signature (CAdES, .p7s) to B-LTA, or
+renewing its archive time-stamp, adds the validation data of its
+signatures and time-stamps and an archive time-stamp (a PDF document
+time-stamp, a CAdES archive-time-stamp-v3), on the server or locally with
+the given TSA. --content gives the signed file of a detached CAdES
+signature; it is needed only for signatures whose message digest cannot
+stand for it.
 `
 
 type cliOpts struct {
@@ -85,7 +89,7 @@ func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	var o cliOpts
 	fs.StringVar(&o.out, "out", "-", "output file (- for standard output)")
-	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (CMS and JWS: up to B-LT)")
+	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (JWS: up to B-LT)")
 	fs.StringVar(&o.reason, "reason", "", "reason for signing (PDF)")
 	fs.StringVar(&o.location, "location", "", "location of signing (PDF)")
 	fs.BoolVar(&o.visible, "visible", false, "visible signature (PDF)")
@@ -343,8 +347,9 @@ func serverError(err error) error {
 func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kyso sign extend", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var out, server, tokFile, tsaURL, tsaTrust string
+	var out, server, tokFile, tsaURL, tsaTrust, contentPath string
 	fs.StringVar(&out, "out", "-", "output file (- for standard output)")
+	fs.StringVar(&contentPath, "content", "", "the signed content of a detached CAdES signature")
 	fs.StringVar(&server, "server", "", "Kyso server URL (extend on the server)")
 	fs.StringVar(&tokFile, "token-file", "", "file holding the bearer token (server)")
 	fs.StringVar(&tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local)")
@@ -364,6 +369,14 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 	}
 	input := fs.Arg(0)
 	extended, err := func() ([]byte, error) {
+		var content []byte
+		if contentPath != "" {
+			b, err := os.ReadFile(contentPath)
+			if err != nil {
+				return nil, fmt.Errorf("--content: %w", err)
+			}
+			content = b
+		}
 		if server != "" {
 			token, err := readSecret(tokFile, "KYSO_TOKEN", deps.Getenv)
 			if err != nil {
@@ -377,7 +390,11 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 				return nil, err
 			}
 			defer f.Close()
-			b, err := apiclient.New(server, deps.HTTP).ExtendPDF(ctx, token, input, f)
+			var cr io.Reader
+			if content != nil {
+				cr = bytes.NewReader(content)
+			}
+			b, err := apiclient.New(server, deps.HTTP).Extend(ctx, token, input, f, cr)
 			if err != nil {
 				return nil, serverError(err)
 			}
@@ -395,11 +412,12 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 		if d.Revocation == nil {
 			d.Revocation = signer.NetRevocation{HTTP: deps.HTTP}
 		}
-		pdf, err := os.ReadFile(input)
+		doc, err := os.ReadFile(input)
 		if err != nil {
 			return nil, err
 		}
-		return signer.ExtendPDF(ctx, pdf, d)
+		out, _, err := signer.Extend(ctx, doc, content, d)
+		return out, err
 	}()
 	if err != nil {
 		fmt.Fprintf(stderr, "kyso sign extend: %v\n", err)
