@@ -39,9 +39,9 @@ var (
 // every unsigned attribute value of the signer, as present when the
 // archive time-stamp was made.
 type ATSHashIndex struct {
-	Hash                      crypto.Hash
-	Certs, CRLs, AttrValues   [][]byte
-	DER                       []byte // the ATSHashIndexV3 value as encoded
+	Hash                    crypto.Hash
+	Certs, CRLs, AttrValues [][]byte
+	DER                     []byte // the ATSHashIndexV3 value as encoded
 }
 
 // AttrValueHash is the ats-hash-index-v3 hash of one unsigned attribute
