@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ocsp"
+
 	"kyso/ca/crl"
+	"kyso/ca/ocspresp"
 	"kyso/verifier/internal/testdoc"
 	"kyso/verifier/report"
 )
@@ -75,5 +78,33 @@ func TestRevocationEvidence(t *testing.T) {
 		// Kyso's CA drops expired certificates from its CRLs, revoked or not.
 		afterExpiry := shardCRL(t, fx, fx.pki.CRLURL, now, nil)
 		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{afterExpiry}), report.Indeterminate, report.TryLater)
+	})
+	t.Run("OCSP response with another CA's entry for the serial first", func(t *testing.T) {
+		k := fx.pki.Issue(t, testdoc.Profile{CN: "Revoked Behind A Decoy"})
+		fx.pki.Revoke(k.Cert, now.Add(-time.Hour))
+		doc := signBT(k)
+		other := testdoc.NewPKI(t).Root.Cert
+		id := func(issuer *x509.Certificate) ocspresp.CertID {
+			req, err := ocsp.CreateRequest(k.Cert, issuer, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := ocspresp.ParseRequest(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return parsed.CertID
+		}
+		decoy, err := ocspresp.CreateResponse(fx.pki.Root.Cert, fx.pki.Root.Key, ocspresp.ResponseTemplate{ProducedAt: now, Responses: []ocspresp.SingleResponse{
+			{CertID: id(other), Status: ocsp.Good, ThisUpdate: now, NextUpdate: now.Add(time.Hour)},
+			{CertID: id(fx.pki.Root.Cert), Status: ocsp.Revoked, RevokedAt: now.Add(-time.Hour), Reason: ocsp.KeyCompromise, ThisUpdate: now, NextUpdate: now.Add(time.Hour)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := ocsp.ParseResponseForCert(decoy, k.Cert, fx.pki.Root.Cert); err != nil || r.Status != ocsp.Good {
+			t.Fatalf("the OCSP library does not read the decoy: %v", err)
+		}
+		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP(), decoy}, nil), report.TotalFailed, report.Revoked)
 	})
 }

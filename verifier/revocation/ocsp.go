@@ -51,37 +51,78 @@ type responseData struct {
 	ResponseExtensions []pkix.Extension `asn1:"explicit,tag:1,optional"`
 }
 
-// ocspData is what golang.org/x/crypto/ocsp does not expose: the CertID
-// hashes of the matching single response and the response extensions.
+// ocspData is what golang.org/x/crypto/ocsp does not take from the right
+// place: the one SingleResponse whose CertID names the certificate (serial
+// and issuer hashes) and the response extensions.
 type ocspData struct {
-	archiveCutoff time.Time
+	status                 int // ocsp.Good, ocsp.Revoked or ocsp.Unknown
+	thisUpdate, nextUpdate time.Time
+	revokedAt              time.Time
+	reason                 int
+	producedAt             time.Time
+	archiveCutoff          time.Time
 }
 
-// parseResponseData checks the CertID of the response for serial against
-// issuer and decodes the response extensions.
+// revokedInfo is RevokedInfo (RFC 6960 §4.2.1).
+type revokedInfo struct {
+	RevocationTime time.Time       `asn1:"generalized"`
+	Reason         asn1.Enumerated `asn1:"explicit,tag:0,optional"`
+}
+
+// parseResponseData finds the single response about the certificate with
+// serial issued by issuer: its CertID must carry the serial and the
+// issuer's name and key hashes (in whichever hash algorithm the CertID
+// names). Entries with the serial but another issuer are about another
+// certificate and ignored; several entries about the certificate refuse
+// the response, since they could disagree. It also decodes the response
+// extensions.
 func parseResponseData(tbs []byte, serial *big.Int, issuer *x509.Certificate) (ocspData, error) {
 	var out ocspData
 	var rd responseData
 	if rest, err := asn1.Unmarshal(tbs, &rd); err != nil || len(rest) > 0 {
 		return out, errors.New("malformed OCSP ResponseData")
 	}
-	matched := false
-	for _, s := range rd.Responses {
+	var match *singleResponse
+	for i, s := range rd.Responses {
 		if s.CertID.SerialNumber == nil || s.CertID.SerialNumber.Cmp(serial) != 0 {
 			continue
 		}
 		h, ok := hashoid.Hash(s.CertID.HashAlgorithm.Algorithm)
 		if !ok || !h.Available() {
-			return out, fmt.Errorf("OCSP CertID hash %v not supported", s.CertID.HashAlgorithm.Algorithm)
+			continue // cannot name this issuer
 		}
 		name, key := issuerHashes(h, issuer)
-		if bytes.Equal(name, s.CertID.IssuerNameHash) && bytes.Equal(key, s.CertID.IssuerKeyHash) {
-			matched = true
-			break
+		if !bytes.Equal(name, s.CertID.IssuerNameHash) || !bytes.Equal(key, s.CertID.IssuerKeyHash) {
+			continue
+		}
+		if match != nil {
+			return out, errors.New("OCSP response has several single responses about the certificate")
+		}
+		match = &rd.Responses[i]
+	}
+	if match == nil {
+		return out, errNotForCert
+	}
+	for _, e := range match.Extensions {
+		if e.Critical {
+			return out, fmt.Errorf("unknown critical OCSP single response extension %v", e.Id)
 		}
 	}
-	if !matched {
-		return out, errNotForCert
+	out.thisUpdate, out.nextUpdate, out.producedAt = match.ThisUpdate.UTC(), match.NextUpdate.UTC(), rd.ProducedAt.UTC()
+	st := match.Status
+	switch {
+	case st.Class == asn1.ClassContextSpecific && st.Tag == 0 && !st.IsCompound && len(st.Bytes) == 0:
+		out.status = ocsp.Good
+	case st.Class == asn1.ClassContextSpecific && st.Tag == 1 && st.IsCompound:
+		var ri revokedInfo
+		if rest, err := asn1.UnmarshalWithParams(st.FullBytes, &ri, "tag:1"); err != nil || len(rest) > 0 {
+			return out, errors.New("malformed OCSP RevokedInfo")
+		}
+		out.status, out.revokedAt, out.reason = ocsp.Revoked, ri.RevocationTime.UTC(), int(ri.Reason)
+	case st.Class == asn1.ClassContextSpecific && st.Tag == 2:
+		out.status = ocsp.Unknown
+	default:
+		return out, errors.New("malformed OCSP CertStatus")
 	}
 	for _, e := range rd.ResponseExtensions {
 		switch {
@@ -158,10 +199,12 @@ func fromOCSP(der []byte, cert, issuer *x509.Certificate, source string, checkRe
 			}
 		}
 	}
-	c := &candidate{source: source, thisUpdate: resp.ThisUpdate.UTC(), nextUpdate: resp.NextUpdate.UTC()}
-	switch resp.Status {
+	// Status and times come from the single response about cert, not
+	// from the first one with its serial that ParseResponseForCert picks.
+	c := &candidate{source: source, thisUpdate: data.thisUpdate, nextUpdate: data.nextUpdate, producedAt: data.producedAt}
+	switch data.status {
 	case ocsp.Revoked:
-		c.status, c.revokedAt, c.reason = Revoked, resp.RevokedAt.UTC(), resp.RevocationReason
+		c.status, c.revokedAt, c.reason = Revoked, data.revokedAt, data.reason
 		return c, nil
 	case ocsp.Good:
 		c.status = Good

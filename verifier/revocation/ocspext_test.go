@@ -2,6 +2,7 @@ package revocation_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -80,4 +81,74 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, crl, resp []byte) {
 		chk.Check(context.Background(), leaf, ca.cert, t0, []revocation.Evidence{{CRLs: [][]byte{crl}, OCSP: [][]byte{resp}}})
 	})
+}
+
+// certID is the CertID naming leaf as issued by issuer, hashed with h.
+func certID(t *testing.T, leaf, issuer *x509.Certificate, h crypto.Hash) ocspresp.CertID {
+	t.Helper()
+	req, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ocspresp.ParseRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsed.CertID
+}
+
+// One OCSP response, signed by the signer's CA, with two single responses
+// for the signer's serial: first "good" under a CertID naming another CA,
+// then "revoked (keyCompromise)" under the CertID naming the real issuer.
+// golang.org/x/crypto/ocsp reads the first entry with the serial; the
+// checker must read the one naming the issuer, in whatever hash the CertID
+// uses, and refuse a response with two entries about the certificate.
+func TestOCSPSingleResponseOfTheIssuer(t *testing.T) {
+	ca := newIssuer(t)
+	other := newIssuer(t)
+	leaf := ca.issue(t, &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: "Signer"}}).cert
+	revokedAt := t0.Add(-48 * time.Hour)
+	good := func(id ocspresp.CertID) ocspresp.SingleResponse {
+		return ocspresp.SingleResponse{CertID: id, Status: ocsp.Good, ThisUpdate: t0, NextUpdate: t0.Add(time.Hour)}
+	}
+	revoked := func(id ocspresp.CertID) ocspresp.SingleResponse {
+		return ocspresp.SingleResponse{CertID: id, Status: ocsp.Revoked, RevokedAt: revokedAt, Reason: ocsp.KeyCompromise, ThisUpdate: t0, NextUpdate: t0.Add(time.Hour)}
+	}
+	response := func(singles ...ocspresp.SingleResponse) []byte {
+		der, err := ocspresp.CreateResponse(ca.cert, ca.key, ocspresp.ResponseTemplate{ProducedAt: t0, Responses: singles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	decoy := response(good(certID(t, leaf, other.cert, crypto.SHA1)), revoked(certID(t, leaf, ca.cert, crypto.SHA1)))
+
+	// The attack is real: the OCSP library reports the decoy's "good".
+	if r, err := ocsp.ParseResponseForCert(decoy, leaf, ca.cert); err != nil || r.Status != ocsp.Good {
+		t.Fatalf("attack not reproduced: %v %+v", err, r)
+	}
+
+	chk := revocation.New(revocation.Config{Offline: true})
+	for _, tc := range []struct {
+		name   string
+		der    []byte
+		want   revocation.Status
+		detail string
+	}{
+		{"decoy entry of another CA first", decoy, revocation.Revoked, ""},
+		{"decoy in SHA-1, own issuer in SHA-256", response(good(certID(t, leaf, other.cert, crypto.SHA1)), revoked(certID(t, leaf, ca.cert, crypto.SHA256))), revocation.Revoked, ""},
+		{"two entries of the issuer", response(good(certID(t, leaf, ca.cert, crypto.SHA1)), revoked(certID(t, leaf, ca.cert, crypto.SHA256))), revocation.Unknown, "several single responses"},
+		{"only the other CA's entry", response(good(certID(t, leaf, other.cert, crypto.SHA256))), revocation.Unknown, ""},
+		{"the issuer's good after another CA's revoked", response(revoked(certID(t, leaf, other.cert, crypto.SHA1)), good(certID(t, leaf, ca.cert, crypto.SHA1))), revocation.Good, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := chk.Check(context.Background(), leaf, ca.cert, t0, []revocation.Evidence{{OCSP: [][]byte{tc.der}}})
+			if r.Status != tc.want || !strings.Contains(r.Detail, tc.detail) {
+				t.Fatalf("got %+v, want %s with %q", r, tc.want, tc.detail)
+			}
+			if tc.want == revocation.Revoked && (r.Reason != ocsp.KeyCompromise || !r.RevokedAt.Equal(revokedAt)) {
+				t.Fatalf("revocation not taken from the issuer's entry: %+v", r)
+			}
+		})
+	}
 }

@@ -118,7 +118,8 @@ func wrapBasic(basic []byte) ([]byte, error) {
 type candidate struct {
 	source                 string
 	thisUpdate, nextUpdate time.Time
-	status                 Status // Good or Revoked
+	producedAt             time.Time // OCSP producedAt; zero for a CRL
+	status                 Status    // Good or Revoked
 	revokedAt              time.Time
 	reason                 int
 }
