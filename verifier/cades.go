@@ -44,6 +44,10 @@ type signerCheck struct {
 	// format is the document format for the signer certificate policy
 	// (PDF, CMS); empty means CMS.
 	format string
+	// counter marks a counter-signature (RFC 5652 §11.4): its signed
+	// content is the countersigned signature value, and it must carry no
+	// content-type attribute.
+	counter bool
 }
 
 // signerResult carries facts the PDF layer needs for the level.
@@ -52,6 +56,8 @@ type signerResult struct {
 	essV2       bool
 	sigTST      bool
 	revocSource string
+	// archived: a valid archive-time-stamp-v3 covers the signature.
+	archived bool
 }
 
 // dn prints a distinguished name, naming the userID attribute UID.
@@ -139,7 +145,14 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 		o.fail(report.Indeterminate, report.CryptoConstraintsFailure, err.Error())
 		return res
 	}
-	if c.si.SignedAttrsDER != nil {
+	if c.counter {
+		if v, err := c.si.Signed(cms.OIDContentType); err != nil || len(v) > 0 {
+			err := errors.New("a counter-signature must not carry a content-type attribute (RFC 5652 §11.4)")
+			o.check("content-type attribute", err)
+			o.fail(report.TotalFailed, report.FormatFailure, err.Error())
+			return res
+		}
+	} else if c.si.SignedAttrsDER != nil {
 		ct, err := c.si.ContentType()
 		if err == nil && !ct.Equal(c.sd.EContentType) {
 			err = fmt.Errorf("content-type attribute %v differs from eContentType %v", ct, c.sd.EContentType)
@@ -226,11 +239,26 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	}
 	o.check("signature value", nil)
 
-	// Signature time-stamps give a proof of existence of the signature value.
+	// Archive time-stamps (CAdES B-LTA) prove the signature, its
+	// validation data and the attributes they index existed at their
+	// genTime; signature time-stamps prove the signature value did.
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
+	arch, unsupported := v.archiveTimeStamps(ctx, c, evidence, o, sig)
+	res.archived = len(arch) > 0
+	if unsupported != "" {
+		// Applied last, so a more specific indeterminate cause (the
+		// chain, say) is reported first; never TOTAL-PASSED.
+		defer o.fail(report.Indeterminate, report.NoPOE, unsupported)
+	}
+	tstAttr := cms.Attribute{Type: cms.OIDTimeStampToken}
+	for _, a := range c.si.UnsignedAttrs {
+		if a.Type.Equal(cms.OIDTimeStampToken) {
+			tstAttr = a
+		}
+	}
 	poe := time.Time{}
 	for _, der := range c.si.Unsigned(cms.OIDTimeStampToken) {
-		tsr, gen, ok := v.validateTimeStamp(ctx, der, c.si.Signature, "signature", tsContext{evidence: evidence, poe: c.poe})
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, c.si.Signature, "signature", tsContext{evidence: evidence, poe: append(slices.Clone(c.poe), arch.covering(tstAttr, der)...)})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
 		// An intact time-stamp makes the level B-T even when it cannot
 		// give a proof of existence (e.g. its TSA's status is unknown).
@@ -249,6 +277,11 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	for _, t := range c.poe {
 		if poe.IsZero() || t.Before(poe) {
 			poe, proof = t, "document-time-stamp"
+		}
+	}
+	for _, a := range arch {
+		if poe.IsZero() || a.gen.Before(poe) {
+			poe, proof = a.gen, "archive-time-stamp"
 		}
 	}
 	at := now

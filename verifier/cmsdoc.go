@@ -45,14 +45,15 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 			rep.Signatures = append(rep.Signatures, sig)
 			continue
 		}
-		res := v.validateSigner(ctx, signerCheck{sd: sd, si: si, format: FormatCMS,
+		check := signerCheck{sd: sd, si: si, format: FormatCMS,
 			digest: func(newHash func() hash.Hash) ([]byte, error) {
 				hh := newHash()
 				hh.Write(content)
 				return hh.Sum(nil), nil
 			},
 			content: func() ([]byte, error) { return content, nil },
-		}, &sig)
+		}
+		res := v.validateSigner(ctx, check, &sig)
 		if res.essV2 {
 			sig.Format = "CAdES"
 			sig.Level = "CAdES-BASELINE-B"
@@ -62,10 +63,17 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 				// validation data carried in the SignedData itself.
 				if strings.HasPrefix(res.revocSource, "CMS ") {
 					sig.Level = "CAdES-BASELINE-LT"
+					if res.archived {
+						sig.Level = "CAdES-BASELINE-LTA"
+					}
 				}
 			}
 		}
 		rep.Signatures = append(rep.Signatures, sig)
+		for j, cs := range v.cmsCounterSignatures(ctx, check, 0) {
+			cs.ID = fmt.Sprintf("%s-counter%d", sig.ID, j+1)
+			rep.Signatures = append(rep.Signatures, cs)
+		}
 	}
 	return nil
 }

@@ -34,6 +34,8 @@ type pdfSig struct {
 	ok       bool      // structural checks passed
 	docMDP   int
 	lock     fieldLock
+	// counters are the reports of the CMS counter-signatures of its signers.
+	counters []report.Signature
 }
 
 const (
@@ -199,6 +201,7 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		for i, si := range sd.Signers {
 			check := signerCheck{sd: sd, si: si, digest: digest, content: content,
 				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed, format: FormatPDF}
+			s.counters = append(s.counters, v.cmsCounterSignatures(ctx, check, 0)...)
 			if i == 0 {
 				s.res = v.validateSigner(ctx, check, &s.sig)
 				continue
@@ -261,6 +264,10 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 			s.sig.Status = report.Status{MainIndication: report.TotalPassed}
 		}
 		rep.Signatures = append(rep.Signatures, s.sig)
+		for j, cs := range s.counters {
+			cs.ID = fmt.Sprintf("%s-counter%d", s.sig.ID, j+1)
+			rep.Signatures = append(rep.Signatures, cs)
+		}
 	}
 }
 

@@ -72,6 +72,7 @@ func TestSignerCAdESLevels(t *testing.T) {
 		{signer.BB, "CAdES-BASELINE-B", online},
 		{signer.BT, "CAdES-BASELINE-T", online},
 		{signer.BLT, "CAdES-BASELINE-LT", offline},
+		{signer.BLTA, "CAdES-BASELINE-LTA", offline},
 	} {
 		t.Run(tc.level.String(), func(t *testing.T) {
 			p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: tc.level,

@@ -43,6 +43,7 @@ const (
 	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
 	RevokedNoPOE                   SubIndication = "REVOKED_NO_POE"
 	RevokedCANoPOE                 SubIndication = "REVOKED_CA_NO_POE"
+	NoPOE                          SubIndication = "NO_POE"
 	TryLater                       SubIndication = "TRY_LATER"
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
 )
@@ -333,6 +334,8 @@ func sub(s SubIndication) string {
 		return "the certificate is expired and nothing proves the signature was made before."
 	case SignedDataNotFound:
 		return "no signature was found."
+	case NoPOE:
+		return "a time-stamp the signature relies on could not be checked, so nothing proves when it existed."
 	}
 	return "see the details (" + string(s) + ")."
 }
