@@ -20,6 +20,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[qpdf]=qpdf
   need[systemd-analyze]=systemd
   need[haproxy]=haproxy
+  need[curl]=curl
   need[p11-kit]=p11-kit
 fi
 

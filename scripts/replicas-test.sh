@@ -1,47 +1,76 @@
 #!/usr/bin/env bash
-# make replicas-test: three kyso serve replicas on one PostgreSQL and one
-# HSM served over a socket by p11-kit server (SoftHSM2 behind it, reached
-# through p11-kit's client module as a network HSM would be), behind HAProxy
-# on loopback. A bounded load of demo journeys (identity with a chip card,
-# enrolment, remote JWS signing, the five dossier steps with the agency's
-# PDF seal, verification) runs through the balancer while one replica is
-# SIGKILLed and restarted and the HSM server is restarted. Afterwards every
-# acknowledged dossier must be in the database in its acknowledged state and
-# the audit log must verify. Writes var/replicas/report.json and report.txt;
-# exits non-zero when an acknowledged record was lost, the audit log does
-# not verify, or no journey was acknowledged at all.
+# make replicas-test: three kyso serve replicas on one PostgreSQL behind
+# HAProxy on loopback. The service token (issuing CAs, OCSP, TSA, identity
+# and seal keys) is served over a socket by `p11-kit server` (SoftHSM2
+# behind it) and reached through p11-kit's client module, as a network HSM
+# would be; the citizen-key token and the audit log key, whose mechanisms
+# (AES key wrap, key derivation, EdDSA) p11-kit's RPC does not forward, are
+# reached through SoftHSM2 loaded directly on the same token directory
+# (hsm.citizen_module, hsm.audit_module; see docs/operations.md).
 #
-# Knobs: REPLICAS_RUNS (least journeys per worker, default 6; workers go on
-# until the faults are over), REPLICAS_WORKERS
-# (default 2), REPLICAS_PORT (balancer, default 18480; replicas the next 3).
+# `kyso-dev replicas load` drives a mixed load through the balancer
+# (identity, remote-key and CSR enrolment, revocation, CSC signHash, JWS,
+# PDF seals, the five dossier steps) while this script SIGKILLs and
+# restarts one replica and restarts the HSM server. Afterwards `kyso audit
+# verify` runs and `kyso-dev replicas check` looks every acknowledged record
+# up in PostgreSQL, asks each replica directly for the OCSP status and CRL
+# shard of every revoked certificate, and writes var/replicas/report.json
+# and report.txt. Exits non-zero when a record was lost, a revocation is
+# not visible on a replica, an operation failed outside the fault windows,
+# the audit log does not verify, or a kind of record was never acknowledged.
+#
+# Knobs: REPLICAS_SHORT=1 (the short form make test runs), REPLICAS_DURATION
+# (seconds of load, default 60, short 24), REPLICAS_WORKERS (default 3,
+# short 2), REPLICAS_PORT (balancer; replicas the next 3; default: a free
+# block of loopback ports), REPLICAS_OUT (default var/replicas).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
 root=$PWD
-out=$root/var/replicas
-runs=${REPLICAS_RUNS:-6}
-workers=${REPLICAS_WORKERS:-2}
-lb_port=${REPLICAS_PORT:-18480}
-lb=http://127.0.0.1:$lb_port
-client_module=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -1)
-softhsm=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
-for tool in p11-kit haproxy psql; do
+out=${REPLICAS_OUT:-$root/var/replicas}
+if [ "${REPLICAS_SHORT:-}" = 1 ]; then
+  duration=${REPLICAS_DURATION:-24}; workers=${REPLICAS_WORKERS:-2}
+else
+  duration=${REPLICAS_DURATION:-60}; workers=${REPLICAS_WORKERS:-3}
+fi
+client_module=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -1 || true)
+softhsm=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1 || true)
+for tool in p11-kit haproxy curl; do
   command -v $tool >/dev/null || { echo "replicas-test: $tool is missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 done
 [ -n "$client_module" ] || { echo "replicas-test: p11-kit-client.so missing (apt-get install p11-kit-modules)" >&2; exit 1; }
+[ -n "$softhsm" ] || { echo "replicas-test: SoftHSM2 missing (apt-get install softhsm2)" >&2; exit 1; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+lb_port=${REPLICAS_PORT:-}
+if [ -z "$lb_port" ]; then
+  # A block of four free loopback ports, starting at a random place so
+  # that concurrent runs do not pick the same one.
+  for _ in $(seq 1 50); do
+    p=$((20000 + (RANDOM % 2000) * 4))
+    if port_free $p && port_free $((p + 1)) && port_free $((p + 2)) && port_free $((p + 3)); then lb_port=$p; break; fi
+  done
+  [ -n "$lb_port" ] || { echo "replicas-test: no free block of loopback ports" >&2; exit 1; }
+fi
+lb=http://127.0.0.1:$lb_port
 
 rm -rf "$out"
 mkdir -p "$out/hsm/tokens" "$out/data" "$out/logs"
-chmod 700 "$out" "$out/hsm"
-pids=()
+chmod 700 "$out/hsm"
+declare -A rpid
+hsm_pid= lb_pid= load_pid= pgdir=
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -n "${hsm_pid:-}" ] && kill "$hsm_pid" 2>/dev/null || true
-  [ -n "${lb_pid:-}" ] && kill "$lb_pid" 2>/dev/null || true
-  if [ -n "${pgdir:-}" ]; then scripts/testpg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; fi
+  local code=$?
+  [ -n "$hsm_pid" ] && kill -TERM -- -"$hsm_pid" 2>/dev/null
+  for p in "${rpid[@]}" $hsm_pid $lb_pid $load_pid; do kill "$p" 2>/dev/null || true; done
+  for p in "${rpid[@]}" $hsm_pid $lb_pid $load_pid; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$pgdir" ]; then scripts/testpg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; fi
+  exit $code
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 now() { date +%s.%N; }
+log() { echo "replicas-test: $*" >&2; }
 
 make -s build
 pgdir=$(mktemp -d /tmp/kyso-replicas-pg.XXXXXX)
@@ -53,7 +82,7 @@ log.level = ERROR
 CONF
 export SOFTHSM2_CONF=$out/hsm/softhsm2.conf
 # Development mode: the synthetic cards' test CSCA is trusted. The HSM
-# module is explicit for the replicas, as in production.
+# modules are explicit, as in production.
 export KYSO_MODE=development KYSO_DATA_DIR=$out/data KYSO_DATABASE_DSN=$dsn KYSO_PUBLIC_URL=$lb
 export KYSO_HSM_PIN_FILE=$out/hsm/user.pin KYSO_HSM_CITIZEN_PIN_FILE=$out/hsm/citizen.pin KYSO_HSM_ROOT_PIN_FILE=$out/hsm/root.pin
 export KYSO_IDENTITY_CSCA_DIR=$out/data/trust/csca KYSO_CA_PEM_DIR=$out/data/pki KYSO_CA_ISSUANCE_PER_DAY=100000
@@ -61,29 +90,38 @@ export KYSO_LOG_LEVEL=warn
 # The whole load comes from one loopback address through the balancer: the
 # per-client rate limits (tested on their own) would refuse most of it.
 for class in IDENTITY TSA OCSP_SIGNED CRL VERIFY ENROL; do export "KYSO_HTTP_RATE_LIMITS_${class}_RATE=0"; done
+# The key ceremony opens every token directly, as a ceremony machine would.
 KYSO_HSM_MODULE=$softhsm bin/kyso-dev dev setup >"$out/logs/setup.log" 2>&1 || { cat "$out/logs/setup.log" >&2; exit 1; }
 
 sock=$out/hsm/p11-kit.sock
+# p11-kit server forks a process per client connection, which outlives the
+# listening process: it runs in a process group of its own, and the HSM
+# restart ends the whole group, connections included.
 start_hsm() {
   rm -f "$sock"
-  p11-kit server --provider "$softhsm" -f -n "$sock" "pkcs11:token=kyso-dev" "pkcs11:token=kyso-dev-citizen" >>"$out/logs/p11-kit.log" 2>&1 &
+  setsid p11-kit server --provider "$softhsm" -f -n "$sock" "pkcs11:token=kyso-dev" >>"$out/logs/p11-kit.log" 2>&1 &
   hsm_pid=$!
-  for _ in $(seq 1 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
-  echo "replicas-test: p11-kit server did not start" >&2; exit 1
+  for _ in $(seq 1 100); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  log "p11-kit server did not start"; exit 1
+}
+stop_hsm() {
+  kill -TERM -- -"$hsm_pid" 2>/dev/null || true
+  wait "$hsm_pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 -- -"$hsm_pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL -- -"$hsm_pid" 2>/dev/null || true
 }
 start_hsm
 export P11_KIT_SERVER_ADDRESS=unix:path=$sock KYSO_HSM_MODULE=$client_module
+export KYSO_HSM_CITIZEN_MODULE=$softhsm KYSO_HSM_AUDIT_MODULE=$softhsm
 
-declare -A rpid
 start_replica() {
-  local i=$1
-  KYSO_LISTEN=127.0.0.1:$((lb_port + i)) bin/kyso serve >>"$out/logs/replica-$i.log" 2>&1 &
-  rpid[$i]=$!
-  pids+=("$!")
+  KYSO_LISTEN=127.0.0.1:$((lb_port + $1)) bin/kyso serve >>"$out/logs/replica-$1.log" 2>&1 &
+  rpid[$1]=$!
 }
+ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/readyz" 2>/dev/null; }
 wait_ready() {
-  for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  echo "replicas-test: 127.0.0.1:$1 never became ready" >&2; return 1
+  for _ in $(seq 1 240); do ready "$1" && return 0; sleep 0.25; done
+  log "127.0.0.1:$1 never became ready"; return 1
 }
 # One after the other: their migrations and HSM sessions start in turn.
 for i in 1 2 3; do start_replica $i; wait_ready $((lb_port + i)); done
@@ -113,94 +151,58 @@ CFG
 haproxy -f "$out/haproxy.cfg" -db >"$out/logs/haproxy.log" 2>&1 &
 lb_pid=$!
 wait_ready "$lb_port"
+# Every replica in rotation before the load starts.
+sleep 1.5
 
-# The load: each worker walks demo journeys through the balancer and records
-# start, end, outcome and the acknowledged dossier of each.
-creds=$out/data/dev-credentials.json
-journeys=$out/journeys.tsv
-: >"$journeys"
-worker() {
-  local w=$1 n=0
-  while [ ! -e "$out/stop" ] || [ "$n" -lt "$runs" ]; do
-    n=$((n + 1))
-    local t0 t1 log=$out/logs/journey-$w-$n.log
-    t0=$(now)
-    if bin/kyso-dev demo --url "$lb" --credentials "$creds" --chip "$out/data/chip-$w" >"$log" 2>&1; then ok=1; else ok=0; fi
-    t1=$(now)
-    dossier=$(grep -o 'dossier dos_[A-Za-z0-9_-]*' "$log" | head -1 | cut -d' ' -f2 || true)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$w-$n" "$t0" "$t1" "$ok" "${dossier:-}" >>"$journeys"
-  done
-}
 faults=$out/faults.tsv
 : >"$faults"
-start=$(now)
-wpids=()
-for w in $(seq 1 "$workers"); do worker "$w" & wpids+=("$!"); done
-# Fault 1: SIGKILL replica 2 and restart it.
-sleep 3
-f0=$(now); kill -KILL "${rpid[2]}"; sleep 2; start_replica 2; wait_ready $((lb_port + 2)); sleep 2; f1=$(now)
-printf 'replica-kill\t%s\t%s\n' "$f0" "$f1" >>"$faults"
-# Fault 2: restart the HSM server.
-sleep 3
-f0=$(now); kill "$hsm_pid"; wait "$hsm_pid" 2>/dev/null || true; sleep 1; start_hsm; sleep 5; f1=$(now)
-printf 'hsm-restart\t%s\t%s\n' "$f0" "$f1" >>"$faults"
-# Load goes on after the faults, then stops (each worker finishes its
-# journey and has made at least REPLICAS_RUNS).
-sleep 5
-touch "$out/stop"
-wait "${wpids[@]}"
-end=$(now)
+log "load for ${duration}s with $workers citizens through $lb (replicas on ports $((lb_port + 1))-$((lb_port + 3)))"
+bin/kyso-dev replicas load --url "$lb" --credentials "$out/data/dev-credentials.json" --workers "$workers" \
+  --duration "${duration}s" --out "$out/ops.json" >"$out/logs/load.log" 2>&1 &
+load_pid=$!
 
-# Every acknowledged journey's dossier is in the database, acknowledged.
-lost=0
-while IFS=$'\t' read -r id t0 t1 ok dossier; do
-  [ "$ok" = 1 ] || continue
-  state=$(psql "$dsn" -Atc "SELECT state FROM dossiers WHERE id = '$dossier'" 2>/dev/null || true)
-  if [ "$state" != acknowledged ]; then lost=$((lost + 1)); echo "lost: journey $id dossier $dossier state '$state'" >&2; fi
-done <"$journeys"
-audit_ok=true
-bin/kyso audit verify >"$out/logs/audit-verify.log" 2>&1 || audit_ok=false
-
-python3 - "$journeys" "$faults" "$start" "$end" "$lost" "$audit_ok" "$out" <<'PY'
-import json, sys
-journeys_f, faults_f, start, end, lost, audit_ok, out = sys.argv[1:]
-faults = [l.rstrip("\n").split("\t") for l in open(faults_f) if l.strip()]
-windows = [(n, float(a), float(b)) for n, a, b in faults]
-rows = [l.rstrip("\n").split("\t") for l in open(journeys_f) if l.strip()]
-def window(t0, t1):
-    for n, a, b in windows:
-        if t0 <= b and t1 >= a:
-            return n
-    return "outside"
-errors = {"outside": 0, **{n: 0 for n, _, _ in windows}}
-lat, ok = [], 0
-for jid, t0, t1, good, dossier in rows:
-    t0, t1 = float(t0), float(t1)
-    if good == "1":
-        ok += 1
-        lat.append(t1 - t0)
-    else:
-        errors[window(t0, t1)] += 1
-lat.sort()
-pct = lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))], 3) if lat else None
-report = {
-    "scope": "demo journeys (chip identity, remote-key enrolment, JWS signing, five dossier steps with the agency's PDF seal, verification) through HAProxy to three replicas; faults: replica SIGKILL + restart, p11-kit HSM server restart",
-    "acknowledged": {"journeys": ok, "dossiers_acknowledged": ok},
-    "lost_acknowledged": int(lost),
-    "errors_outside_faults": errors["outside"],
-    "errors_by_window": errors,
-    "fault_windows": [{"name": n, "start": a, "end": b} for n, a, b in windows],
-    "journeys": len(rows),
-    "latency_seconds": {"p50": pct(0.50), "p99": pct(0.99)},
-    "audit_verifies": audit_ok == "true",
-    "not_covered": ["CSR enrolment and revocation under load (OCSP from every replica, CRL shard)", "per-record acknowledgement of certificates and signatures (only dossiers are checked)"],
+# A fault window runs from the fault until the service is whole again and
+# the balancer has every replica back in rotation (rise 2 x 500 ms).
+all_ready() { for i in 1 2 3; do ready $((lb_port + i)) || return 1; done; }
+wait_all_ready() {
+  for _ in $(seq 1 240); do all_ready && return 0; sleep 0.25; done
+  log "the replicas did not all become ready"; return 1
 }
-json.dump(report, open(out + "/report.json", "w"), indent=2)
-with open(out + "/report.txt", "w") as f:
-    f.write("replicas test: %d journeys, %d acknowledged, %d lost acknowledged, %d errors outside fault windows, errors by window %s, p50 %ss p99 %ss, audit log verifies: %s\n" % (
-        len(rows), ok, int(lost), errors["outside"], errors, pct(0.5), pct(0.99), audit_ok))
-print(open(out + "/report.txt").read(), end="")
-PY
-acked=$(awk -F'\t' '$4 == 1' "$journeys" | wc -l)
-[ "$acked" -gt 0 ] || { echo "replicas-test: no journey was acknowledged; see $out/logs" >&2; exit 1; }
-[ "$lost" = 0 ] && [ "$audit_ok" = true ]
+sleep "$(awk "BEGIN{print $duration * 0.2}")"
+# Fault 1: SIGKILL replica 2 under load and start it again.
+f0=$(now)
+kill -KILL "${rpid[2]}"; wait "${rpid[2]}" 2>/dev/null || true
+log "replica 2 killed"
+sleep 1
+start_replica 2
+wait_all_ready; sleep 2
+printf 'replica-kill\t%s\t%s\n' "$f0" "$(now)" >>"$faults"
+sleep "$(awk "BEGIN{print $duration * 0.2}")"
+# Fault 2: restart the HSM server under load.
+f0=$(now)
+stop_hsm
+log "HSM server stopped"
+sleep 1
+start_hsm
+wait_all_ready; sleep 2
+printf 'hsm-restart\t%s\t%s\n' "$f0" "$(now)" >>"$faults"
+
+wait "$load_pid" || { cat "$out/logs/load.log" >&2; exit 1; }
+load_pid=
+# The replicas noticed the HSM restart: each one's session pool recovered.
+recoveries=0
+for i in 1 2 3; do
+  n=$(curl -fsS --max-time 5 "http://127.0.0.1:$((lb_port + i))/metrics" | awk '/^kyso_hsm_recoveries_total/ {s += $2} END {print s + 0}')
+  recoveries=$((recoveries + ${n%.*}))
+done
+log "HSM session pool recoveries on the replicas: $recoveries"
+
+audit_ok=false
+bin/kyso audit verify >"$out/logs/audit-verify.log" 2>&1 && audit_ok=true
+code=0
+bin/kyso-dev replicas check --ops "$out/ops.json" --faults "$faults" --out "$out" --audit-verified="$audit_ok" \
+  --hsm-recoveries "$recoveries" \
+  --replica "http://127.0.0.1:$((lb_port + 1))" --replica "http://127.0.0.1:$((lb_port + 2))" --replica "http://127.0.0.1:$((lb_port + 3))" || code=$?
+[ "$audit_ok" = true ] || cat "$out/logs/audit-verify.log" >&2
+[ $code = 0 ] || log "failed; report in $out/report.json, logs in $out/logs"
+exit $code

@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"testdata":      {Summary: "generate synthetic chip cards and test documents", Run: runTestdata},
 		"demo":          {Summary: "walk a synthetic citizen through the five-step process", Run: runDemo},
 		"bench":         {Summary: "load tests against a running server (make bench)", Run: runBench},
+		"replicas":      {Summary: "the load and checks of make replicas-test (replicas, faults, lost records)", Run: runReplicas},
 		"oidc-provider": {Summary: "a local OpenID provider standing in for VNeID (make run starts it)", Run: runOIDCProvider},
 	}
 }

@@ -31,6 +31,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"dev"}, exitUsage, "setup"},
 		{[]string{"demo", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"demo", "--seed-history", "--days", "0"}, exitUsage, "--days must be 1 to 366"},
+		{[]string{"replicas"}, exitUsage, "check"},
+		{[]string{"replicas", "load", "--url", "http://127.0.0.1:1"}, exitUsage, "-credentials string"},
+		{[]string{"replicas", "load", "--url", "http://example.org", "--credentials", "c.json", "--out", "o.json"}, exitFail, "not a loopback address"},
+		{[]string{"replicas", "check", "--ops", "o.json", "--faults", "f.tsv", "--out", "x"}, exitUsage, "-replica value"},
 	} {
 		code, out, errs := runCLI(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {
