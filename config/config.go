@@ -273,9 +273,10 @@ type Verifier struct {
 
 // Audit configures the audit log.
 type Audit struct {
-	// CheckpointEvery is no longer used: every batch the sequencer
-	// integrates gets a signed checkpoint. Kept so that older files load.
-	CheckpointEvery int64 `yaml:"checkpoint_every"`
+	// CheckpointEvery is a removed key: every batch the sequencer
+	// integrates gets a signed checkpoint, so a file that still sets it
+	// is refused rather than silently ignored.
+	CheckpointEvery removedKey `yaml:"checkpoint_every"`
 	// Origin names the log in its checkpoints and verifier key; empty
 	// means the host of public_url followed by "/audit".
 	Origin string `yaml:"origin"`
@@ -330,8 +331,24 @@ func Default() Config {
 			Assurance:  map[string]string{"enrol_remote": "substantial", "enrol_csr": "substantial", "sign": "low"}},
 		Signer:   Signer{SADLifetime: 5 * time.Minute, MaxPINFailures: 5},
 		Verifier: Verifier{},
-		Audit:    Audit{CheckpointEvery: 100, SequenceInterval: 250 * time.Millisecond, LeaseTTL: 3 * time.Second},
+		Audit:    Audit{SequenceInterval: 250 * time.Millisecond, LeaseTTL: 3 * time.Second},
 	}
+}
+
+// removedKey is a configuration key that is no longer supported: setting
+// it, to any value, in the file or the environment fails validation with
+// a message naming it.
+type removedKey struct{ set bool }
+
+// UnmarshalYAML records that the file sets the key.
+func (r *removedKey) UnmarshalYAML(*yaml.Node) error {
+	r.set = true
+	return nil
+}
+
+// removedEnv are the environment variables of removed keys.
+var removedEnv = map[string]func(*Config){
+	EnvPrefix + "AUDIT_CHECKPOINT_EVERY": func(c *Config) { c.Audit.CheckpointEvery.set = true },
 }
 
 // Load reads path (if not empty) over the defaults, applies environment
@@ -378,6 +395,9 @@ func applyEnv(c *Config, env []string) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if ok && strings.HasPrefix(k, EnvPrefix) {
 			vars[k] = v
+		}
+		if mark, removed := removedEnv[k]; ok && removed {
+			mark(c)
 		}
 	}
 	var errs []error
@@ -640,8 +660,8 @@ func (c *Config) Validate() error {
 	if c.Signer.MaxPINFailures < 1 || c.Signer.MaxPINFailures > 20 {
 		bad("signer.max_pin_failures", "want 1 to 20, got %d", c.Signer.MaxPINFailures)
 	}
-	if c.Audit.CheckpointEvery < 0 {
-		bad("audit.checkpoint_every", "must not be negative")
+	if c.Audit.CheckpointEvery.set {
+		bad("audit.checkpoint_every", "no longer supported: the sequencer signs a checkpoint for every batch it integrates, at most audit.sequence_interval after the batch's entries commit; remove the key (audit.sequence_interval sets how often)")
 	}
 	if c.Audit.SequenceInterval <= 0 || c.Audit.SequenceInterval > time.Second {
 		bad("audit.sequence_interval", "want more than 0 and at most 1s, got %s", c.Audit.SequenceInterval)

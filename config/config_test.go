@@ -54,6 +54,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{name: "oidc neither secret nor key", yaml: "identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n", want: []string{"identity.oidc.providers[0].client_secret_file", "private_key_file"}},
 		{name: "oidc kid without key", yaml: "identity:\n  oidc:\n    providers:\n      - name: vneid\n        issuer: https://sso.example\n        client_id: kyso\n        acr: {l2: {loa: substantial}}\n        redirect_uris: [https://portal.example/in]\n        client_secret_file: /s\n        private_key_id: k1\n", want: []string{"identity.oidc.providers[0].private_key_id"}},
 		{name: "wrong type", yaml: "hsm:\n  pool_size: lots\n", want: []string{"pool_size"}},
+		// A removed key is refused whatever its value, never ignored.
+		{name: "removed checkpoint_every", yaml: "audit:\n  checkpoint_every: 100\n", want: []string{"audit.checkpoint_every", "no longer supported", "audit.sequence_interval"}},
+		{name: "removed checkpoint_every zero", yaml: "audit:\n  checkpoint_every: 0\n", want: []string{"audit.checkpoint_every"}},
+		{name: "removed checkpoint_every env", env: []string{"KYSO_AUDIT_CHECKPOINT_EVERY=10"}, want: []string{"audit.checkpoint_every"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
