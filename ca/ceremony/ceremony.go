@@ -796,21 +796,38 @@ func ResignRootCRL(ctx context.Context, t Tokens, db *store.DB, out io.Writer) e
 // EnsureLogKey generates the audit log's Ed25519 checkpoint key in the HSM
 // when a ceremony that predates it left none; it reports whether it did.
 func EnsureLogKey(ctx context.Context, h *hsm.HSM, out io.Writer) (bool, error) {
-	_, err := h.FindKey(ctx, audit.LogKeyLabel)
+	_, created, err := LogKey(ctx, h, out)
+	return created, err
+}
+
+// LogKey returns the audit log's Ed25519 checkpoint key (audit.LogKeyLabel),
+// generating it in the HSM first when the token has none, as on an
+// install whose ceremony predates the log. An existing key is never
+// replaced: every checkpoint published so far is signed by it. created
+// reports whether the key was generated now; out (when not nil) is told
+// its public key fingerprint.
+func LogKey(ctx context.Context, h *hsm.HSM, out io.Writer) (key crypto.Signer, created bool, err error) {
+	if h == nil {
+		return nil, false, errors.New("ceremony: the HSM must be configured")
+	}
+	k, err := h.FindKey(ctx, audit.LogKeyLabel)
 	if err == nil {
-		return false, nil
+		if k.Type() != hsm.Ed25519 {
+			return nil, false, fmt.Errorf("ceremony: the token's %s is a %s key, not Ed25519; refusing to replace it", audit.LogKeyLabel, k.Type())
+		}
+		return k, false, nil
 	}
 	if !errors.Is(err, hsm.ErrKeyNotFound) {
-		return false, fmt.Errorf("ceremony: look up %s: %w", audit.LogKeyLabel, err)
+		return nil, false, fmt.Errorf("ceremony: look up %s: %w", audit.LogKeyLabel, err)
 	}
-	k, err := h.GenerateKey(ctx, hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
+	k, err = h.GenerateKey(ctx, hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
 	if err != nil {
-		return false, fmt.Errorf("ceremony: generate %s: %w", audit.LogKeyLabel, err)
+		return nil, false, fmt.Errorf("ceremony: generate %s: %w", audit.LogKeyLabel, err)
 	}
 	if out != nil {
 		der, _ := x509.MarshalPKIXPublicKey(k.Public())
 		sum := sha256.Sum256(der)
 		fmt.Fprintf(out, "%-22s %-26s public key SHA-256 %s\n", "audit-log", audit.LogKeyLabel, strings.ToUpper(hex.EncodeToString(sum[:])))
 	}
-	return true, nil
+	return k, true, nil
 }

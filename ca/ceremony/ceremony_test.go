@@ -6,12 +6,15 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"kyso/audit"
 	"kyso/ca"
@@ -308,4 +311,114 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ceremony.ParseConfig(b)
 	})
+}
+
+// An install whose ceremony ran before the audit log had a checkpoint key
+// gets one from `kyso ceremony log-key`, which never replaces a key.
+func TestLogKeyForAnInstallThatPredatesTheLog(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	h := hsmtest.New(t)
+	const origin = "kyso.test/audit"
+	var so, se bytes.Buffer
+	d := ceremony.CLIDeps{HSM: h, DB: db, LogOrigin: origin, Stdout: &so, Stderr: &se}
+	if err := ceremony.Init(ctx, ceremony.DevConfig(), h, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// The ceremony of an older version left no log key.
+	if err := h.DestroyKey(ctx, audit.LogKeyLabel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.FindKey(ctx, audit.LogKeyLabel); !errors.Is(err, hsm.ErrKeyNotFound) {
+		t.Fatalf("log key after destroying it: %v", err)
+	}
+	// A second init is no way to get it: it refuses the initialised store.
+	if code := ceremony.RunCLI(ctx, []string{"init", "--dev", "--out", t.TempDir()}, d); code != 1 || !strings.Contains(se.String(), "refusing to overwrite") {
+		t.Fatalf("init on an initialised install: %d %s", code, se.String())
+	}
+	se.Reset()
+
+	if code := ceremony.RunCLI(ctx, []string{"log-key"}, d); code != 0 {
+		t.Fatalf("log-key: %d %s", code, se.String())
+	}
+	if !strings.Contains(se.String(), "generated "+audit.LogKeyLabel) {
+		t.Errorf("log-key does not say it generated the key: %s", se.String())
+	}
+	vkey := strings.TrimSpace(so.String())
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatalf("log-key printed %q, not a note verifier key: %v", vkey, err)
+	}
+	if v.Name() != origin {
+		t.Errorf("verifier key name %q, want the configured origin %q", v.Name(), origin)
+	}
+	// The key is the HSM's Ed25519 key: a checkpoint it signs opens with
+	// the printed verifier key.
+	key, err := h.FindKey(ctx, audit.LogKeyLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.Type() != hsm.Ed25519 {
+		t.Fatalf("log key type %s", key.Type())
+	}
+	s, err := audit.NoteSigner(origin, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := audit.Checkpoint{Origin: origin, Size: 1}
+	msg, err := note.Sign(&note.Note{Text: string(cp.Format())}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.OpenCheckpoint(msg, v); err != nil {
+		t.Fatalf("checkpoint signed by the new key: %v", err)
+	}
+	if want, err := audit.VerifierKey(origin, key.Public()); err != nil || want != vkey {
+		t.Fatalf("printed %q, want %q (%v)", vkey, want, err)
+	}
+	alog, err := audit.New(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := alog.List(ctx, audit.Filter{Object: "audit:" + audit.LogKeyLabel})
+	if err != nil || len(entries) != 1 || entries[0].Details["verifier_key"] != vkey {
+		t.Fatalf("audit entries of the key's creation: %+v %v", entries, err)
+	}
+
+	// Again: the key is kept and the same verifier key printed.
+	so.Reset()
+	se.Reset()
+	if code := ceremony.RunCLI(ctx, []string{"log-key"}, d); code != 0 {
+		t.Fatalf("second log-key: %d %s", code, se.String())
+	}
+	if got := strings.TrimSpace(so.String()); got != vkey || !strings.Contains(se.String(), "kept") {
+		t.Fatalf("second log-key: printed %q (want %q), said %s", got, vkey, se.String())
+	}
+	if entries, err := alog.List(ctx, audit.Filter{Object: "audit:" + audit.LogKeyLabel}); err != nil || len(entries) != 1 {
+		t.Fatalf("a kept key was logged as created again: %d entries, %v", len(entries), err)
+	}
+
+	// A key of another type under the label is refused, not replaced.
+	if err := h.DestroyKey(ctx, audit.LogKeyLabel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.GenerateKey(ctx, hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	so.Reset()
+	se.Reset()
+	if code := ceremony.RunCLI(ctx, []string{"log-key"}, d); code != 1 || !strings.Contains(se.String(), "refusing to replace") || so.Len() != 0 {
+		t.Fatalf("log-key over an ECP256 key: %d %q %s", code, so.String(), se.String())
+	}
+	if k, err := h.FindKey(ctx, audit.LogKeyLabel); err != nil || k.Type() != hsm.ECP256 {
+		t.Fatalf("the other key was touched: %v %v", k, err)
+	}
+	// Arguments and a missing origin are refused.
+	if code := ceremony.RunCLI(ctx, []string{"log-key", "extra"}, d); code != 2 {
+		t.Errorf("log-key with an argument: %d", code)
+	}
+	d.LogOrigin = ""
+	if code := ceremony.RunCLI(ctx, []string{"log-key"}, d); code != 1 {
+		t.Errorf("log-key without an origin: %d", code)
+	}
 }

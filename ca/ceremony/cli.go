@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/audit"
 	"kyso/ca"
 	"kyso/hsm"
 	"kyso/store"
@@ -18,11 +19,14 @@ import (
 type CLIDeps struct {
 	// HSM is the service token; Root the root CA's token (nil: the
 	// service token holds the root key too).
-	HSM    *hsm.HSM
-	Root   *hsm.HSM
-	DB     *store.DB
-	Stdout io.Writer
-	Stderr io.Writer
+	HSM  *hsm.HSM
+	Root *hsm.HSM
+	DB   *store.DB
+	// LogOrigin names the audit log's checkpoints (config.LogOrigin): the
+	// name in the note verifier key log-key prints.
+	LogOrigin string
+	Stdout    io.Writer
+	Stderr    io.Writer
 }
 
 const usage = `usage: kyso ceremony <command> [flags]
@@ -38,6 +42,11 @@ commands:
          revoke a certificate the root issued (an issuing CA, the root's
          OCSP responder) and sign the root's CRL
   list   print the stored CA certificates and their fingerprints
+  log-key
+         create the audit log's Ed25519 checkpoint key (kyso-audit-log-1)
+         when the token has none, as on an install whose ceremony predates
+         the log; an existing key is kept, never replaced. Prints the
+         log's note verifier key (as kyso audit key does)
 `
 
 // RunCLI runs `kyso ceremony <args>` and returns the exit code: 0 on
@@ -61,6 +70,8 @@ func RunCLI(ctx context.Context, args []string, d CLIDeps) int {
 		err = cliRotate(ctx, args[1:], d)
 	case "list":
 		err = cliList(ctx, d)
+	case "log-key":
+		err = cliLogKey(ctx, args[1:], d)
 	case "revoke":
 		err = cliRevoke(ctx, args[1:], d)
 	case "crl":
@@ -203,4 +214,39 @@ func cliRevoke(ctx context.Context, args []string, d CLIDeps) error {
 		return err
 	}
 	return RevokeCA(ctx, d.tokens(), d.DB, serial, *reason, d.Stdout)
+}
+
+func cliLogKey(ctx context.Context, args []string, d CLIDeps) error {
+	if len(args) > 0 {
+		return usageError{errors.New("log-key takes no arguments")}
+	}
+	if err := needDeps(d); err != nil {
+		return err
+	}
+	if d.LogOrigin == "" {
+		return errors.New("the audit log's origin is not configured")
+	}
+	key, created, err := LogKey(ctx, d.HSM, d.Stderr)
+	if err != nil {
+		return err
+	}
+	vkey, err := audit.VerifierKey(d.LogOrigin, key.Public())
+	if err != nil {
+		return fmt.Errorf("ceremony: %w", err)
+	}
+	if created {
+		alog, err := audit.New(ctx, d.DB, nil)
+		if err != nil {
+			return fmt.Errorf("ceremony: audit log: %w", err)
+		}
+		if err := alog.Append(ctx, audit.Event{Actor: "ceremony", Role: "system", Action: "audit.log_key.create", Object: "audit:" + audit.LogKeyLabel,
+			Details: map[string]any{"verifier_key": vkey}}); err != nil {
+			return fmt.Errorf("ceremony: audit: %w", err)
+		}
+		fmt.Fprintf(d.Stderr, "generated %s in the HSM; publish the verifier key below: checkpoints are signed with it from the next start of kyso serve\n", audit.LogKeyLabel)
+	} else {
+		fmt.Fprintf(d.Stderr, "%s already exists in the HSM and is kept (an existing log key is never replaced)\n", audit.LogKeyLabel)
+	}
+	fmt.Fprintln(d.Stdout, vkey)
+	return nil
 }

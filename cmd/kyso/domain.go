@@ -40,8 +40,8 @@ func runCeremony(ctx context.Context, io stdio, args []string) int {
 		return fail(io.Err, "ceremony", err)
 	}
 	defer e.close()
-	deps := ceremony.CLIDeps{HSM: e.hsm, DB: e.db, Stdout: io.Out, Stderr: io.Err}
-	if args[0] != "list" {
+	deps := ceremony.CLIDeps{HSM: e.hsm, DB: e.db, LogOrigin: e.cfg.LogOrigin(), Stdout: io.Out, Stderr: io.Err}
+	if args[0] != "list" && args[0] != "log-key" {
 		// Only ceremonies open the root CA's token.
 		root, err := (&appenv.Env{Config: e.cfg, Log: e.log}).OpenRootHSM(ctx)
 		if err != nil {

@@ -319,7 +319,7 @@ func logNoteSigner(ctx context.Context, e *env) (note.Signer, string, error) {
 	}
 	key, err := h.FindKey(ctx, audit.LogKeyLabel)
 	if err != nil {
-		return nil, "", fmt.Errorf("audit log key %s: %w (has the key ceremony run? make run does it; or kyso ceremony init)", audit.LogKeyLabel, err)
+		return nil, "", fmt.Errorf("audit log key %s: %w (run the key ceremony, kyso ceremony init; an install whose ceremony predates the log creates the key with kyso ceremony log-key)", audit.LogKeyLabel, err)
 	}
 	vkey, err := audit.VerifierKey(e.cfg.LogOrigin(), key.Public())
 	if err != nil {
