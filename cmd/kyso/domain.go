@@ -41,6 +41,15 @@ func runCeremony(ctx context.Context, io stdio, args []string) int {
 	}
 	defer e.close()
 	deps := ceremony.CLIDeps{HSM: e.hsm, DB: e.db, LogOrigin: e.cfg.LogOrigin(), Stdout: io.Out, Stderr: io.Err}
+	if args[0] == "log-key" {
+		// The log key is on the service token, used through
+		// hsm.audit_module when that names a module carrying EdDSA.
+		h, err := e.logKeyHSM(ctx)
+		if err != nil {
+			return fail(io.Err, "ceremony", err)
+		}
+		deps.HSM = h
+	}
 	if args[0] != "list" && args[0] != "log-key" {
 		// Only ceremonies open the root CA's token.
 		root, err := (&appenv.Env{Config: e.cfg, Log: e.log}).OpenRootHSM(ctx)
