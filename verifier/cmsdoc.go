@@ -30,7 +30,15 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 		differs = content != nil && !bytes.Equal(content, detached)
 		content = detached
 	}
+	if len(sd.Signers) > maxSigners {
+		rep.Status = tooManySigners(len(sd.Signers), "signer infos")
+		return nil
+	}
+	digests := v.newContentDigests(func(hh hash.Hash) { hh.Write(content) })
 	for i, si := range sd.Signers {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("validation stopped: %w", err)
+		}
 		sig := report.Signature{ID: fmt.Sprintf("Signature%d", i+1), Format: "CMS"}
 		if differs {
 			sig.Status = report.Status{MainIndication: report.TotalFailed, SubIndication: report.HashFailure, Detail: "the content given differs from the content the signature carries"}
@@ -46,11 +54,7 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 			continue
 		}
 		check := signerCheck{sd: sd, si: si, format: FormatCMS,
-			digest: func(newHash func() hash.Hash) ([]byte, error) {
-				hh := newHash()
-				hh.Write(content)
-				return hh.Sum(nil), nil
-			},
+			digest:  digests.forSigner(si),
 			content: func() ([]byte, error) { return content, nil },
 		}
 		res := v.validateSigner(ctx, check, &sig)

@@ -38,10 +38,7 @@ type pdfSig struct {
 	counters []report.Signature
 }
 
-const (
-	maxFields     = 10000
-	maxSignatures = 100
-)
+const maxFields = 10000
 
 // sigFields walks the AcroForm fields of revision rev and returns the
 // object numbers of signature values with the field holding each.
@@ -158,14 +155,18 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 			s.fail(report.TotalFailed, report.FormatFailure, "signature value is not CMS: "+err.Error())
 			continue
 		}
+		if len(sd.Signers) > maxSigners {
+			st := tooManySigners(len(sd.Signers), "signer infos in the signature")
+			s.fail(st.MainIndication, st.SubIndication, st.Detail)
+			continue
+		}
 		br := s.br
 		signed := func() []byte { return byteRange(data, br) }
-		digest := func(newHash func() hash.Hash) ([]byte, error) {
-			hh := newHash()
+		digests := v.newContentDigests(func(hh hash.Hash) {
 			hh.Write(data[br[0] : br[0]+br[1]])
 			hh.Write(data[br[2] : br[2]+br[3]])
-			return hh.Sum(nil), nil
-		}
+		})
+		var digest func(func() hash.Hash) ([]byte, error)
 		content := func() ([]byte, error) { return signed(), nil }
 		if s.subc == "adbe.pkcs7.sha1" {
 			// The CMS encapsulates the SHA-1 digest of the signed bytes and
@@ -199,7 +200,15 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		}
 		// Every SignerInfo is validated; the PDF signature takes the worst.
 		for i, si := range sd.Signers {
-			check := signerCheck{sd: sd, si: si, digest: digest, content: content,
+			if err := ctx.Err(); err != nil {
+				s.fail(report.Indeterminate, "", "validation stopped: "+err.Error())
+				break
+			}
+			d := digest
+			if d == nil {
+				d = digests.forSigner(si)
+			}
+			check := signerCheck{sd: sd, si: si, digest: d, content: content,
 				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed, format: FormatPDF}
 			s.counters = append(s.counters, v.cmsCounterSignatures(ctx, check, 0)...)
 			if i == 0 {

@@ -9,9 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"time"
 
+	"kyso/cms"
 	"kyso/verifier/pdfscan"
 	"kyso/verifier/policy"
 	"kyso/verifier/report"
@@ -47,6 +49,60 @@ type Options struct {
 type Verifier struct {
 	opts  Options
 	roots *x509.CertPool
+	// onContentHash, when set (by tests), is called for every pass of a
+	// hash over a document's signed content.
+	onContentHash func()
+}
+
+// Bounds on the work one document may ask for (POST /v1/verify is public).
+const (
+	// maxSignatures is the most PDF signature fields validated in one
+	// document; later ones are reported as not validated.
+	maxSignatures = 100
+	// maxSigners is the most SignerInfos one CMS SignedData, the most
+	// signatures one JWS, and the most counter-signatures one document may
+	// carry; a document (or PDF signature) with more is INDETERMINATE
+	// without being validated.
+	maxSigners = 20
+)
+
+// tooManySigners is the status of a document or PDF signature with more
+// than maxSigners signers.
+func tooManySigners(n int, what string) report.Status {
+	return report.Status{MainIndication: report.Indeterminate, Detail: fmt.Sprintf("%d %s; at most %d are validated in one document", n, what, maxSigners)}
+}
+
+// contentDigests hashes a document's signed content once per digest
+// algorithm, however many SignerInfos name it.
+type contentDigests struct {
+	write  func(hash.Hash)
+	sums   map[string][]byte
+	onPass func()
+}
+
+func (v *Verifier) newContentDigests(write func(hash.Hash)) *contentDigests {
+	return &contentDigests{write: write, sums: map[string][]byte{}, onPass: v.onContentHash}
+}
+
+// forSigner returns the signerCheck.digest of si.
+func (d *contentDigests) forSigner(si *cms.SignerInfo) func(func() hash.Hash) ([]byte, error) {
+	key := si.DigestAlgorithm.Algorithm.String()
+	if h, err := si.Hash(); err == nil {
+		key = h.String() // parameters (absent or NULL) do not change it
+	}
+	return func(newHash func() hash.Hash) ([]byte, error) {
+		if sum, ok := d.sums[key]; ok {
+			return sum, nil
+		}
+		h := newHash()
+		d.write(h)
+		if d.onPass != nil {
+			d.onPass()
+		}
+		sum := h.Sum(nil)
+		d.sums[key] = sum
+		return sum, nil
+	}
 }
 
 // New returns a Verifier.
