@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"crypto"
 	"crypto/x509"
 	"testing"
 )
@@ -46,5 +47,25 @@ func FuzzParseCertificate(f *testing.F) {
 			return
 		}
 		_, _ = PublicKey(c)
+	})
+}
+
+// FuzzArchive feeds the parsers of archive time-stamp hash indexes and
+// counter-signature SignerInfos, and the attribute rewriting used when
+// extending signatures.
+func FuzzArchive(f *testing.F) {
+	f.Add([]byte("\x30\x06\x30\x00\x30\x00\x30\x00"))
+	f.Add([]byte("\x30\x0d\x30\x0b\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if idx, err := ParseATSHashIndexV3(data); err == nil {
+			_ = idx.Missing(&SignedData{}, &SignerInfo{})
+			_ = idx.Covers(Attribute{Type: OIDTimeStampToken}, data)
+		}
+		if si, err := ParseSignerInfo(data); err == nil {
+			sd := &SignedData{EContentType: OIDData}
+			_, _ = sd.ATSHashIndexV3(si, crypto.SHA256)
+			_, _ = sd.ArchiveTimeStampV3Input(si, nil, nil)
+		}
+		_, _ = AddUnsignedAttribute(data, 0, []byte{0x30, 0x00})
 	})
 }

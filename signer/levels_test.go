@@ -3,8 +3,11 @@ package signer_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,8 +111,47 @@ func TestExtendCMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)); n != 2 {
-		t.Fatalf("%d archive time-stamps after a renewal", n)
+	atss := sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)
+	if len(atss) != 2 {
+		t.Fatalf("%d archive time-stamps after a renewal", len(atss))
+	}
+	out, err := exec.Command(openssl, "cms", "-cmsout", "-print", "-inform", "DER", "-in", filepath.Join(dir, "renewed.p7s")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl cms -cmsout -print: %v\n%s", err, out)
+	}
+	for _, want := range []string{"0.4.0.1733.2.4", "crls:", "1.3.6.1.5.5.7.16.2"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("openssl does not show %q in the renewed signature", want)
+		}
+	}
+	// Each archive token verifies with openssl against the imprint
+	// recomputed from its own ats-hash-index-v3 (ETSI EN 319 122-1 §5.5.3).
+	contentHash := sha256.Sum256(content)
+	for i, tok := range atss {
+		ts, err := cms.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		index := ts.Signers[0].Unsigned(cms.OIDATSHashIndexV3)
+		if len(index) != 1 {
+			t.Fatalf("archive token %d has %d ats-hash-index-v3 values", i+1, len(index))
+		}
+		input, err := sd.ArchiveTimeStampV3Input(sd.Signers[0], contentHash[:], index[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		imprint := sha256.Sum256(input)
+		path := filepath.Join(dir, fmt.Sprintf("ats%d.tst", i+1))
+		if err := os.WriteFile(path, tok, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-in", path, "-token_in", "-CAfile", root).CombinedOutput(); err != nil || !bytes.Contains(out, []byte("Verification: OK")) {
+			t.Fatalf("openssl ts -verify of archive token %d: %v\n%s", i+1, err, out)
+		}
+		imprint[0] ^= 1
+		if out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-in", path, "-token_in", "-CAfile", root).CombinedOutput(); err == nil {
+			t.Fatalf("openssl ts -verify accepted another imprint: %s", out)
+		}
 	}
 	for _, tc := range []struct {
 		name         string
