@@ -189,6 +189,11 @@ const maxCMSCounterDepth = 2
 // reported so, never skipped.
 func (v *Verifier) cmsCounterSignatures(ctx context.Context, c signerCheck, depth int) []report.Signature {
 	var out []report.Signature
+	if ders := c.si.Unsigned(cms.OIDCounterSignature); !spendCounters(ctx, len(ders)) {
+		sig := report.Signature{Format: "CMS counter-signature", Status: tooManySigners(len(ders), "counter-signatures")}
+		sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+		return append(out, sig)
+	}
 	for _, der := range c.si.Unsigned(cms.OIDCounterSignature) {
 		sig := report.Signature{Format: "CMS counter-signature"}
 		csi, err := cms.ParseSignerInfo(der)

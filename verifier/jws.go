@@ -30,7 +30,6 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 		rep.Status = tooManySigners(len(doc.Sigs), "JWS signatures")
 		return nil
 	}
-	ctx = context.WithValue(ctx, counterBudgetKey{}, &counterBudget{left: maxSigners})
 	// Content the user gives is what is verified (jose.SigningInput): an
 	// attached payload or sigD digest that differs from it fails.
 	for i, s := range doc.Sigs {
@@ -51,25 +50,16 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 // maxCounterDepth bounds counter-signatures of counter-signatures.
 const maxCounterDepth = 2
 
-// counterBudget counts the counter-signatures a document may still have
-// validated (maxSigners in all, at every depth).
-type counterBudget struct{ left int }
-
-type counterBudgetKey struct{}
-
 // counterSignatures validates the JAdES counter-signatures (etsiU cSig) of
 // a signature whose base64url signature value is parent: each is a JWS
 // with a detached payload that is that value (ETSI TS 119 182-1 §5.3.2), so
 // a counter-signature moved onto another signature does not verify.
 func (v *Verifier) counterSignatures(ctx context.Context, cSigs []json.RawMessage, parent string, depth int) []report.Signature {
 	var out []report.Signature
-	if b, _ := ctx.Value(counterBudgetKey{}).(*counterBudget); b != nil {
-		if len(cSigs) > b.left {
-			sig := report.Signature{Format: "JAdES counter-signature", Status: tooManySigners(len(cSigs), "counter-signatures")}
-			sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
-			return append(out, sig)
-		}
-		b.left -= len(cSigs)
+	if !spendCounters(ctx, len(cSigs)) {
+		sig := report.Signature{Format: "JAdES counter-signature", Status: tooManySigners(len(cSigs), "counter-signatures")}
+		sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
+		return append(out, sig)
 	}
 	for _, raw := range cSigs {
 		sig := report.Signature{Format: "JAdES counter-signature"}

@@ -192,3 +192,44 @@ func TestJWSSignatureCopiesCapped(t *testing.T) {
 		}
 	}
 }
+
+// Counter-signatures count against one budget per document: once more
+// than maxSigners are asked for, a signature's counter-signatures get one
+// INDETERMINATE entry instead of their validation.
+func TestCounterSignatureBudget(t *testing.T) {
+	fx := newFixture(t)
+	opts := (&jose.SignerOptions{}).WithHeader("x5c", []string{base64.StdEncoding.EncodeToString(fx.signer.Cert.Raw)})
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: fx.signer.Key}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Sign([]byte(`{"form":"CT01"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat map[string]any
+	if err := json.Unmarshal([]byte(obj.FullSerialize()), &flat); err != nil {
+		t.Fatal(err)
+	}
+	// Eight counter-signatures per signature (what one signature may
+	// carry), on three signatures: 24 asked for.
+	var etsiU []any
+	for range 8 {
+		etsiU = append(etsiU, map[string]any{"cSig": "not.a.jws"})
+	}
+	var sigs []any
+	for range 3 {
+		sigs = append(sigs, map[string]any{"protected": flat["protected"], "signature": flat["signature"], "header": map[string]any{"etsiU": etsiU}})
+	}
+	doc, _ := json.Marshal(map[string]any{"payload": flat["payload"], "signatures": sigs})
+	rep, err := fx.online.Verify(context.Background(), Input{Data: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signatures) != 3+8+8+1 {
+		t.Fatalf("%d signatures reported, want 20", len(rep.Signatures))
+	}
+	if last := rep.Signatures[len(rep.Signatures)-1]; last.Status.MainIndication != report.Indeterminate || !strings.Contains(last.Status.Detail, "at most") {
+		t.Fatalf("last counter-signature entry: %+v", last.Status)
+	}
+}

@@ -72,6 +72,26 @@ func tooManySigners(n int, what string) report.Status {
 	return report.Status{MainIndication: report.Indeterminate, Detail: fmt.Sprintf("%d %s; at most %d are validated in one document", n, what, maxSigners)}
 }
 
+// counterBudget counts the counter-signatures a document may still have
+// validated: maxSigners in all, at every depth.
+type counterBudget struct{ left int }
+
+type counterBudgetKey struct{}
+
+// spendCounters takes n counter-signatures from the document's budget and
+// says whether they may be validated.
+func spendCounters(ctx context.Context, n int) bool {
+	b, _ := ctx.Value(counterBudgetKey{}).(*counterBudget)
+	if b == nil || n == 0 {
+		return true
+	}
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
+}
+
 // contentDigests hashes a document's signed content once per digest
 // algorithm, however many SignerInfos name it.
 type contentDigests struct {
@@ -177,6 +197,7 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error)
 		ValidationTime: v.validationTime(),
 		Document:       report.Document{Name: in.Name, Size: int64(len(in.Data)), SHA256: hex.EncodeToString(sum[:])},
 	}
+	ctx = context.WithValue(ctx, counterBudgetKey{}, &counterBudget{left: maxSigners})
 	switch DetectFormat(in.Data) {
 	case FormatPDF:
 		rep.Document.Format = FormatPDF
