@@ -10,6 +10,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJSUzI1NiJ9","header":{"etsiU":[{"sigTst":{"tstTokens":[{"val":"MAA="}]}},{"xVals":[{"x509Cert":"MAA="}]},{"rVals":{"crlVals":[{"val":"MAA="}],"ocspVals":[{"val":"MAA="}]}},"eyJhIjoxfQ"]},"signature":"AAAA"}`))
 	f.Add([]byte(`{"payload":"e30","signatures":[{"protected":"eyJhbGciOiJFUzI1NiJ9","signature":"AAAA"},{"header":{"alg":"EdDSA","x5t#S256":"AAAA"},"signature":""}]}`))
 	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"iat":1.5e9},"signature":"AAAA"}`))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"etsiU":["eyJzaWdUc3QiOnsidHN0VG9rZW5zIjpbeyJ2YWwiOiJNQUE9In1dfX0","eyJ0c3RWRCI6eyJ4VmFscyI6W3sieDUwOUNlcnQiOnsidmFsIjoiTUFBPSJ9fV19fQ","eyJhcmNUc3QiOnsidHN0VG9rZW5zIjpbeyJ2YWwiOiJNQUE9In1dfX0"]},"signature":"AAAA"}`))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"etsiU":[{"arcTst":{"canonAlg":"x","tstTokens":[{"val":"MAA="}]}}]},"signature":"AAAA"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data)
 		if err != nil {
@@ -17,7 +19,10 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, s := range doc.Sigs {
 			if p, err := s.Params(); err == nil {
-				_ = ParseUnsigned(p.EtsiU)
+				u := ParseUnsigned(p.EtsiU)
+				for _, a := range u.ArcTst {
+					_, _ = ArchiveInput(doc, s, p, u, a.Index, a.CanonAlg, nil)
+				}
 			}
 		}
 		_, _ = Payload(data)

@@ -495,10 +495,40 @@ type Unsigned struct {
 	// CounterSigs are the counter-signatures (cSig), each a JWS in compact
 	// (a JSON string) or JSON serialization.
 	CounterSigs []json.RawMessage
-	// ignored names unsigned properties not used for validation.
-	Ignored []string
+	// Entries are the etsiU elements in order, as serialized.
+	Entries []Entry
+	// ArcTst are the archive time-stamps (arcTst), in etsiU order.
+	ArcTst []ArchiveTimeStamp
+	// SigTstAt are the etsiU positions of the sigTst elements.
+	SigTstAt []int
+	// Unknown names unsigned properties this package does not process: a
+	// validator must not pass a signature it did not fully understand.
+	Unknown []string
 	// problems are unreadable entries, skipped.
 	Problems []string
+}
+
+// Entry is one element of the etsiU array.
+type Entry struct {
+	// Name is the element's one member name ("" when unreadable).
+	Name string
+	// Encoded is the element as serialized when it is incorporated
+	// base64url encoded; Clear says it is incorporated as a JSON object.
+	Encoded string
+	Clear   bool
+}
+
+// ArchiveTimeStamp is one arcTst element (ETSI TS 119 182-1 §5.3.6.2).
+type ArchiveTimeStamp struct {
+	// Index is its position in etsiU.
+	Index int
+	// Tokens are the time-stamp tokens (DER).
+	Tokens [][]byte
+	// CanonAlg is the canonicalization algorithm named, if any.
+	CanonAlg string
+	// Err says why the element cannot be used (unreadable, or a form
+	// this package does not process).
+	Err error
 }
 
 // ParseUnsigned reads the etsiU entries: each a JSON object with one member,
@@ -508,27 +538,40 @@ func ParseUnsigned(entries []json.RawMessage) *Unsigned {
 	for i, raw := range entries {
 		var obj map[string]json.RawMessage
 		var enc string
+		entry := Entry{Clear: true}
 		if json.Unmarshal(raw, &enc) == nil {
+			entry = Entry{Encoded: enc}
 			b, err := base64.RawURLEncoding.DecodeString(enc)
 			if err != nil {
+				u.Entries = append(u.Entries, entry)
 				u.Problems = append(u.Problems, fmt.Sprintf("etsiU entry %d is not base64url", i+1))
 				continue
 			}
 			raw = b
 		}
 		if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
+			u.Entries = append(u.Entries, entry)
 			u.Problems = append(u.Problems, fmt.Sprintf("etsiU entry %d is not an object with one member", i+1))
 			continue
 		}
 		for name, val := range obj {
+			entry.Name = name
+			u.Entries = append(u.Entries, entry)
 			var err error
 			switch name {
 			case "sigTst":
+				u.SigTstAt = append(u.SigTstAt, i)
 				err = u.addSigTst(val)
 			case "xVals":
 				err = u.addXVals(val)
 			case "rVals":
 				err = u.addRVals(val)
+			case "tstVD":
+				err = u.addTstVD(val)
+			case "arcTst":
+				a := ArchiveTimeStamp{Index: i}
+				a.Tokens, a.CanonAlg, a.Err = parseArcTst(val)
+				u.ArcTst = append(u.ArcTst, a)
 			case "cSig":
 				if len(u.CounterSigs) >= maxJWSCounterSigs {
 					err = fmt.Errorf("more than %d counter-signatures", maxJWSCounterSigs)
@@ -536,7 +579,7 @@ func ParseUnsigned(entries []json.RawMessage) *Unsigned {
 					u.CounterSigs = append(u.CounterSigs, val)
 				}
 			default:
-				u.Ignored = append(u.Ignored, name)
+				u.Unknown = append(u.Unknown, name)
 			}
 			if err != nil {
 				u.Problems = append(u.Problems, fmt.Sprintf("etsiU %s: %v", name, err))
@@ -602,13 +645,26 @@ func (u *Unsigned) addXVals(raw json.RawMessage) error {
 		if !ok {
 			continue // otherCert: not used
 		}
+		// x509Cert is a pkiOb object (ETSI TS 119 182-1 §5.3.5.1); Kyso
+		// signatures made before wrote the base64 string alone.
+		var der []byte
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return errors.New("x509Cert is not a string")
-		}
-		der, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return errors.New("x509Cert is not base64")
+		if json.Unmarshal(raw, &s) == nil {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return errors.New("x509Cert is not base64")
+			}
+			der = b
+		} else {
+			var jv jadesValue
+			if err := json.Unmarshal(raw, &jv); err != nil {
+				return errors.New("x509Cert is neither a pkiOb object nor a string")
+			}
+			b, err := jv.der()
+			if err != nil {
+				return fmt.Errorf("x509Cert: %w", err)
+			}
+			der = b
 		}
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
@@ -664,4 +720,68 @@ func isOCSPResponse(der []byte) bool {
 		i += int(der[1] & 0x7f)
 	}
 	return i < len(der) && der[i] == 0x0a
+}
+
+// addTstVD reads time-stamp validation data (tstVD, ETSI TS 119 182-1
+// §5.3.5.5): certificate and revocation values for time-stamp tokens, used
+// like xVals and rVals.
+func (u *Unsigned) addTstVD(raw json.RawMessage) error {
+	var vd map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &vd); err != nil {
+		return errors.New("not an object")
+	}
+	for k := range vd {
+		if k != "xVals" && k != "rVals" {
+			return fmt.Errorf("unknown member %q", k)
+		}
+	}
+	if x, ok := vd["xVals"]; ok {
+		if err := u.addXVals(x); err != nil {
+			return fmt.Errorf("xVals: %w", err)
+		}
+	}
+	if r, ok := vd["rVals"]; ok {
+		if err := u.addRVals(r); err != nil {
+			return fmt.Errorf("rVals: %w", err)
+		}
+	}
+	return nil
+}
+
+// ErrUnsupportedArchive marks an archive time-stamp whose message imprint
+// this package cannot compute: a validator must not treat it as valid,
+// nor ignore it.
+var ErrUnsupportedArchive = errors.New("unsupported archive time-stamp")
+
+// parseArcTst reads an arcTst time-stamp container: tstTokens and an
+// optional canonAlg, nothing else.
+func parseArcTst(raw json.RawMessage) ([][]byte, string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "", errors.New("arcTst is not a time-stamp container object")
+	}
+	for k := range m {
+		if k != "tstTokens" && k != "canonAlg" {
+			return nil, "", fmt.Errorf("%w: arcTst member %q", ErrUnsupportedArchive, k)
+		}
+	}
+	var tst struct {
+		Tokens   []jadesValue `json:"tstTokens"`
+		CanonAlg string       `json:"canonAlg"`
+	}
+	if err := json.Unmarshal(raw, &tst); err != nil {
+		return nil, "", errors.New("arcTst is not a time-stamp container object")
+	}
+	if len(tst.Tokens) == 0 || len(tst.Tokens) > maxJWSTimeStamp {
+		return nil, tst.CanonAlg, fmt.Errorf("arcTst has %d time-stamp tokens", len(tst.Tokens))
+	}
+	var out [][]byte
+	for _, tok := range tst.Tokens {
+		der, err := tok.der()
+		if err != nil {
+			return nil, tst.CanonAlg, fmt.Errorf("arcTst: %w", err)
+		}
+		out = append(out, der)
+	}
+	return out, tst.CanonAlg, nil
 }

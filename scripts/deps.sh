@@ -22,11 +22,13 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
   need[haproxy]=haproxy
   need[curl]=curl
   need[p11-kit]=p11-kit
+  need[pyjwt]=python3-jwt
 fi
 
 has() {
   case "$1" in
     initdb) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
+    pyjwt) /usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"kyso/cms"
@@ -206,11 +208,55 @@ func TestJWSLevels(t *testing.T) {
 		ser   string
 		level signer.Level
 		code  string
-	}{{"compact", signer.BT, "unsupported-level"}, {"json", signer.BLTA, "unsupported-level"}, {"xml", signer.BB, "bad-serialization"}} {
+	}{{"compact", signer.BT, "unsupported-level"}, {"compact", signer.BLTA, "unsupported-level"}, {"xml", signer.BB, "bad-serialization"}} {
 		_, _, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: tc.ser, Level: tc.level, Deps: deps})
 		var p *problem.Error
 		if !errors.As(err, &p) || p.Code != tc.code {
 			t.Errorf("%s %s: %v", tc.ser, tc.level, err)
 		}
+	}
+
+	// B-LTA: the B-T signature extended, every etsiU element base64url
+	// encoded, the archive time-stamp last; the base JWS unchanged.
+	lta, ctype, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: "json", Level: signer.BLTA, Deps: deps})
+	if err != nil || ctype != jws.JSONType {
+		t.Fatal(err, ctype)
+	}
+	var enc struct {
+		Header struct {
+			EtsiU []string `json:"etsiU"`
+		} `json:"header"`
+	}
+	if err := json.Unmarshal(lta, &enc); err != nil || len(enc.Header.EtsiU) != 4 {
+		t.Fatalf("B-LTA etsiU: %v %s", err, lta)
+	}
+	last, err := base64.RawURLEncoding.DecodeString(enc.Header.EtsiU[3])
+	if err != nil || !bytes.HasPrefix(last, []byte(`{"arcTst":{"tstTokens":[{"val":"`)) {
+		t.Fatalf("last etsiU element %q: %v", last, err)
+	}
+	if got, _, err := jws.Verify(lta); err != nil || !bytes.Equal(got, payload) {
+		t.Fatal(err)
+	}
+	// Renewal keeps the earlier elements as they are and adds after them.
+	renewed, _, err := signer.ExtendJWS(context.Background(), lta, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc2 struct {
+		Header struct {
+			EtsiU []string `json:"etsiU"`
+		} `json:"header"`
+	}
+	if err := json.Unmarshal(renewed, &enc2); err != nil || len(enc2.Header.EtsiU) < 5 || !slices.Equal(enc2.Header.EtsiU[:4], enc.Header.EtsiU) {
+		t.Fatalf("renewed etsiU: %v", err)
+	}
+	for name, doc := range map[string][]byte{"garbage": []byte("not a jws"), "detached": []byte("eyJhbGciOiJFUzI1NiJ9..AAAA")} {
+		_, _, err := signer.ExtendJWS(context.Background(), doc, deps)
+		if p, ok := problem.As(err); !ok || p.Code != "not-extendable" || p.Status != 400 {
+			t.Errorf("extend %s: %v", name, err)
+		}
+	}
+	if _, _, err := signer.ExtendJWS(context.Background(), lta, signer.Deps{}); err == nil {
+		t.Error("extended without a time-stamp authority")
 	}
 }

@@ -321,7 +321,8 @@ func validationCerts(key Key, root *x509.Certificate, extra []*x509.Certificate)
 type JWSOptions struct {
 	// Serialization is "compact" (default) or "json".
 	Serialization string
-	// Level is B-B or B-T (B-T needs the JSON serialization).
+	// Level is B-B, B-T, B-LT or B-LTA (B-T and above need the JSON
+	// serialization).
 	Level Level
 	Time  time.Time
 	Deps
@@ -336,9 +337,6 @@ func SignJWS(ctx context.Context, key Key, payload []byte, o JWSOptions) ([]byte
 	}
 	if ser != jws.Compact && ser != jws.JSON {
 		return nil, "", problem.Newf(http.StatusBadRequest, "bad-serialization", "serialization must be compact or json, not %q", o.Serialization)
-	}
-	if o.Level > BLT {
-		return nil, "", problem.Newf(http.StatusBadRequest, "unsupported-level", "JWS signatures are made at B-B, B-T or B-LT, not %s", o.Level)
 	}
 	jo := jws.Options{Serialization: ser, Time: o.Time}
 	if o.Level >= BT {
@@ -356,6 +354,7 @@ func SignJWS(ctx context.Context, key Key, payload []byte, o JWSOptions) ([]byte
 		}
 		jo.Revocation, jo.Root = o.Revocation, o.Root
 	}
+	jo.Archive = o.Level >= BLTA
 	out, err := jws.Sign(ctx, key.Signer, key.Cert, key.Chain, payload, jo)
 	if err != nil {
 		return nil, "", err

@@ -127,8 +127,12 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 	for _, pr := range u.Problems {
 		o.note("unsigned properties", "warning", pr+"; ignored")
 	}
-	if len(u.Ignored) > 0 {
-		o.note("unsigned properties", "skipped", "not used for validation: "+strings.Join(u.Ignored, ", "))
+	if len(u.Unknown) > 0 {
+		// An unsigned property not understood may carry what changes the
+		// verdict: the signature is not passed without it.
+		err := errors.New("not supported: " + strings.Join(u.Unknown, ", "))
+		o.check("unsigned properties", err)
+		o.fail(report.Indeterminate, report.SigConstraintsFailure, "the signature carries unsigned properties the verifier does not process: "+strings.Join(u.Unknown, ", "))
 	}
 
 	// Identify the signing certificate: x5c, or the certificate values
@@ -210,13 +214,33 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 		counters = v.counterSignatures(ctx, u.CounterSigs, s.Signature, depth)
 	}
 
+	evidence := revocation.Evidence{Origin: "JAdES", CRLs: u.CRLs, OCSP: u.OCSPs, Basic: u.BasicOCSPs}
+
+	// Archive time-stamps (JAdES arcTst), the latest first: each is a proof
+	// of existence of the signature, its validation data and the earlier
+	// time-stamps it covers (the etsiU elements before it).
+	archived, arcPOE, arcReports := v.jadesArchiveTimeStamps(ctx, o, doc, s, p, u, content, evidence)
+	// poeFor lists the proofs of existence of the etsiU element at i.
+	poeFor := func(i int) []time.Time {
+		var out []time.Time
+		for _, a := range arcPOE {
+			if a.index > i {
+				out = append(out, a.gen)
+			}
+		}
+		return out
+	}
+
 	// Signature time-stamps (JAdES sigTst): the imprint is over the
 	// base64url JWS signature value as serialized (ETSI TS 119 182-1).
 	poe := time.Time{}
 	stamped := false
-	evidence := revocation.Evidence{Origin: "JAdES", CRLs: u.CRLs, OCSP: u.OCSPs, Basic: u.BasicOCSPs}
-	for _, der := range u.SigTst {
-		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.Signature), "signature", tsContext{evidence: []revocation.Evidence{evidence}})
+	for i, der := range u.SigTst {
+		at := len(u.Entries)
+		if i < len(u.SigTstAt) {
+			at = u.SigTstAt[i]
+		}
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.Signature), "signature", tsContext{evidence: []revocation.Evidence{evidence}, poe: poeFor(at)})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
 		stamped = stamped || tsr.Status.MainIndication != report.TotalFailed
 		if !ok {
@@ -227,6 +251,7 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 			poe = gen
 		}
 	}
+	sig.TimeStamps = append(sig.TimeStamps, arcReports...)
 	at := now
 	if !poe.IsZero() {
 		o.check("signature time-stamp", nil)
@@ -256,8 +281,80 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 			sig.Level = "JAdES-BASELINE-T"
 			if strings.HasPrefix(source, evidence.Origin+" ") {
 				sig.Level = "JAdES-BASELINE-LT"
+				if archived {
+					sig.Level = "JAdES-BASELINE-LTA"
+				}
 			}
 		}
 	}
 	return counters
+}
+
+// jadesPOE is the proof of existence a valid archive time-stamp at etsiU
+// position index gives.
+type jadesPOE struct {
+	index int
+	gen   time.Time
+}
+
+// jadesArchiveTimeStamps validates the archive time-stamps (arcTst) of a JAdES
+// signature, the latest first, each at the proofs of existence the later
+// valid ones give (ETSI EN 319 102-1 §5.6.2.4, TS 119 182-1 §5.3.6). It
+// returns whether one is intact, the proofs of
+// existence of the valid ones, and their reports in etsiU order. An archive time-stamp whose imprint does
+// not match means what it covers was changed after archiving: the
+// signature fails (HASH_FAILURE). One whose imprint cannot be computed (a
+// canonicalization, etsiU elements in clear, sigD) or that is unreadable
+// leaves the signature INDETERMINATE: nothing it claims to protect is
+// taken as protected, and it is never ignored.
+func (v *Verifier) jadesArchiveTimeStamps(ctx context.Context, o *outcome, doc *jose.Doc, s jose.Sig, p *jose.Params, u *jose.Unsigned, content []byte, evidence revocation.Evidence) (bool, []jadesPOE, []report.TimeStamp) {
+	intact := false
+	var poes []jadesPOE
+	reports := make([]report.TimeStamp, len(u.ArcTst))
+	for k := len(u.ArcTst) - 1; k >= 0; k-- {
+		a := u.ArcTst[k]
+		var later []time.Time
+		for _, q := range poes {
+			later = append(later, q.gen)
+		}
+		unusable := func(err error) {
+			reports[k] = report.TimeStamp{Type: "archive", Status: report.Status{MainIndication: report.Indeterminate, SubIndication: report.SigConstraintsFailure, Detail: "archive time-stamp: " + err.Error()}}
+			o.check("archive time-stamp", err)
+			o.fail(report.Indeterminate, report.SigConstraintsFailure, "archive time-stamp: "+err.Error())
+		}
+		if a.Err != nil {
+			unusable(a.Err)
+			continue
+		}
+		input, err := jose.ArchiveInput(doc, s, p, u, a.Index, a.CanonAlg, content)
+		if err != nil {
+			unusable(err)
+			continue
+		}
+		var best time.Time
+		for j, der := range a.Tokens {
+			tsr, gen, ok := v.validateTimeStamp(ctx, der, input, "archive", tsContext{evidence: []revocation.Evidence{evidence}, poe: later})
+			if j == 0 || ok {
+				reports[k] = tsr
+			}
+			switch {
+			case tsr.Status.SubIndication == report.HashFailure:
+				o.check("archive time-stamp", errors.New(tsr.Status.Detail))
+				o.fail(report.TotalFailed, report.HashFailure, "the archive time-stamp does not match: the signature or its unsigned properties were changed after archiving")
+			case !ok:
+				o.note("archive time-stamp", "failed", tsr.Status.Detail)
+			}
+			if tsr.Status.MainIndication != report.TotalFailed {
+				intact = true
+			}
+			if ok && (best.IsZero() || gen.Before(best)) {
+				best = gen
+			}
+		}
+		if !best.IsZero() {
+			o.check("archive time-stamp", nil)
+			poes = append(poes, jadesPOE{index: a.Index, gen: best})
+		}
+	}
+	return intact, poes, reports
 }

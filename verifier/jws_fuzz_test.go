@@ -17,6 +17,7 @@ func FuzzJWS(f *testing.F) {
 	f.Add([]byte(`{"signatures":[{"protected":"e30","header":{"crit":["sigT"]},"signature":"AA"}]}`))
 	f.Add([]byte("eyJhbGciOiJFUzI1NiIsImlhdCI6MTc0ODc3OTIwMH0.e30.AAAA"))
 	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"iat":1.5e9},"signature":"AAAA"}`))
+	f.Add([]byte(`{"payload":"e30","protected":"eyJhbGciOiJFUzI1NiJ9","header":{"etsiU":["eyJzaWdUc3QiOnsidHN0VG9rZW5zIjpbeyJ2YWwiOiJNQUE9In1dfX0","eyJ0c3RWRCI6eyJ4VmFscyI6W3sieDUwOUNlcnQiOnsidmFsIjoiTUFBPSJ9fV19fQ","eyJhcmNUc3QiOnsidHN0VG9rZW5zIjpbeyJ2YWwiOiJNQUE9In1dfX0"]},"signature":"AAAA"}`))
 	v := New(Options{At: time.Date(2026, 1, 15, 8, 0, 0, 0, time.UTC)})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := v.Verify(context.Background(), Input{Data: data})

@@ -89,7 +89,7 @@ func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	var o cliOpts
 	fs.StringVar(&o.out, "out", "-", "output file (- for standard output)")
-	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (JWS: up to B-LT)")
+	fs.StringVar(&o.level, "level", "B-B", "B-B, B-T, B-LT or B-LTA (JWS from B-T on: --serialization json)")
 	fs.StringVar(&o.reason, "reason", "", "reason for signing (PDF)")
 	fs.StringVar(&o.location, "location", "", "location of signing (PDF)")
 	fs.BoolVar(&o.visible, "visible", false, "visible signature (PDF)")

@@ -10,6 +10,14 @@
 // written (Verify still accepts it). B-T adds a signature time-stamp
 // (sigTst) in the unprotected etsiU header, which only the JSON
 // serialization can carry; B-LT adds certificate and revocation values
-// (xVals, rVals) there. B-LTA (archive time-stamps) is not made.
+// (xVals, rVals) there. B-LTA adds an archive time-stamp (arcTst, TS
+// 119 182-1 §5.3.6) over the JWS components and every etsiU element before
+// it; Extend makes it for an existing signature or renews it (validation
+// data of the earlier time-stamps in tstVD, then a new arcTst). Archived
+// signatures carry their etsiU elements base64url encoded, the form whose
+// archive imprint needs no JSON canonicalization; Extend re-encodes clear
+// elements (content unchanged) before the first arcTst. A compact JWS is
+// extended into the flattened JSON serialization; the protected header,
+// payload and signature value never change.
 // Verify reads JWS with kyso/jose, the one JWS parser.
 package jws

@@ -53,6 +53,10 @@ type Options struct {
 	Revocation cades.RevocationSource
 	// Root is added to the certificate values.
 	Root *x509.Certificate
+	// Archive, with a Stamper and Revocation, makes the signature B-LTA:
+	// the B-T signature is extended with Extend (validation data and an
+	// archive time-stamp, etsiU elements base64url encoded).
+	Archive bool
 }
 
 // Errors callers branch on.
@@ -81,6 +85,18 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 	}
 	if o.Stamper != nil && o.Serialization == Compact {
 		return nil, ErrCompactStamp
+	}
+	if o.Archive {
+		if o.Stamper == nil || o.Revocation == nil {
+			return nil, errors.New("jws: B-LTA needs a time-stamp authority and a revocation source")
+		}
+		bt := o
+		bt.Archive, bt.Revocation = false, nil
+		out, err := Sign(ctx, signer, cert, chain, payload, bt)
+		if err != nil {
+			return nil, err
+		}
+		return Extend(ctx, out, ExtendOptions{Stamper: o.Stamper, Revocation: o.Revocation, Root: o.Root})
 	}
 	if o.Time.IsZero() {
 		o.Time = time.Now()
@@ -120,15 +136,11 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 	parts := strings.Split(compact, ".")
 	flat := map[string]any{"payload": parts[1], "protected": parts[0], "signature": parts[2]}
 	if o.Stamper != nil {
-		// JAdES sigTst: the imprint is over the base64url signature value.
-		sum := sha256.Sum256([]byte(parts[2]))
-		tok, err := o.Stamper.Stamp(ctx, sum[:], crypto.SHA256)
+		tok, err := stampSignature(ctx, o.Stamper, parts[2])
 		if err != nil {
-			return nil, fmt.Errorf("jws: signature time-stamp: %w", err)
+			return nil, err
 		}
-		etsiU := []any{map[string]any{
-			"sigTst": map[string]any{"tstTokens": []any{map[string]any{"val": base64.StdEncoding.EncodeToString(tok)}}},
-		}}
+		etsiU := []any{map[string]any{"sigTst": tstContainer(tok)}}
 		if o.Revocation != nil {
 			certs := append([]*x509.Certificate{cert}, chain...)
 			if o.Root != nil {
@@ -141,8 +153,7 @@ func Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, cha
 			if err != nil {
 				return nil, fmt.Errorf("jws: validation data: %w", err)
 			}
-			etsiU = append(etsiU, map[string]any{"xVals": vals("x509Cert", vd.Certs)},
-				map[string]any{"rVals": map[string]any{"crlVals": vals("val", vd.CRLs), "ocspVals": vals("val", vd.OCSPs)}})
+			etsiU = append(etsiU, map[string]any{"xVals": certValues(vd.Certs)}, map[string]any{"rVals": revocationValues(vd)})
 		}
 		flat["header"] = map[string]any{"etsiU": etsiU}
 	}

@@ -46,6 +46,7 @@ const (
 	NoPOE                          SubIndication = "NO_POE"
 	TryLater                       SubIndication = "TRY_LATER"
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
+	SigConstraintsFailure          SubIndication = "SIG_CONSTRAINTS_FAILURE"
 )
 
 // Severity orders main indications: a document takes its worst signature's.
