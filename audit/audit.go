@@ -122,15 +122,20 @@ type Log struct {
 	log    *slog.Logger
 }
 
+// Migrate applies the audit log's tables to db.
+func Migrate(ctx context.Context, db *store.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.Migrate(ctx, "audit", sub)
+}
+
 // New returns the audit log, applying its migrations. signer signs
 // checkpoints (NoteSigner over the HSM's log key); it may be nil for a log
 // that is only appended to and read, in which case Sequence fails.
 func New(ctx context.Context, db *store.DB, signer note.Signer) (*Log, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, "audit", sub); err != nil {
+	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
 	return &Log{db: db, signer: signer, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil

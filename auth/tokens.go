@@ -42,13 +42,18 @@ type PrincipalRecord struct {
 	Disabled   bool
 }
 
-// NewPrincipals returns the principal store, applying its migrations.
-func NewPrincipals(ctx context.Context, db *store.DB) (*Principals, error) {
+// Migrate applies the principal tables to db.
+func Migrate(ctx context.Context, db *store.DB) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := db.Migrate(ctx, "auth", sub); err != nil {
+	return db.Migrate(ctx, "auth", sub)
+}
+
+// NewPrincipals returns the principal store, applying its migrations.
+func NewPrincipals(ctx context.Context, db *store.DB) (*Principals, error) {
+	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
 	return &Principals{db: db, now: time.Now}, nil

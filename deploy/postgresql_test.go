@@ -13,11 +13,13 @@ import (
 
 	"kyso/audit"
 	"kyso/auth"
+	"kyso/schema"
 	"kyso/store"
 )
 
-// deploy/postgresql/roles.sql: the owner applies the migrations; the
-// service role starts on that database (its migrations are no-ops), writes
+// deploy/postgresql/roles.sql: the owner applies the migrations (kyso
+// migrate); the service role starts on that database (every component's
+// migrations are no-ops for it), writes
 // audit entries, and can neither UPDATE nor DELETE an entry, a tree hash or
 // a checkpoint.
 func TestPostgreSQLRoles(t *testing.T) {
@@ -91,16 +93,14 @@ func TestPostgreSQLRoles(t *testing.T) {
 	}
 	roles()
 
-	// The owner migrates (an install or upgrade), then roles.sql runs again.
+	// The owner migrates every component (kyso migrate: an install or
+	// upgrade), then roles.sql runs again.
 	owner, err := store.Open(ctx, dsnAs("kyso_owner"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.New(ctx, owner, nil); err != nil {
-		t.Fatalf("owner migrates the audit log: %v", err)
-	}
-	if _, err := auth.NewPrincipals(ctx, owner); err != nil {
-		t.Fatalf("owner migrates principals: %v", err)
+	if applied, err := schema.Migrate(ctx, owner); err != nil || len(applied) == 0 {
+		t.Fatalf("owner migrates: %d applied, %v", len(applied), err)
 	}
 	owner.Close()
 	roles()
@@ -110,6 +110,10 @@ func TestPostgreSQLRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
+	// Every component's start-up migration is a no-op for the service role.
+	if applied, err := schema.Migrate(ctx, app); err != nil || len(applied) != 0 {
+		t.Fatalf("the service role cannot start on a migrated database: %d applied, %v", len(applied), err)
+	}
 	if _, err := audit.New(ctx, app, nil); err != nil {
 		t.Fatalf("the service role cannot start on a migrated database: %v", err)
 	}

@@ -29,6 +29,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// Migrate applies the dossier tables to db.
+func Migrate(ctx context.Context, db *store.DB) error { return migrate(ctx, db) }
+
 func migrate(ctx context.Context, db *store.DB) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -169,10 +169,13 @@ wait_all_ready() {
   log "the replicas did not all become ready"; return 1
 }
 sleep "$(awk "BEGIN{print $duration * 0.2}")"
-# Fault 1: SIGKILL replica 2 under load and start it again.
+# Fault 1: SIGKILL replica 2 under load and start it again. What it served
+# until then (API requests, health checks aside) shows it was in the load.
+served=$(curl -fsS --max-time 5 "http://127.0.0.1:$((lb_port + 2))/metrics" |
+  awk '/^kyso_http_requests_total/ && !/readyz|healthz|metrics/ {s += $NF} END {print s + 0}')
 f0=$(now)
 kill -KILL "${rpid[2]}"; wait "${rpid[2]}" 2>/dev/null || true
-log "replica 2 killed"
+log "replica 2 killed after serving $served API requests"
 sleep 1
 start_replica 2
 wait_all_ready; sleep 2
@@ -201,7 +204,7 @@ audit_ok=false
 bin/kyso audit verify >"$out/logs/audit-verify.log" 2>&1 && audit_ok=true
 code=0
 bin/kyso-dev replicas check --ops "$out/ops.json" --faults "$faults" --out "$out" --audit-verified="$audit_ok" \
-  --hsm-recoveries "$recoveries" \
+  --hsm-recoveries "$recoveries" --killed-replica-requests "${served%.*}" \
   --replica "http://127.0.0.1:$((lb_port + 1))" --replica "http://127.0.0.1:$((lb_port + 2))" --replica "http://127.0.0.1:$((lb_port + 3))" || code=$?
 [ "$audit_ok" = true ] || cat "$out/logs/audit-verify.log" >&2
 [ $code = 0 ] || log "failed; report in $out/report.json, logs in $out/logs"

@@ -66,6 +66,7 @@ func replicasCheck(ctx context.Context, io stdio, args []string) int {
 	var urls multiFlag
 	fs.Var(&urls, "replica", "base URL of one replica, reached directly (repeatable, required)")
 	auditOK := fs.Bool("audit-verified", false, "kyso audit verify passed")
+	killed := fs.Int("killed-replica-requests", 0, "API requests the killed replica had served before the kill")
 	recoveries := fs.Int("hsm-recoveries", 0, "the replicas' HSM session pool recoveries (kyso_hsm_recoveries_total) after the load")
 	outDir := fs.String("out", "", "directory for report.json and report.txt (required)")
 	if c := parse(fs, args); c >= 0 {
@@ -106,7 +107,7 @@ func replicasCheck(ctx context.Context, io stdio, args []string) int {
 		return fail(io.Err, "replicas check", err)
 	}
 	defer db.Close()
-	rep, err := replicas.Check(ctx, ops, faults, replicas.CheckOptions{DB: db.DB, Replicas: urls, AuditVerifies: *auditOK, HSMRecoveries: *recoveries})
+	rep, err := replicas.Check(ctx, ops, faults, replicas.CheckOptions{DB: db.DB, Replicas: urls, AuditVerifies: *auditOK, HSMRecoveries: *recoveries, KilledReplicaRequests: *killed})
 	if err != nil {
 		return fail(io.Err, "replicas check", err)
 	}

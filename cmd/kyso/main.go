@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"sign":      {Summary: "sign a PDF, any file (CAdES) or JSON (JWS)", Run: runSign},
 		"verify":    {Summary: "verify signatures in a PDF, CMS or JWS file", Run: runVerify},
 		"registry":  {Summary: "manage the embedded population registry", Run: runRegistry},
+		"migrate":   {Summary: "apply the store migrations (with the database owner's role; the service role then needs no DDL)", Run: runMigrate},
 	}
 }
 

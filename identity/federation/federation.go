@@ -154,11 +154,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.DB.Migrate(ctx, "oidc", sub); err != nil {
+	if err := Migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
 	rp := &RP{cfg: cfg, providers: map[string]*provider{}}
@@ -639,4 +635,13 @@ func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 		return nil, err
 	}
 	return signer, nil
+}
+
+// Migrate applies the sign-in state tables to db.
+func Migrate(ctx context.Context, db *store.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.Migrate(ctx, "oidc", sub)
 }

@@ -111,6 +111,9 @@ type Report struct {
 	// HSMRecoveries sums the replicas' session pool recoveries (their
 	// kyso_hsm_recoveries_total): the HSM restart reached them.
 	HSMRecoveries int `json:"hsm_recoveries"`
+	// KilledReplicaRequests counts the API requests the replica served
+	// before it was killed: it was in the load.
+	KilledReplicaRequests int `json:"killed_replica_requests"`
 }
 
 // Failures says why the test fails; none means it passes.
@@ -127,6 +130,9 @@ func (r *Report) Failures() []string {
 	}
 	if !r.AuditVerifies {
 		out = append(out, "the audit log does not verify")
+	}
+	if r.KilledReplicaRequests == 0 {
+		out = append(out, "the killed replica had served no request: the kill did not hit the load")
 	}
 	if r.HSMRecoveries == 0 {
 		out = append(out, "no replica recovered its HSM sessions: the HSM restart did not reach them")
@@ -166,6 +172,7 @@ func (r *Report) Text() string {
 		s := r.ByOperation[n]
 		fmt.Fprintf(&b, "  %-20s %5d ok %3d errors  p50 %6.0f ms  p99 %6.0f ms\n", n, s.Count-s.Errors, s.Errors, s.P50MS, s.P99MS)
 	}
+	fmt.Fprintf(&b, "API requests served by the killed replica before the kill: %d\n", r.KilledReplicaRequests)
 	fmt.Fprintf(&b, "HSM session pool recoveries on the replicas: %d\naudit log verifies: %v\n", r.HSMRecoveries, r.AuditVerifies)
 	if f := r.Failures(); len(f) > 0 {
 		fmt.Fprintf(&b, "FAILED: %s\n", strings.Join(f, "; "))
@@ -254,6 +261,8 @@ type CheckOptions struct {
 	AuditVerifies bool
 	// HSMRecoveries is the sum of the replicas' kyso_hsm_recoveries_total.
 	HSMRecoveries int
+	// KilledReplicaRequests counts what the killed replica served first.
+	KilledReplicaRequests int
 }
 
 // Check summarises ops and looks every acknowledged record up: in the
@@ -272,6 +281,7 @@ func Check(ctx context.Context, ops []Op, faults []Fault, o CheckOptions) (*Repo
 	r.Replicas = len(o.Replicas)
 	r.AuditVerifies = o.AuditVerifies
 	r.HSMRecoveries = o.HSMRecoveries
+	r.KilledReplicaRequests = o.KilledReplicaRequests
 	lost := func(rec Record, why string) {
 		r.LostAcknowledged++
 		if len(r.Lost) < 50 {

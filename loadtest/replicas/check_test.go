@@ -77,7 +77,7 @@ func sampleOps() ([]Op, []Fault) {
 func TestSummarise(t *testing.T) {
 	ops, faults := sampleOps()
 	r := Summarise(ops, faults)
-	r.HSMRecoveries, r.AuditVerifies, r.Replicas = 3, true, 3
+	r.HSMRecoveries, r.AuditVerifies, r.Replicas, r.KilledReplicaRequests = 3, true, 3, 40
 	if r.ErrorsByWindow["replica-kill"] != 1 || r.ErrorsByWindow["hsm-restart"] != 1 || r.ErrorsOutsideFaults != 1 || r.ErrorsByWindow[Outside] != 1 {
 		t.Fatalf("errors by window %v, outside %d", r.ErrorsByWindow, r.ErrorsOutsideFaults)
 	}
@@ -95,7 +95,7 @@ func TestSummarise(t *testing.T) {
 	// a failure of its own.
 	r = Summarise(ops[:3], nil)
 	r.LostAcknowledged = 1
-	want := []string{"1 acknowledged records lost", "audit log does not verify", "HSM restart did not reach", "no signatures acknowledged", "no dossier steps acknowledged"}
+	want := []string{"1 acknowledged records lost", "audit log does not verify", "HSM restart did not reach", "kill did not hit the load", "no signatures acknowledged", "no dossier steps acknowledged"}
 	got := strings.Join(r.Failures(), "\n")
 	for _, w := range want {
 		if !strings.Contains(got, w) {
