@@ -168,7 +168,15 @@ func Parse(data []byte) (*Policy, error) {
 		}
 		p.keyUsage |= ku
 	}
-	for format, names := range f.Signer.ExtendedKeyUsage {
+	for name, names := range f.Signer.ExtendedKeyUsage {
+		format, ok := ekuFormat(name)
+		if !ok {
+			return nil, fmt.Errorf("policy: signer.extended_key_usage: unknown format %q (PDF, CMS, JWS or default)", name)
+		}
+		if _, dup := p.eku[format]; dup {
+			return nil, fmt.Errorf("policy: signer.extended_key_usage: format %q listed twice", name)
+		}
+		p.eku[format] = []asn1.ObjectIdentifier{}
 		for _, n := range names {
 			oid, ok := ekuNames[n]
 			if !ok {
@@ -180,6 +188,18 @@ func Parse(data []byte) (*Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// ekuFormat names the formats signer.extended_key_usage may list, in any
+// case: a misspelt format must not silently fall back to the default list.
+func ekuFormat(name string) (string, bool) {
+	switch up := strings.ToUpper(name); up {
+	case "PDF", "CMS", "JWS":
+		return up, true
+	case "DEFAULT":
+		return "default", true
+	}
+	return "", false
 }
 
 func parseOID(s string) (asn1.ObjectIdentifier, bool) {

@@ -6,6 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +77,53 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		policy.Parse(b)
 	})
+}
+
+// Extended key usage constraints per format: a format's own list replaces
+// the default one for that format only; format names are checked, in any
+// case, so a misspelt one cannot silently fall back to the default.
+func TestExtendedKeyUsagePerFormat(t *testing.T) {
+	base := string(policy.DefaultYAML())
+	perFormat := strings.Replace(base, "    default: [", "    pdf: [adobeAuthenticDocumentsTrust, documentSigning]\n    JWS: []\n    default: [", 1)
+	p, err := policy.Parse([]byte(perFormat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert := func(eku ...x509.ExtKeyUsage) *x509.Certificate {
+		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Nguyễn Văn An"},
+			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku}, &x509.Certificate{SerialNumber: big.NewInt(2)}, k.Public(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	email, server := cert(x509.ExtKeyUsageEmailProtection), cert(x509.ExtKeyUsageServerAuth)
+	for _, tc := range []struct {
+		name   string
+		p      *policy.Policy
+		c      *x509.Certificate
+		format string
+		ok     bool
+	}{
+		{"default policy, emailProtection, PDF", policy.Default(), email, "PDF", true},
+		{"default policy, serverAuth, CMS", policy.Default(), server, "CMS", false},
+		{"PDF list, emailProtection, PDF", p, email, "PDF", false},
+		{"PDF list, emailProtection, CMS (default list)", p, email, "CMS", true},
+		{"PDF list, serverAuth, CMS (default list)", p, server, "CMS", false},
+		{"empty JWS list, serverAuth, JWS", p, server, "JWS", true},
+	} {
+		if _, err := tc.p.SignerCertificate(tc.c, tc.format); (err == nil) != tc.ok {
+			t.Errorf("%s: got %v, want ok %t", tc.name, err, tc.ok)
+		}
+	}
+	for _, bad := range []string{"    docx: [documentSigning]\n", "    PDF: []\n    pdf: []\n"} {
+		if _, err := policy.Parse([]byte(strings.Replace(base, "    default: [", bad+"    default: [", 1))); err == nil || !strings.Contains(err.Error(), "extended_key_usage") {
+			t.Errorf("%q: got %v", bad, err)
+		}
+	}
 }
