@@ -103,7 +103,8 @@ var (
 )
 
 // VerifyToken checks a time-stamp token over digest (hash h) against TSA
-// trust anchors: its signature, its ESS signing-certificate attribute,
+// trust anchors: its TSTInfo (no critical extension, see
+// cms.ParseTSTInfo), its signature, its ESS signing-certificate attribute,
 // the TSA certificate's critical id-kp-timeStamping and its chain to roots
 // at genTime.
 func VerifyToken(tok, digest []byte, h crypto.Hash, roots, intermediates []*x509.Certificate) error {

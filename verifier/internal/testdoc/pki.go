@@ -43,6 +43,8 @@ type PKI struct {
 	CRLURL  string
 	// TSATime, when set, fixes the time-stamps' genTime.
 	TSATime func() time.Time
+	// TSAExtensions, when set, are added to the TSTInfo of every token.
+	TSAExtensions []pkix.Extension
 
 	mu      sync.Mutex
 	revoked map[string]time.Time
@@ -177,6 +179,7 @@ func (p *PKI) serveTSA(w http.ResponseWriter, r *http.Request) {
 		HashAlgorithm: req.HashAlgorithm, HashedMessage: req.HashedMessage,
 		Time: p.tsaTime(), Nonce: req.Nonce, Policy: asn1.ObjectIdentifier{1, 2, 3, 4, 1},
 		AddTSACertificate: true, SerialNumber: big.NewInt(time.Now().UnixNano()),
+		ExtraExtensions: p.TSAExtensions,
 	}
 	resp, err := ts.CreateResponseWithOpts(p.TSA.Cert, p.TSA.Key, crypto.SHA256)
 	if err != nil {
