@@ -22,6 +22,7 @@ import (
 
 	"kyso/api"
 	"kyso/audit"
+	"kyso/cms"
 	"kyso/auth"
 	"kyso/cli/signcli"
 	"kyso/credential"
@@ -170,6 +171,32 @@ func TestRemoteCLIAndHTTP(t *testing.T) {
 		if res, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", in, "-inform", "DER", "-in", p7s, "-CAfile", root,
 			"-out", os.DevNull).CombinedOutput(); err != nil {
 			t.Fatalf("openssl cms -verify: %v\n%s", err, res)
+		}
+
+		// The seal extended to CAdES-BASELINE-LTA on the server (the
+		// message-digest attribute stands for the file), then renewed with
+		// the file given; a file that was not signed is refused.
+		ext := filepath.Join(dir, "form.pdf.lta.p7s")
+		if code, stderr := runCLI(t, agency, "extend", "--server", s.url, "--out", ext, p7s); code != 0 {
+			t.Fatalf("kyso sign extend: %d %s", code, stderr)
+		}
+		renewed := filepath.Join(dir, "form.pdf.lta2.p7s")
+		if code, stderr := runCLI(t, agency, "extend", "--server", s.url, "--content", in, "--out", renewed, ext); code != 0 {
+			t.Fatalf("kyso sign extend --content: %d %s", code, stderr)
+		}
+		for path, n := range map[string]int{ext: 1, renewed: 2} {
+			if res, err := exec.Command(openssl, "cms", "-verify", "-binary", "-content", in, "-inform", "DER", "-in", path, "-CAfile", root,
+				"-out", os.DevNull).CombinedOutput(); err != nil {
+				t.Fatalf("openssl cms -verify %s: %v\n%s", filepath.Base(path), err, res)
+			}
+			b, _ := os.ReadFile(path)
+			sd, err := cms.Parse(b)
+			if err != nil || len(sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)) != n {
+				t.Fatalf("%s: %v, want %d archive time-stamps", filepath.Base(path), err, n)
+			}
+		}
+		if code, stderr := runCLI(t, agency, "extend", "--server", s.url, "--content", root, "--out", filepath.Join(dir, "x.p7s"), p7s); code != 1 || !strings.Contains(stderr, "content-mismatch") {
+			t.Fatalf("extend with another file: exit %d, %s", code, stderr)
 		}
 
 		// JWS over form data.

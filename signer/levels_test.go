@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -258,5 +259,52 @@ func TestJWSLevels(t *testing.T) {
 	}
 	if _, _, err := signer.ExtendJWS(context.Background(), lta, signer.Deps{}); err == nil {
 		t.Error("extended without a time-stamp authority")
+	}
+}
+
+// failingFor is a revocation source that has nothing for one certificate
+// (an expired signer whose CA no longer answers for it).
+type failingFor struct {
+	signer.RevocationSource
+	cert *x509.Certificate
+}
+
+func (f failingFor) OCSP(ctx context.Context, cert, issuer *x509.Certificate) ([]byte, error) {
+	if cert.Equal(f.cert) {
+		return nil, errors.New("unknown certificate")
+	}
+	return f.RevocationSource.OCSP(ctx, cert, issuer)
+}
+
+func (f failingFor) CRLs(ctx context.Context, cert *x509.Certificate) ([][]byte, error) {
+	if cert.Equal(f.cert) {
+		return nil, errors.New("unknown certificate")
+	}
+	return f.RevocationSource.CRLs(ctx, cert)
+}
+
+// The first archiving of a CAdES signature needs the signer's current
+// status; renewing an archive time-stamp does not (the status that matters
+// is archived, the certificate may have expired since).
+func TestExtendCMSRenewalWithoutSignerStatus(t *testing.T) {
+	ctx := context.Background()
+	pki := signertest.New(t, signertest.P256, nil)
+	deps := signer.Deps{Stamper: newStamper(t, pki), Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	p7s, err := signer.SignCMS(ctx, key, bytes.NewReader([]byte("tờ khai\n")), signer.CMSOptions{Level: signer.BT, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lta, _, err := signer.Extend(ctx, p7s, nil, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noStatus := deps
+	noStatus.Revocation = failingFor{pki, pki.Leaf.Cert}
+	if _, _, err := signer.Extend(ctx, p7s, nil, noStatus); err == nil {
+		t.Fatal("first archiving without the signer's status succeeded")
+	}
+	if _, _, err := signer.Extend(ctx, lta, nil, noStatus); err != nil {
+		t.Fatalf("renewal: %v", err)
 	}
 }

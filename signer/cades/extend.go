@@ -35,6 +35,9 @@ var (
 // ats-hash-index-v3 of everything present, over the message imprint
 // computed from that index.
 //
+// The signers' current revocation status is required when the signature
+// is first archived, not when an archive time-stamp is renewed.
+//
 // content is the signed content of a detached signature. It may be nil
 // when every signer has signed attributes and digests with h: the content
 // hash the imprint needs is then the message-digest attribute. Content
@@ -83,7 +86,14 @@ func Extend(ctx context.Context, der, content []byte, stamper Stamper, rev Revoc
 			certs = append(certs, tokenCerts(t)...)
 		}
 	}
-	vd, err := CollectValidationData(ctx, rev, certs)
+	// A renewal (an archive time-stamp is already there) does not need the
+	// signers' current status: their certificates may have expired long
+	// ago, and the status that matters is already archived.
+	renewal := false
+	for _, si := range sd.Signers {
+		renewal = renewal || len(si.Unsigned(cms.OIDArchiveTimeStampV3)) > 0
+	}
+	vd, err := collectValidationData(ctx, rev, certs, !renewal)
 	if err != nil {
 		return nil, fmt.Errorf("cades: extend: %w", err)
 	}

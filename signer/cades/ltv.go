@@ -38,6 +38,12 @@ func (vd *ValidationData) add(list *[][]byte, seen map[[32]byte]bool, items ...[
 // each of them. The signer certificate's revocation information is
 // required; the others are best effort.
 func CollectValidationData(ctx context.Context, rev RevocationSource, certs []*x509.Certificate) (*ValidationData, error) {
+	return collectValidationData(ctx, rev, certs, true)
+}
+
+// collectValidationData is CollectValidationData; requireFirst says
+// whether the first certificate's revocation information is required.
+func collectValidationData(ctx context.Context, rev RevocationSource, certs []*x509.Certificate, requireFirst bool) (*ValidationData, error) {
 	vd := &ValidationData{}
 	seen := map[[32]byte]bool{}
 	for _, c := range certs {
@@ -60,7 +66,7 @@ func CollectValidationData(ctx context.Context, rev RevocationSource, certs []*x
 			if err == nil && len(resp) > 0 {
 				vd.add(&vd.OCSPs, seen, resp)
 				got = true
-			} else if i == 0 {
+			} else if i == 0 && requireFirst {
 				return nil, fmt.Errorf("cades: OCSP response for the signer certificate: %w", err)
 			}
 		}
@@ -68,7 +74,7 @@ func CollectValidationData(ctx context.Context, rev RevocationSource, certs []*x
 			vd.add(&vd.CRLs, seen, crls...)
 			got = got || len(crls) > 0
 		}
-		if i == 0 && !got {
+		if i == 0 && requireFirst && !got {
 			return nil, fmt.Errorf("cades: no revocation information for the signer certificate")
 		}
 	}
