@@ -22,9 +22,9 @@ import (
 
 	"kyso/api"
 	"kyso/audit"
-	"kyso/cms"
 	"kyso/auth"
 	"kyso/cli/signcli"
+	"kyso/cms"
 	"kyso/credential"
 	"kyso/signer"
 	"kyso/signer/csc"
