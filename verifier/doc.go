@@ -32,6 +32,19 @@
 // dictionary keys, an overlay widget, /NeedAppearances or /XFA set, a
 // re-emitted signature dictionary, data after the last %%EOF.
 //
+// For each CMS signer it checks the same signer properties, and its CAdES
+// archive-time-stamps-v3 (archive.go), the latest first: the
+// ats-hash-index-v3 in each token must still match the certificates,
+// revocation values and unsigned attribute values it indexes, the imprint
+// is recomputed from the eContentType, the content hash, the signer's
+// fields and that index, and the token is validated like every
+// time-stamp; a valid one proves the signature, its validation data and
+// what it indexes existed (CAdES-BASELINE-LTA), a broken one fails the
+// signature, and the legacy archive time-stamps of TS 101 733 leave it
+// INDETERMINATE/NO_POE. CMS counter-signatures (RFC 5652 §11.4, CAdES) are
+// validated like signers over the countersigned signature value and
+// reported as signatures of their own, as JAdES counter-signatures are.
+//
 // A JWS may come in compact, flattened JSON or general JSON serialization;
 // every signature of a general JWS gets its own report entry. For each it
 // checks the header parameters (crit is accepted exactly when every name it
