@@ -134,6 +134,7 @@ defaults
   timeout connect 2s
   timeout client 120s
   timeout server 120s
+  timeout check 5s
   retries 3
   option redispatch
   retry-on conn-failure empty-response response-timeout
@@ -143,7 +144,7 @@ frontend kyso
 backend replicas
   balance roundrobin
   option httpchk GET /readyz
-  default-server inter 500ms fall 2 rise 2
+  default-server inter 500ms fall 3 rise 2
   server r1 127.0.0.1:$((lb_port + 1)) check
   server r2 127.0.0.1:$((lb_port + 2)) check
   server r3 127.0.0.1:$((lb_port + 3)) check
