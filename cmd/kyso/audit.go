@@ -189,7 +189,13 @@ func auditKey(ctx context.Context, io stdio, args []string) int {
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
-	e, err := openEnv(ctx, io, *configPath, true)
+	cfg, err := loadConfig(*configPath, io)
+	if err != nil {
+		return fail(io.Err, "audit key", err)
+	}
+	// The service token itself is needed only when the log key is used
+	// through it (no hsm.audit_module of its own).
+	e, err := openEnv(ctx, io, *configPath, !appenv.SeparateAuditModule(cfg))
 	if err != nil {
 		return fail(io.Err, "audit key", err)
 	}

@@ -282,3 +282,40 @@ func TestAuditKeyFromHSM(t *testing.T) {
 		t.Fatalf("verify after a foreign checkpoint: %d\n%s", code, out)
 	}
 }
+
+// With hsm.audit_module the log key is used through that library alone:
+// kyso audit key and verify work while hsm.module (a client library that
+// cannot carry EdDSA, say) is not even loadable.
+func TestAuditKeyThroughAuditModule(t *testing.T) {
+	hsmtest.ConfPath(t)
+	hcfg := hsmtest.NewToken(t)
+	h := hsmtest.Open(t, hcfg, nil)
+	k, err := h.GenerateKey(context.Background(), hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "user.pin")
+	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + filepath.Join(dir, "no-such-client.so"), "KYSO_HSM_AUDIT_MODULE=" + hcfg.Module,
+		"KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel, "KYSO_HSM_PIN_FILE=" + pinFile, "KYSO_AUDIT_ORIGIN=kyso.example/audit"}
+	want, _ := audit.VerifierKey("kyso.example/audit", k.Public())
+	if code, out, errs := runCLI(t, env, "audit", "key"); code != exitOK || strings.TrimSpace(out) != want {
+		t.Fatalf("audit key: %d %q, want %q\n%s", code, out, want, errs)
+	}
+	if code, out, errs := runCLI(t, env, "audit", "verify"); code != exitOK {
+		t.Fatalf("audit verify: %d\n%s%s", code, out, errs)
+	}
+	// Without audit_module the unloadable hsm.module is used, and fails.
+	var without []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "KYSO_HSM_AUDIT_MODULE=") {
+			without = append(without, kv)
+		}
+	}
+	if code, _, errs := runCLI(t, without, "audit", "key"); code != exitFail || !strings.Contains(errs, "no-such-client.so") {
+		t.Fatalf("audit key through an unloadable module: %d %s", code, errs)
+	}
+}
