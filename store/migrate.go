@@ -17,7 +17,12 @@ var migrationName = regexp.MustCompile(`^(\d+)_[A-Za-z0-9_\-]+\.sql$`)
 // Migrate applies, in order and once each, the files NNN_name.sql found at
 // the root of fsys, recording them under component. Migration files use a
 // portable dialect: the types TEXT, BIGINT, INTEGER and BLOB (BYTEA on
-// PostgreSQL), and AUTOID for an auto-increment primary key column.
+// PostgreSQL), AUTOID for an auto-increment primary key column whose
+// values are never reused, and QUEUEID for the key of a queue table, which
+// rows leave as fast as they come: increasing while rows are in the table,
+// but on SQLite a plain INTEGER PRIMARY KEY (the rowid), which may reuse
+// the values of deleted rows and so writes no sqlite_sequence row on each
+// insert (BIGSERIAL PRIMARY KEY on PostgreSQL, like AUTOID).
 // Statements are separated by semicolons at line ends.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	// The table is created only when missing: a service role without the
@@ -102,14 +107,17 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 var (
 	blobType = regexp.MustCompile(`\bBLOB\b`)
 	autoID   = regexp.MustCompile(`\bAUTOID\b`)
+	queueID  = regexp.MustCompile(`\bQUEUEID\b`)
 )
 
 // translate rewrites the portable migration dialect for this database.
 func (db *DB) translate(s string) string {
 	if db.Dialect == Postgres {
 		s = blobType.ReplaceAllString(s, "BYTEA")
+		s = queueID.ReplaceAllString(s, "BIGSERIAL PRIMARY KEY")
 		return autoID.ReplaceAllString(s, "BIGSERIAL PRIMARY KEY")
 	}
+	s = queueID.ReplaceAllString(s, "INTEGER PRIMARY KEY")
 	return autoID.ReplaceAllString(s, "INTEGER PRIMARY KEY AUTOINCREMENT")
 }
 

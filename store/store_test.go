@@ -24,7 +24,11 @@ CREATE TABLE things (
 CREATE INDEX things_n ON things (n);
 `)},
 	"002_more.sql": {Data: []byte(`ALTER TABLE things ADD COLUMN note TEXT;`)},
-	"README.md":    {Data: []byte("not a migration")},
+	"003_queue.sql": {Data: []byte(`CREATE TABLE queue (
+	qid QUEUEID,
+	v TEXT NOT NULL
+);`)},
+	"README.md": {Data: []byte("not a migration")},
 }
 
 func TestStore(t *testing.T) {
@@ -41,8 +45,8 @@ func TestStore(t *testing.T) {
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE component = $1", "test").Scan(&versions); err != nil {
 			t.Fatal(err)
 		}
-		if versions != 2 {
-			t.Fatalf("recorded %d migrations, want 2", versions)
+		if versions != 3 {
+			t.Fatalf("recorded %d migrations, want 3", versions)
 		}
 
 		t.Run("placeholders, blobs and RETURNING", func(t *testing.T) {
@@ -58,6 +62,42 @@ func TestStore(t *testing.T) {
 			}
 			if string(got) != string(blob) || n != 1<<40 {
 				t.Fatalf("round trip: got %x %d", got, n)
+			}
+		})
+
+		t.Run("queue keys increase while rows are queued", func(t *testing.T) {
+			insert := func(v string) int64 {
+				var id int64
+				if err := db.QueryRowContext(ctx, "INSERT INTO queue (v) VALUES ($1) RETURNING qid", v).Scan(&id); err != nil {
+					t.Fatalf("insert: %v", err)
+				}
+				return id
+			}
+			a := insert("a")
+			b := insert("b")
+			if b <= a {
+				t.Fatalf("second key %d after %d", b, a)
+			}
+			if _, err := db.ExecContext(ctx, "DELETE FROM queue WHERE qid = $1", a); err != nil {
+				t.Fatal(err)
+			}
+			if c := insert("c"); c <= b {
+				t.Fatalf("key %d after %d, which is still queued", c, b)
+			}
+			if db.Dialect == store.SQLite {
+				var n int
+				if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				var seq int
+				if n > 0 {
+					if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'queue'").Scan(&seq); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if seq != 0 {
+					t.Fatal("the queue table keeps an AUTOINCREMENT counter")
+				}
 			}
 		})
 
