@@ -120,6 +120,18 @@ func TestPostgreSQLRoles(t *testing.T) {
 	if _, err := auth.NewPrincipals(ctx, app); err != nil {
 		t.Fatalf("the service role cannot start on a migrated database: %v", err)
 	}
+	// The service writes pending entries in state changes and the
+	// sequencer removes them once integrated.
+	alog, err := audit.New(ctx, app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alog.Append(ctx, audit.Event{Actor: "a", Role: "r", Action: "x", Object: "o"}); err != nil {
+		t.Fatalf("the service role cannot write a pending entry: %v", err)
+	}
+	if _, err := app.ExecContext(ctx, "DELETE FROM audit_pending"); err != nil {
+		t.Fatalf("the service role cannot clear pending entries: %v", err)
+	}
 	if _, err := app.ExecContext(ctx, "CREATE TABLE intruder (x INTEGER)"); err == nil {
 		t.Error("the service role changes the schema")
 	}
