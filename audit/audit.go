@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -120,6 +121,12 @@ type Log struct {
 	signer note.Signer
 	now    func() time.Time
 	log    *slog.Logger
+	// chainChecked is set once the old hash chain is integrated, so that
+	// rounds stop counting its rows.
+	chainChecked atomic.Bool
+	// afterPrepare runs between a round's computation and its commit
+	// (tests).
+	afterPrepare func()
 }
 
 // Migrate applies the audit log's tables to db.

@@ -117,60 +117,45 @@ type pendingRow struct {
 // Sequence runs one integration round as opts.Holder: it takes or renews
 // the lease, integrates up to opts.Batch pending entries and signs a
 // checkpoint of the new tree. It returns the number of entries integrated,
-// or ErrNotLeader. Everything happens in one transaction that starts by
-// updating the lease row, so two replicas never integrate at once and a
-// replica whose lease expired cannot commit a batch.
+// or ErrNotLeader.
+//
+// The round keeps its write transaction short, since on SQLite every
+// writer waits for it: the lease is taken or renewed by one statement;
+// the batch is read, hashed into the tree and its checkpoint signed (by
+// the HSM) outside any transaction; then one transaction renews the lease
+// again, moves the tree from the size the batch was computed on to the
+// new one, and writes the entries, their hashes and the checkpoint. Only
+// the lease holder moves the tree, and that transaction commits only if
+// this replica still holds the lease and the tree is still the one the
+// batch extends, so two replicas never integrate the same entries and a
+// replica whose lease expired mid-round commits nothing.
 func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) {
 	if l.signer == nil {
 		return 0, errors.New("audit: sequencer needs the log key")
 	}
 	opts = opts.withDefaults()
-	var integrated int
-	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
-		now := l.now().UnixMilli()
-		res, err := tx.ExecContext(ctx, "UPDATE audit_lease SET holder = $1, expires = $2 WHERE id = 1 AND (holder = $1 OR expires < $3)",
-			opts.Holder, now+opts.LeaseTTL.Milliseconds(), now)
-		if err != nil {
-			return fmt.Errorf("audit: lease: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return ErrNotLeader
-		}
-		var size int64
-		var root []byte
-		if err := tx.QueryRowContext(ctx, "SELECT size, root FROM audit_tree WHERE id = 1").Scan(&size, &root); err != nil {
-			return fmt.Errorf("audit: read tree: %w", err)
-		}
-		batch, err := l.legacyBatch(ctx, tx, size, opts.Batch)
-		if err != nil {
+	if err := l.checkLease(ctx, opts); err != nil {
+		return 0, err
+	}
+	r, err := l.prepare(ctx, opts)
+	if err != nil || r == nil {
+		return 0, err
+	}
+	if l.afterPrepare != nil {
+		l.afterPrepare()
+	}
+	err = l.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := l.renewLease(ctx, tx, opts); err != nil {
 			return err
 		}
-		if len(batch) == 0 {
-			if batch, err = l.pendingBatch(ctx, tx, opts.Batch); err != nil {
-				return err
-			}
+		at := l.now().UnixMilli()
+		res, err := tx.ExecContext(ctx, "UPDATE audit_tree SET size = $1, root = $2 WHERE id = 1 AND size = $3", r.newSize, r.root[:], r.size)
+		if err != nil {
+			return fmt.Errorf("audit: move tree: %w", err)
 		}
-		if len(batch) == 0 {
-			return nil
-		}
-		overlay := map[int64]tlog.Hash{}
-		r := hashReader(ctx, tx, overlay)
-		pids := make([]any, 0, len(batch))
-		computed := map[int64]tlog.Hash{}
-		for i, p := range batch {
-			idx := size + int64(i)
-			hashes, err := tlog.StoredHashes(idx, p.data, r)
-			if err != nil {
-				return fmt.Errorf("audit: hash entry %d: %w", idx, err)
-			}
-			base := tlog.StoredHashIndex(0, idx)
-			for j, h := range hashes {
-				overlay[base+int64(j)] = h
-				computed[base+int64(j)] = h
-			}
-			if p.pid > 0 {
-				pids = append(pids, p.pid)
-			}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			// Another sequencer moved the tree since this round read it.
+			return ErrNotLeader
 		}
 		// On SQLite, pending entries move within the database: one
 		// statement copies them in pid order and one deletes them,
@@ -179,53 +164,145 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 		// multi-row VALUES inserts the bulk of a round). PostgreSQL
 		// measured no faster that way and keeps the multi-row inserts.
 		sqlite := l.db.Dialect == store.SQLite
-		if sqlite && len(pids) == len(batch) {
-			if err := movePending(ctx, tx, size, pids); err != nil {
+		if sqlite && len(r.pids) == len(r.batch) {
+			if err := movePending(ctx, tx, r.size, r.pids); err != nil {
 				return err
 			}
-		} else if err := insertEntries(ctx, tx, size, batch); err != nil {
+		} else if err := insertEntries(ctx, tx, r.size, r.batch); err != nil {
 			return err
 		}
 		if sqlite {
-			if err := insertHashesJSON(ctx, tx, computed); err != nil {
+			if err := insertHashesJSON(ctx, tx, r.hashes); err != nil {
 				return err
 			}
-		} else if err := insertHashes(ctx, tx, computed); err != nil {
+		} else if err := insertHashes(ctx, tx, r.hashes); err != nil {
 			return err
 		}
-		if !sqlite || len(pids) < len(batch) {
-			if err := deletePending(ctx, tx, pids); err != nil {
+		if !sqlite || len(r.pids) < len(r.batch) {
+			if err := deletePending(ctx, tx, r.pids); err != nil {
 				return err
 			}
 		}
-		newSize := size + int64(len(batch))
-		th, err := tlog.TreeHash(newSize, r)
-		if err != nil {
-			return fmt.Errorf("audit: tree hash: %w", err)
-		}
-		cp := Checkpoint{Origin: l.signer.Name(), Size: newSize, Root: th}
-		signed, err := note.Sign(&note.Note{Text: string(cp.Format())}, l.signer)
-		if err != nil {
-			return fmt.Errorf("audit: sign checkpoint: %w", err)
-		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (size, root, at, note) VALUES ($1, $2, $3, $4)",
-			newSize, th[:], l.now().UnixMilli(), string(signed)); err != nil {
+			r.newSize, r.root[:], at, string(r.note)); err != nil {
 			return fmt.Errorf("audit: store checkpoint: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE audit_tree SET size = $1, root = $2 WHERE id = 1", newSize, th[:]); err != nil {
-			return fmt.Errorf("audit: move tree: %w", err)
-		}
-		integrated = len(batch)
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	return integrated, nil
+	return len(r.batch), nil
 }
 
-func (l *Log) pendingBatch(ctx context.Context, tx *sql.Tx, limit int) ([]pendingRow, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT pid, id, at, actor, role, action, object, data FROM audit_pending ORDER BY pid LIMIT $1", limit)
+// checkLease makes sure opts.Holder holds the lease before a round is
+// computed. It only reads while the lease is this holder's for more than
+// half its time to live (the round's commit renews it); it takes an
+// expired lease, or renews one past half its time, with one statement.
+func (l *Log) checkLease(ctx context.Context, opts SequencerOptions) error {
+	var holder string
+	var expires int64
+	if err := l.db.QueryRowContext(ctx, "SELECT holder, expires FROM audit_lease WHERE id = 1").Scan(&holder, &expires); err != nil {
+		return fmt.Errorf("audit: lease: %w", err)
+	}
+	now := l.now().UnixMilli()
+	switch {
+	case holder == opts.Holder && expires-now > opts.LeaseTTL.Milliseconds()/2:
+		return nil
+	case holder != opts.Holder && expires >= now:
+		return ErrNotLeader
+	}
+	return l.renewLease(ctx, l.db, opts)
+}
+
+// renewLease takes the sequencer lease for opts.Holder, or extends it,
+// with one statement; ErrNotLeader when another holder's lease is current.
+func (l *Log) renewLease(ctx context.Context, db interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}, opts SequencerOptions) error {
+	now := l.now().UnixMilli()
+	res, err := db.ExecContext(ctx, "UPDATE audit_lease SET holder = $1, expires = $2 WHERE id = 1 AND (holder = $1 OR expires < $3)",
+		opts.Holder, now+opts.LeaseTTL.Milliseconds(), now)
+	if err != nil {
+		return fmt.Errorf("audit: lease: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrNotLeader
+	}
+	return nil
+}
+
+// round is one integration round computed outside any transaction: the
+// batch, the tree it extends and the new tree's hashes and signed
+// checkpoint.
+type round struct {
+	size, newSize int64
+	batch         []pendingRow
+	pids          []any
+	hashes        map[int64]tlog.Hash
+	root          tlog.Hash
+	note          []byte
+}
+
+// prepare reads the tree and the next batch, hashes the batch into the
+// tree and signs the new checkpoint, writing nothing. It returns nil when
+// nothing is pending.
+func (l *Log) prepare(ctx context.Context, opts SequencerOptions) (*round, error) {
+	r := &round{}
+	var root []byte
+	if err := l.db.QueryRowContext(ctx, "SELECT size, root FROM audit_tree WHERE id = 1").Scan(&r.size, &root); err != nil {
+		return nil, fmt.Errorf("audit: read tree: %w", err)
+	}
+	var err error
+	if !l.chainChecked.Load() {
+		if r.batch, err = l.legacyBatch(ctx, l.db, r.size, opts.Batch); err != nil {
+			return nil, err
+		}
+		if len(r.batch) == 0 {
+			// The chain is read-only: once integrated, it stays so.
+			l.chainChecked.Store(true)
+		}
+	}
+	if len(r.batch) == 0 {
+		if r.batch, err = l.pendingBatch(ctx, opts.Batch); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.batch) == 0 {
+		return nil, nil
+	}
+	overlay := map[int64]tlog.Hash{}
+	hr := hashReader(ctx, l.db, overlay)
+	r.pids = make([]any, 0, len(r.batch))
+	r.hashes = map[int64]tlog.Hash{}
+	for i, p := range r.batch {
+		idx := r.size + int64(i)
+		hashes, err := tlog.StoredHashes(idx, p.data, hr)
+		if err != nil {
+			return nil, fmt.Errorf("audit: hash entry %d: %w", idx, err)
+		}
+		base := tlog.StoredHashIndex(0, idx)
+		for j, h := range hashes {
+			overlay[base+int64(j)] = h
+			r.hashes[base+int64(j)] = h
+		}
+		if p.pid > 0 {
+			r.pids = append(r.pids, p.pid)
+		}
+	}
+	r.newSize = r.size + int64(len(r.batch))
+	if r.root, err = tlog.TreeHash(r.newSize, hr); err != nil {
+		return nil, fmt.Errorf("audit: tree hash: %w", err)
+	}
+	cp := Checkpoint{Origin: l.signer.Name(), Size: r.newSize, Root: r.root}
+	if r.note, err = note.Sign(&note.Note{Text: string(cp.Format())}, l.signer); err != nil {
+		return nil, fmt.Errorf("audit: sign checkpoint: %w", err)
+	}
+	return r, nil
+}
+
+func (l *Log) pendingBatch(ctx context.Context, limit int) ([]pendingRow, error) {
+	rows, err := l.db.QueryContext(ctx, "SELECT pid, id, at, actor, role, action, object, data FROM audit_pending ORDER BY pid LIMIT $1", limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read pending: %w", err)
 	}
@@ -243,7 +320,7 @@ func (l *Log) pendingBatch(ctx context.Context, tx *sql.Tx, limit int) ([]pendin
 
 // legacyBatch returns the next rows of the old hash chain to become leaves
 // (the first leaves of the tree, before any new entry).
-func (l *Log) legacyBatch(ctx context.Context, tx *sql.Tx, size int64, limit int) ([]pendingRow, error) {
+func (l *Log) legacyBatch(ctx context.Context, tx querier, size int64, limit int) ([]pendingRow, error) {
 	var n int64
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_chain").Scan(&n); err != nil {
 		return nil, fmt.Errorf("audit: count chain: %w", err)
