@@ -162,7 +162,7 @@ func TestExtendCMS(t *testing.T) {
 		code         string
 	}{
 		{"other content", p7s, []byte("khác"), "content-mismatch"},
-		{"JSON", []byte(`{"payload":"e30","signature":"AA"}`), nil, "unsupported-format"},
+		{"JSON", []byte(`{"payload":"e30","signature":"AA"}`), nil, "not-extendable"},
 		{"text", []byte("hello"), nil, "unsupported-format"},
 		{"not CMS", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, nil, "unsupported-format"},
 		{"PDF with content", []byte("%PDF-1.7\n"), content, "content-not-applicable"},
@@ -239,9 +239,9 @@ func TestJWSLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Renewal keeps the earlier elements as they are and adds after them.
-	renewed, _, err := signer.ExtendJWS(context.Background(), lta, deps)
-	if err != nil {
-		t.Fatal(err)
+	renewed, media, err := signer.Extend(context.Background(), lta, nil, deps)
+	if err != nil || media != "application/jose+json" {
+		t.Fatal(err, media)
 	}
 	var enc2 struct {
 		Header struct {
@@ -251,13 +251,33 @@ func TestJWSLevels(t *testing.T) {
 	if err := json.Unmarshal(renewed, &enc2); err != nil || len(enc2.Header.EtsiU) < 5 || !slices.Equal(enc2.Header.EtsiU[:4], enc.Header.EtsiU) {
 		t.Fatalf("renewed etsiU: %v", err)
 	}
-	for name, doc := range map[string][]byte{"garbage": []byte("not a jws"), "detached": []byte("eyJhbGciOiJFUzI1NiJ9..AAAA")} {
-		_, _, err := signer.ExtendJWS(context.Background(), doc, deps)
-		if p, ok := problem.As(err); !ok || p.Code != "not-extendable" || p.Status != 400 {
-			t.Errorf("extend %s: %v", name, err)
+	// A detached payload is extended with its content, which the archive
+	// time-stamp covers.
+	detached, _, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: "compact", Level: signer.BB, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := bytes.Split(detached, []byte("."))
+	detached = bytes.Join([][]byte{parts[0], nil, parts[2]}, []byte("."))
+	if _, err := signer.ExtendJWS(context.Background(), detached, payload, deps); err != nil {
+		t.Fatalf("detached with content: %v", err)
+	}
+	for _, tc := range []struct {
+		name         string
+		doc, content []byte
+		code         string
+	}{
+		{"garbage JSON", []byte(`{"signature":5}`), nil, "not-extendable"},
+		{"detached without content", detached, nil, "content-required"},
+		{"detached other content", detached, []byte(`{"a":2}`), "not-extendable"},
+		{"attached other content", lta, []byte(`{"a":2}`), "content-mismatch"},
+	} {
+		_, err := signer.ExtendJWS(context.Background(), tc.doc, tc.content, deps)
+		if p, ok := problem.As(err); !ok || p.Code != tc.code || p.Status != 400 {
+			t.Errorf("extend %s: %v", tc.name, err)
 		}
 	}
-	if _, _, err := signer.ExtendJWS(context.Background(), lta, signer.Deps{}); err == nil {
+	if _, err := signer.ExtendJWS(context.Background(), lta, nil, signer.Deps{}); err == nil {
 		t.Error("extended without a time-stamp authority")
 	}
 }

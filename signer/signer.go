@@ -150,7 +150,8 @@ const oidSignedDataDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
 
 // Extend brings a signed document to its format's B-LTA level, or renews
 // its last archive time-stamp, choosing by the detected format: a PDF
-// through ExtendPDF (PAdES), a CMS signature through ExtendCMS (CAdES).
+// through ExtendPDF (PAdES), a CMS signature through ExtendCMS (CAdES), a
+// JWS through ExtendJWS (JAdES).
 // content is the signed content of a detached signature, where the format
 // needs it (nil otherwise; a PDF carries its own). It returns the extended
 // document and its media type; a format that cannot be extended is a 415
@@ -166,8 +167,11 @@ func Extend(ctx context.Context, doc, content []byte, d Deps) ([]byte, string, e
 	case FormatCMS:
 		out, err := ExtendCMS(ctx, doc, content, d)
 		return out, MediaCMS, err
+	case FormatJWS:
+		out, err := ExtendJWS(ctx, doc, content, d)
+		return out, MediaJWS, err
 	}
-	return nil, "", problem.New(http.StatusUnsupportedMediaType, "unsupported-format", "only signed PDF documents and CMS (CAdES) signatures can be extended")
+	return nil, "", problem.New(http.StatusUnsupportedMediaType, "unsupported-format", "only signed PDF documents, CMS (CAdES) and JWS (JAdES) signatures can be extended")
 }
 
 // SealPDF seals a PDF with an agency seal key (an e-result, say) and

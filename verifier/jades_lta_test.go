@@ -60,7 +60,7 @@ func oneDayKey(t *testing.T, env *jwsEnv) signer.Key {
 
 func extendJWS(t *testing.T, env *jwsEnv, doc []byte) []byte {
 	t.Helper()
-	out, typ, err := signer.ExtendJWS(context.Background(), doc, env.deps)
+	out, typ, err := signer.Extend(context.Background(), doc, nil, env.deps)
 	if err != nil {
 		t.Fatalf("extend: %v", err)
 	}
@@ -371,7 +371,7 @@ func TestJAdESArchiveAttacks(t *testing.T) {
 		"detached":         []byte(f.Protected + ".." + f.Signature),
 		"signature broken": mustJSON(t, jwsFlat{Payload: base64.RawURLEncoding.EncodeToString([]byte(`{}`)), Protected: f.Protected, Signature: f.Signature}),
 	} {
-		if _, _, err := signer.ExtendJWS(ctx, doc, env.deps); err == nil {
+		if _, err := signer.ExtendJWS(ctx, doc, nil, env.deps); err == nil {
 			t.Fatalf("%s: extended", name)
 		}
 	}

@@ -55,13 +55,14 @@ Remote signing against a Kyso server:
   The citizen's signing PIN is read from --pin-file or $KYSO_SIGNING_PIN,
   never from the command line; the bearer (identity assertion or API
   token) from --token-file or $KYSO_TOKEN.
-Extending a signed PDF (PAdES) or CMS signature (CAdES, .p7s) to B-LTA, or
-renewing its archive time-stamp, adds the validation data of its
-signatures and time-stamps and an archive time-stamp (a PDF document
-time-stamp, a CAdES archive-time-stamp-v3), on the server or locally with
-the given TSA. --content gives the signed file of a detached CAdES
-signature; it is needed only for signatures whose message digest cannot
-stand for it.
+Extending a signed PDF (PAdES), CMS signature (CAdES, .p7s) or JWS (JAdES)
+to B-LTA, or renewing its archive time-stamp, adds the validation data of
+its signatures and time-stamps and an archive time-stamp (a PDF document
+time-stamp, a CAdES archive-time-stamp-v3, a JAdES arcTst), on the server
+or locally with the given TSA. A JWS comes out in the JSON serialization
+(a compact one as flattened JSON). --content gives the signed file of a
+detached CAdES signature, needed only for signatures whose message digest
+cannot stand for it, or of a JWS with a detached payload.
 `
 
 type cliOpts struct {
@@ -349,7 +350,7 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var out, server, tokFile, tsaURL, tsaTrust, contentPath string
 	fs.StringVar(&out, "out", "-", "output file (- for standard output)")
-	fs.StringVar(&contentPath, "content", "", "the signed content of a detached CAdES signature")
+	fs.StringVar(&contentPath, "content", "", "the signed content of a detached CAdES or JWS signature")
 	fs.StringVar(&server, "server", "", "Kyso server URL (extend on the server)")
 	fs.StringVar(&tokFile, "token-file", "", "file holding the bearer token (server)")
 	fs.StringVar(&tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local)")

@@ -216,6 +216,37 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Fatalf("kyso sign extend output: %d bytes, %v", len(b), err)
 	}
 
+	// A JAdES signature by the agency seal extended to B-LTA on the server
+	// and with kyso sign extend: an archive time-stamp, the signed JWS
+	// components unchanged, JAdES-BASELINE-LTA for the verifier.
+	jwsBT := callRaw(t, "POST", base+"/v1/sign/jws", agency, "application/json",
+		[]byte(`{"payload":{"form":"TK01"},"serialization":"json","level":"B-T","seal_id":"`+seals.CredentialIDs[0]+`"}`), 200)
+	mp.Reset()
+	mw = multipart.NewWriter(&mp)
+	fw, _ = mw.CreateFormFile("file", "form.jws.json")
+	fw.Write(jwsBT)
+	mw.Close()
+	jwsLTA := callRaw(t, "POST", base+"/v1/sign/extend", agency, mw.FormDataContentType(), mp.Bytes(), 200)
+	var btFlat, ltaFlat struct{ Payload, Protected, Signature string }
+	if json.Unmarshal(jwsBT, &btFlat) != nil || json.Unmarshal(jwsLTA, &ltaFlat) != nil || btFlat != ltaFlat || !bytes.Contains(jwsLTA, []byte(`"etsiU":["`)) {
+		t.Fatalf("extended JWS:\n%s", jwsLTA)
+	}
+	var jwsRep struct {
+		ValidationStatus          struct{ MainIndication string }
+		SignatureValidationReport []struct{ SignatureLevel string }
+	}
+	call(t, "POST", base+"/v1/verify", "", "application/jose+json", jwsLTA, 200, &jwsRep)
+	if jwsRep.ValidationStatus.MainIndication != "TOTAL-PASSED" || len(jwsRep.SignatureValidationReport) == 0 || jwsRep.SignatureValidationReport[0].SignatureLevel != "JAdES-BASELINE-LTA" {
+		t.Errorf("/v1/verify on the extended JWS: %+v", jwsRep)
+	}
+	cliJWS := filepath.Join(dir, "renewed.jws.json")
+	if code, _, errs := runCLI(t, []string{"KYSO_TOKEN=" + agency}, "sign", "extend", "--server", base, "--out", cliJWS, write("lta.jws.json", jwsLTA)); code != exitOK {
+		t.Fatalf("kyso sign extend (JWS): exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(cliJWS); err != nil || bytes.Count(b, []byte(`"etsiU"`)) != 1 || len(b) <= len(jwsLTA) {
+		t.Fatalf("kyso sign extend (JWS) output: %d bytes, %v", len(b), err)
+	}
+
 	// Revocation: good, then revoked in OCSP at once and in its CRL shard.
 	ocspArgs := []string{"ocsp", "-issuer", issuing, "-cert", leaf, "-url", base + "/ocsp", "-CAfile", root}
 	if out := tool(t, "openssl", ocspArgs...); !strings.Contains(out, leaf+": good") {

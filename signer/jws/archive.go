@@ -33,10 +33,16 @@ type ExtendOptions struct {
 	Revocation cades.RevocationSource
 	// Root is added to the certificate values.
 	Root *x509.Certificate
+	// Content is the signed content of a JWS whose payload is detached
+	// (RFC 7515 Appendix F); when given for an attached payload it must
+	// be that payload (kyso/jose ErrContentMismatch otherwise).
+	Content []byte
 }
 
 // Extend brings every signature of a JAdES signature to B-LTA or renews
-// its archive time-stamp (ETSI TS 119 182-1 §5.3.6, §6.3). A compact JWS is
+// its archive time-stamp (ETSI TS 119 182-1 §5.3.6, §6.3). A detached
+// payload needs o.Content (the archive time-stamp covers it; sigD
+// references are not extended). A compact JWS is
 // turned into the flattened JSON serialization, which alone can carry
 // unsigned properties; the protected header, payload and signature value
 // are never changed, so the base JWS still verifies. For each signature:
@@ -59,8 +65,8 @@ func Extend(ctx context.Context, data []byte, o ExtendOptions) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotExtendable, err)
 	}
-	if doc.Detached {
-		return nil, fmt.Errorf("%w: the payload is detached; the archive time-stamp covers the payload", ErrNotExtendable)
+	if doc.Detached && o.Content == nil {
+		return nil, fmt.Errorf("%w: the archive time-stamp covers the payload", kjose.ErrContentMissing)
 	}
 	var top map[string]json.RawMessage
 	if doc.Serialization == kjose.Compact {
@@ -93,7 +99,10 @@ func Extend(ctx context.Context, data []byte, o ExtendOptions) ([]byte, error) {
 		top["signatures"] = obj(list)
 	default:
 		s := doc.Sigs[0]
-		top["payload"], top["signature"], top["header"] = str(doc.Payload), str(s.Signature), obj(headers[0])
+		top["signature"], top["header"] = str(s.Signature), obj(headers[0])
+		if !doc.Detached {
+			top["payload"] = str(doc.Payload)
+		}
 		if s.Protected != "" {
 			top["protected"] = str(s.Protected)
 		}
@@ -113,7 +122,10 @@ func extendOne(ctx context.Context, doc *kjose.Doc, s kjose.Sig, o ExtendOptions
 	if len(p.Certs) == 0 {
 		return nil, fmt.Errorf("%w: no x5c header parameter", ErrNotExtendable)
 	}
-	input, err := kjose.SigningInput(doc, s, p, nil)
+	input, err := kjose.SigningInput(doc, s, p, o.Content)
+	if errors.Is(err, kjose.ErrContentMismatch) || errors.Is(err, kjose.ErrContentMissing) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotExtendable, err)
 	}
@@ -204,7 +216,7 @@ func extendOne(ctx context.Context, doc *kjose.Doc, s kjose.Sig, o ExtendOptions
 		encoded[i], _ = json.Marshal(e)
 	}
 	nu := kjose.ParseUnsigned(encoded)
-	input, err = kjose.ArchiveInput(doc, s, p, nu, len(entries), "", nil)
+	input, err = kjose.ArchiveInput(doc, s, p, nu, len(entries), "", o.Content)
 	if err != nil {
 		return nil, fmt.Errorf("jws: archive time-stamp: %w", err)
 	}
