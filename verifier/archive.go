@@ -186,15 +186,36 @@ const maxCMSCounterDepth = 2
 // SignerInfo's signature value, so one moved from another signature does
 // not verify. They are reported as signatures of their own, consistently
 // with JAdES counter-signatures; one that cannot be read or validated is
-// reported so, never skipped.
-func (v *Verifier) cmsCounterSignatures(ctx context.Context, c signerCheck, depth int) []report.Signature {
+// reported so, never skipped. poeOf gives the proofs of existence of a
+// countersignature attribute value (archive time-stamps whose index holds
+// it, PDF document time-stamps after it); a nested counter-signature has
+// those of the one it is inside.
+func (v *Verifier) cmsCounterSignatures(ctx context.Context, c signerCheck, poeOf func(a cms.Attribute, value []byte) []time.Time, depth int) []report.Signature {
 	var out []report.Signature
 	if ders := c.si.Unsigned(cms.OIDCounterSignature); !spendCounters(ctx, len(ders)) {
 		sig := report.Signature{Format: "CMS counter-signature", Status: tooManySigners(len(ders), "counter-signatures")}
 		sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
 		return append(out, sig)
 	}
-	for _, der := range c.si.Unsigned(cms.OIDCounterSignature) {
+	var attrs []cms.Attribute
+	for _, a := range c.si.UnsignedAttrs {
+		if a.Type.Equal(cms.OIDCounterSignature) {
+			attrs = append(attrs, a)
+		}
+	}
+	for _, a := range attrs {
+		for _, der := range a.Values {
+			out = append(out, v.cmsCounterSignature(ctx, c, der, poeOf(a, der), depth)...)
+		}
+	}
+	return out
+}
+
+// cmsCounterSignature validates one counter-signature of c's signer and
+// those nested in it.
+func (v *Verifier) cmsCounterSignature(ctx context.Context, c signerCheck, der []byte, poe []time.Time, depth int) []report.Signature {
+	var out []report.Signature
+	{
 		sig := report.Signature{Format: "CMS counter-signature"}
 		csi, err := cms.ParseSignerInfo(der)
 		switch {
@@ -205,6 +226,7 @@ func (v *Verifier) cmsCounterSignatures(ctx context.Context, c signerCheck, dept
 		default:
 			value := slices.Clone(c.si.Signature)
 			cc := signerCheck{sd: c.sd, si: csi, extraCerts: c.extraCerts, evidence: c.evidence, format: c.format, counter: true,
+				poe: poe, poeProof: "archive-time-stamp",
 				digest: func(newHash func() hash.Hash) ([]byte, error) {
 					h := newHash()
 					h.Write(value)
@@ -217,8 +239,8 @@ func (v *Verifier) cmsCounterSignatures(ctx context.Context, c signerCheck, dept
 				sig.Format = "CAdES counter-signature"
 			}
 			out = append(out, sig)
-			out = append(out, v.cmsCounterSignatures(ctx, cc, depth+1)...)
-			continue
+			inherited := func(cms.Attribute, []byte) []time.Time { return poe }
+			return append(out, v.cmsCounterSignatures(ctx, cc, inherited, depth+1)...)
 		}
 		sig.SigningTime = report.SigningTime{Best: v.validationTime(), Proof: "validation-time"}
 		out = append(out, sig)

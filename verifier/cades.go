@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -37,8 +38,10 @@ type signerCheck struct {
 	content    func() ([]byte, error)
 	extraCerts []*x509.Certificate
 	evidence   []revocation.Evidence
-	// poe are proofs of existence from later document time-stamps.
-	poe []time.Time
+	// poe are proofs of existence from later document time-stamps (or, as
+	// poeProof says, from other time-stamps covering the signer).
+	poe      []time.Time
+	poeProof string
 	// claimed is the signing time claimed outside CMS (PDF /M).
 	claimed *time.Time
 	// format is the document format for the signer certificate policy
@@ -56,8 +59,10 @@ type signerResult struct {
 	essV2       bool
 	sigTST      bool
 	revocSource string
-	// archived: a valid archive-time-stamp-v3 covers the signature.
+	// archived: a valid archive-time-stamp-v3 covers the signature; arch
+	// are the valid ones.
 	archived bool
+	arch     archiveStamps
 }
 
 // dn prints a distinguished name, naming the userID attribute UID.
@@ -244,7 +249,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	// genTime; signature time-stamps prove the signature value did.
 	evidence := append([]revocation.Evidence{cmsEvidence(c.sd, c.si)}, c.evidence...)
 	arch, unsupported := v.archiveTimeStamps(ctx, c, evidence, o, sig)
-	res.archived = len(arch) > 0
+	res.archived, res.arch = len(arch) > 0, arch
 	if unsupported != "" {
 		// Applied last, so a more specific indeterminate cause (the
 		// chain, say) is reported first; never TOTAL-PASSED.
@@ -276,7 +281,7 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 	proof := "signature-time-stamp"
 	for _, t := range c.poe {
 		if poe.IsZero() || t.Before(poe) {
-			poe, proof = t, "document-time-stamp"
+			poe, proof = t, cmp.Or(c.poeProof, "document-time-stamp")
 		}
 	}
 	for _, a := range arch {

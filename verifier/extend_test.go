@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"math/big"
 	"testing"
 	"time"
 
+	"kyso/cms"
 	"kyso/signer"
 	"kyso/signer/signertest"
 	"kyso/verifier"
@@ -100,6 +102,14 @@ func TestExtendCAdESKeepsSignaturesVerifiable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A counter-signature by a second short-lived certificate, which the
+	// archive time-stamps cover too.
+	ck, ccert := shortLivedSigner(t, pki)
+	sd, err := cms.Parse(p7s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p7s = withCounter(t, p7s, counterSign(t, signertest.Entity{Cert: ccert, Key: ck}, sd.Signers[0].Signature, false), ccert)
 	// The content is not needed: the message-digest attribute stands for it.
 	extended, _, err := signer.Extend(ctx, p7s, nil, deps)
 	if err != nil {
@@ -127,6 +137,10 @@ func TestExtendCAdESKeepsSignaturesVerifiable(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := rep.Signatures[0]
+			if len(rep.Signatures) != 2 || rep.Signatures[1].Status.MainIndication != tc.want {
+				b, _ := json.MarshalIndent(rep.Signatures, "", " ")
+				t.Fatalf("counter-signature not %s\n%s", tc.want, b)
+			}
 			archives := 0
 			for _, ts := range s.TimeStamps {
 				if ts.Type == "archive" {

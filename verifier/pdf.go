@@ -210,13 +210,21 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 			}
 			check := signerCheck{sd: sd, si: si, digest: d, content: content,
 				extraCerts: dssCerts, evidence: dssEv, poe: poe, claimed: claimed, format: FormatPDF}
-			s.counters = append(s.counters, v.cmsCounterSignatures(ctx, check, 0)...)
+			// Counter-signatures are covered by the document time-stamps
+			// after the signature and by the signer's archive time-stamps.
+			counters := func(res signerResult) {
+				poeOf := func(a cms.Attribute, val []byte) []time.Time {
+					return append(slices.Clone(poe), res.arch.covering(a, val)...)
+				}
+				s.counters = append(s.counters, v.cmsCounterSignatures(ctx, check, poeOf, 0)...)
+			}
 			if i == 0 {
 				s.res = v.validateSigner(ctx, check, &s.sig)
+				counters(s.res)
 				continue
 			}
 			other := report.Signature{}
-			v.validateSigner(ctx, check, &other)
+			counters(v.validateSigner(ctx, check, &other))
 			for _, c := range other.Checks {
 				c.Name = fmt.Sprintf("signer %d: %s", i+1, c.Name)
 				s.sig.Checks = append(s.sig.Checks, c)
