@@ -79,6 +79,14 @@ func TestRevocationEvidence(t *testing.T) {
 		afterExpiry := shardCRL(t, fx, fx.pki.CRLURL, now, nil)
 		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{afterExpiry}), report.Indeterminate, report.TryLater)
 	})
+	t.Run("CRL dated a year after the validation time", func(t *testing.T) {
+		k := fx.pki.Issue(t, testdoc.Profile{CN: "Good Only In The Future"})
+		doc := signBT(k)
+		future := shardCRL(t, fx, fx.pki.CRLURL, now.AddDate(1, 0, 0), nil)
+		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{future}), report.Indeterminate, report.TryLater)
+		current := shardCRL(t, fx, fx.pki.CRLURL, now, nil)
+		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{future, current}), report.TotalPassed, "")
+	})
 	t.Run("OCSP response with another CA's entry for the serial first", func(t *testing.T) {
 		k := fx.pki.Issue(t, testdoc.Profile{CN: "Revoked Behind A Decoy"})
 		fx.pki.Revoke(k.Cert, now.Add(-time.Hour))

@@ -120,7 +120,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err.Error())
 	}
-	rc.Freshness = pol.Freshness
+	rc.Freshness, rc.ClockSkew = pol.Freshness, pol.ClockSkew
 	roots, err := verifier.LoadCertificates(anchors...)
 	if err != nil {
 		return fail(err.Error())

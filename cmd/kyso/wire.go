@@ -174,7 +174,7 @@ func open(ctx context.Context, e *env) (*components, error) {
 	c.verifier = verifier.New(verifier.Options{
 		Roots:      roots,
 		Policy:     pol,
-		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: revocationHosts(cfg), Freshness: pol.Freshness}),
+		Revocation: revocation.New(revocation.Config{Offline: cfg.Verifier.Offline, AllowedHosts: revocationHosts(cfg), Freshness: pol.Freshness, ClockSkew: pol.ClockSkew}),
 		Logger:     e.log.With("component", "verifier"),
 	})
 

@@ -43,6 +43,9 @@ type Policy struct {
 	// Freshness is the revocation freshness window (0: the evidence's own
 	// validity period).
 	Freshness time.Duration
+	// ClockSkew is how far after the current time revocation evidence may
+	// say it was issued (0: the revocation checker's default).
+	ClockSkew time.Duration
 	keyUsage  x509.KeyUsage
 	refuseCA  bool
 	eku       map[string][]asn1.ObjectIdentifier
@@ -58,6 +61,7 @@ type file struct {
 	Keys       map[string]string `yaml:"keys"`
 	Revocation struct {
 		Freshness string `yaml:"freshness"`
+		ClockSkew string `yaml:"clock_skew"`
 	} `yaml:"revocation"`
 	Signer struct {
 		KeyUsage         []string            `yaml:"key_usage"`
@@ -160,6 +164,13 @@ func Parse(data []byte) (*Policy, error) {
 			return nil, fmt.Errorf("policy: revocation.freshness %q: want a duration such as 24h", s)
 		}
 		p.Freshness = d
+	}
+	if s := f.Revocation.ClockSkew; s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			return nil, fmt.Errorf("policy: revocation.clock_skew %q: want a duration such as 5m, at most 24h", s)
+		}
+		p.ClockSkew = d
 	}
 	for _, n := range f.Signer.KeyUsage {
 		ku, ok := keyUsageNames[n]

@@ -44,8 +44,8 @@ func TestDefault(t *testing.T) {
 			t.Errorf("%s: acceptable %t, want %t (%+v)", tc.name, got, tc.ok, tc.s)
 		}
 	}
-	if p.Freshness != 0 {
-		t.Errorf("default freshness %v", p.Freshness)
+	if p.Freshness != 0 || p.ClockSkew != 5*time.Minute {
+		t.Errorf("default freshness %v, clock skew %v", p.Freshness, p.ClockSkew)
 	}
 }
 
@@ -57,6 +57,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad date", strings.Replace(base, `"2009-08-01"`, `"2009/08/01"`, 1), "YYYY-MM-DD"},
 		{"bad RSA", strings.Replace(base, "RSA-1024:", "RSA-x:", 1), "RSA-<bits>"},
 		{"bad freshness", strings.Replace(base, "freshness: 0s", "freshness: soon", 1), "duration"},
+		{"bad clock skew", strings.Replace(base, "clock_skew: 5m", "clock_skew: -5m", 1), "revocation.clock_skew"},
+		{"clock skew of days", strings.Replace(base, "clock_skew: 5m", "clock_skew: 72h", 1), "revocation.clock_skew"},
 		{"unknown EKU", strings.Replace(base, "emailProtection", "nonsense", 1), "extended key usage"},
 		{"empty", "", "EOF"},
 		{"no algorithms", "revocation: {freshness: 1h}\n", "digests and keys"},

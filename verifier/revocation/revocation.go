@@ -68,8 +68,15 @@ type Config struct {
 	// (nextUpdate - thisUpdate), and evidence without nextUpdate must then
 	// be issued at or after that time.
 	Freshness time.Duration
+	// ClockSkew is how far after the current time evidence may say it was
+	// issued (thisUpdate, OCSP producedAt); evidence dated later is
+	// refused. Zero means DefaultClockSkew.
+	ClockSkew time.Duration
 	Now       func() time.Time
 }
+
+// DefaultClockSkew is the default Config.ClockSkew.
+const DefaultClockSkew = 5 * time.Minute
 
 // Checker checks revocation. It is safe for concurrent use.
 type Checker struct {
@@ -96,6 +103,9 @@ func New(cfg Config) *Checker {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ClockSkew <= 0 {
+		cfg.ClockSkew = DefaultClockSkew
 	}
 	return &Checker{cfg: cfg, cache: map[string]cached{}}
 }
@@ -137,8 +147,9 @@ var errNotForCert = errors.New("not about this certificate")
 // distribution point, certificate type, all reasons, no indirect or delta
 // CRL, no unknown critical extension), an OCSP response whose CertID
 // names cert's issuer and which the issuer or its delegated responder
-// signed. A "good" issued after cert expired counts only under
-// ExpiredCertsOnCRL or an OCSP archive cutoff. Then:
+// signed, and dated (thisUpdate, producedAt) no later than the current
+// time plus Config.ClockSkew. A "good" issued after cert expired counts
+// only under ExpiredCertsOnCRL or an OCSP archive cutoff. Then:
 //   - any evidence that cert was revoked at or before at decides Revoked,
 //     whatever else says good;
 //   - else evidence of a revocation after at gives Good with RevokedAt;
@@ -151,6 +162,9 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 	var notes []string
 	var cands []*candidate
 	add := func(cand *candidate, err error, source string) {
+		if err == nil {
+			err = c.notFuture(cand)
+		}
 		switch {
 		case errors.Is(err, errNotForCert):
 		case err != nil:
@@ -236,6 +250,20 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 	return Result{Status: Unknown, Detail: strings.Join(notes, "; ")}
 }
 
+// notFuture refuses evidence that says it was issued after the current
+// time (plus the clock skew allowed): no issuer can have made it yet, and
+// it would otherwise count as the freshest "good".
+func (c *Checker) notFuture(cand *candidate) error {
+	now := c.cfg.Now().UTC()
+	limit := now.Add(c.cfg.ClockSkew)
+	for _, t := range []time.Time{cand.thisUpdate, cand.producedAt} {
+		if t.After(limit) {
+			return fmt.Errorf("issued %s, after the current time %s", stamp(t), stamp(now))
+		}
+	}
+	return nil
+}
+
 // decide applies Check's rules to the candidates.
 func decide(cands []*candidate, at time.Time, freshness time.Duration) (Result, bool) {
 	var revokedBefore, revokedAfter, after, before *candidate
@@ -293,6 +321,9 @@ func (c *Checker) responderCheck(ctx context.Context, issuer *x509.Certificate, 
 		for _, der := range crls {
 			cand, err := fromCRL(der, r, issuer, "CRL")
 			if err == nil {
+				err = c.notFuture(cand)
+			}
+			if err == nil {
 				cands = append(cands, cand)
 			} else if !errors.Is(err, errNotForCert) {
 				notes = append(notes, err.Error())
@@ -305,7 +336,11 @@ func (c *Checker) responderCheck(ctx context.Context, issuer *x509.Certificate, 
 					notes = append(notes, err.Error())
 					continue
 				}
-				if cand, err := fromCRL(der, r, issuer, "online CRL "+u); err == nil {
+				cand, err := fromCRL(der, r, issuer, "online CRL "+u)
+				if err == nil {
+					err = c.notFuture(cand)
+				}
+				if err == nil {
 					cands = append(cands, cand)
 				} else {
 					notes = append(notes, err.Error())

@@ -81,7 +81,7 @@ func (c ca) crl(t *testing.T, this time.Time, revoked map[int64]time.Time) []byt
 func TestEmbedded(t *testing.T) {
 	c := newCA(t)
 	leaf := c.leaf(t, 10, "", "")
-	signed := time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	signed := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Second)
 	ctx := context.Background()
 	chk := revocation.New(revocation.Config{Offline: true})
 	for _, tc := range []struct {
