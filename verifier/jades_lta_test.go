@@ -344,6 +344,7 @@ func TestJAdESArchiveAttacks(t *testing.T) {
 		{"arcTst unknown member", withEtsiU(t, f, entries(enc[0], enc[1], enc[2], encodeEntry(t, map[string]any{"arcTst": map[string]any{
 			"timeStamped": "previousArcTst", "tstTokens": tokensOf(t, dec[3]["arcTst"])}}))), report.Indeterminate, report.SigConstraintsFailure},
 		{"clear elements archived", withEtsiU(t, f, []any{dec[0], dec[1], dec[2], dec[3]}), report.Indeterminate, report.SigConstraintsFailure},
+		{"too many archive time-stamps", withEtsiU(t, f, append(entries(enc[0], enc[1], enc[2]), manyOf(enc[3], 17)...)), report.Indeterminate, report.SigConstraintsFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The base JWS still verifies: only unsigned data changed.
@@ -511,4 +512,55 @@ func needTool(t *testing.T, name string) string {
 		t.Skipf("%s not installed", name)
 	}
 	return p
+}
+
+// Every signature of a general JSON JWS is extended, and a detached
+// payload is extended with its content, which the archive time-stamp then
+// covers: verified with that content it is JAdES-BASELINE-LTA two years on,
+// with other content it fails.
+func TestJAdESArchiveGeneralAndDetached(t *testing.T) {
+	env := newJWSEnv(t, signertest.P256)
+	ctx := context.Background()
+	key := oneDayKey(t, env)
+	second := env.pki.NewSigner(t, signertest.P256, nil, "Trần Thị Bình")
+	gen := general(t, env.sign(t, key, "json", signer.BT, formPayload),
+		env.sign(t, signer.Key{Signer: second.Key, Cert: second.Cert, Chain: env.pki.Chain()}, "json", signer.BT, formPayload))
+	genLTA := extendJWS(t, env, gen)
+
+	compact := env.sign(t, key, "compact", signer.BB, formPayload)
+	parts := strings.Split(string(compact), ".")
+	detached := []byte(parts[0] + ".." + parts[2])
+	detLTA, err := signer.ExtendJWS(ctx, detached, formPayload, env.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(detLTA, []byte(`"payload"`)) {
+		t.Fatalf("the detached payload was attached: %s", detLTA)
+	}
+
+	later := verifier.New(verifier.Options{Roots: []*x509.Certificate{env.pki.Root.Cert}, At: time.Now().AddDate(2, 0, 0)})
+	rep := verifyJWS(t, later, genLTA, nil)
+	if rep.Status.MainIndication != report.TotalPassed || len(rep.Signatures) != 2 {
+		t.Fatalf("general: %s/%s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, reportText(rep))
+	}
+	for _, s := range rep.Signatures {
+		if s.Level != "JAdES-BASELINE-LTA" {
+			t.Fatalf("general: level %q\n%s", s.Level, reportText(rep))
+		}
+	}
+	rep = verifyJWS(t, later, detLTA, formPayload)
+	if rep.Status.MainIndication != report.TotalPassed || rep.Signatures[0].Level != "JAdES-BASELINE-LTA" {
+		t.Fatalf("detached: %s/%s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, reportText(rep))
+	}
+	if rep := verifyJWS(t, later, detLTA, []byte(`{"form":"TK01"}`)); rep.Status.MainIndication == report.TotalPassed {
+		t.Fatalf("detached with other content passed\n%s", reportText(rep))
+	}
+}
+
+func manyOf(e string, n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = e
+	}
+	return out
 }

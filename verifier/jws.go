@@ -290,6 +290,10 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 	return counters
 }
 
+// maxJWSArchiveTokens bounds the archive time-stamp tokens validated for
+// one signature (each is a time-stamp validation over the whole JWS).
+const maxJWSArchiveTokens = 16
+
 // jadesPOE is the proof of existence a valid archive time-stamp at etsiU
 // position index gives.
 type jadesPOE struct {
@@ -310,6 +314,16 @@ type jadesPOE struct {
 func (v *Verifier) jadesArchiveTimeStamps(ctx context.Context, o *outcome, doc *jose.Doc, s jose.Sig, p *jose.Params, u *jose.Unsigned, content []byte, evidence revocation.Evidence) (bool, []jadesPOE, []report.TimeStamp) {
 	intact := false
 	var poes []jadesPOE
+	tokens := 0
+	for _, a := range u.ArcTst {
+		tokens += len(a.Tokens)
+	}
+	if tokens > maxJWSArchiveTokens {
+		err := fmt.Errorf("%d archive time-stamp tokens; at most %d are validated", tokens, maxJWSArchiveTokens)
+		o.check("archive time-stamp", err)
+		o.fail(report.Indeterminate, report.SigConstraintsFailure, err.Error())
+		return false, nil, nil
+	}
 	reports := make([]report.TimeStamp, len(u.ArcTst))
 	for k := len(u.ArcTst) - 1; k >= 0; k-- {
 		a := u.ArcTst[k]

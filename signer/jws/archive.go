@@ -27,6 +27,10 @@ var (
 	ErrClearArchived = errors.New("jws: the unsigned properties are in clear and already archived with a canonicalization")
 )
 
+// maxExtendSignatures bounds the signatures of one JWS Extend time-stamps
+// (each costs time-stamps and revocation requests).
+const maxExtendSignatures = 20
+
 // ExtendOptions are what Extend needs.
 type ExtendOptions struct {
 	Stamper    Stamper
@@ -73,6 +77,9 @@ func Extend(ctx context.Context, data []byte, o ExtendOptions) ([]byte, error) {
 		top = map[string]json.RawMessage{}
 	} else if err := json.Unmarshal(bytes.TrimSpace(data), &top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotExtendable, err)
+	}
+	if len(doc.Sigs) > maxExtendSignatures {
+		return nil, fmt.Errorf("%w: %d signatures; at most %d are extended", ErrNotExtendable, len(doc.Sigs), maxExtendSignatures)
 	}
 	var headers []map[string]json.RawMessage
 	for i, s := range doc.Sigs {
