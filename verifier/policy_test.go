@@ -131,4 +131,31 @@ func TestPolicy(t *testing.T) {
 	// nothing gives, so it proves nothing.
 	sha256Later := withPolicy(t, `SHA-256: ""`, `SHA-256: "`+tomorrow+`"`, time.Now().AddDate(0, 0, 3))
 	check(t, sha256Later, pdf(docSigning), report.Indeterminate, report.CryptoConstraintsFailureNoPOE)
+
+	// A policy that leaves out the signer section used to mean no signer
+	// constraint at all: a CA certificate with keyCertSign only then signs
+	// TOTAL-PASSED, exactly as under a policy that writes those lax
+	// settings out. Leaving a section or signer setting out is an error
+	// naming it; the default refuses the signer.
+	certSignOnly := issueCustom(t, fx, 5007, ec(), func(c *x509.Certificate) { c.IsCA, c.KeyUsage = true, x509.KeyUsageCertSign })
+	base := string(policy.DefaultYAML())
+	signerAt := strings.Index(base, "\nsigner:")
+	lax := base[:signerAt] + "\nsigner: {key_usage: [], refuse_ca: false, extended_key_usage: {}}\n"
+	laxPol, err := policy.Parse([]byte(lax))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, New(Options{Roots: []*x509.Certificate{fx.pki.Root.Cert}, Policy: laxPol, Revocation: fx.online.opts.Revocation}), pdf(certSignOnly), report.TotalPassed, "")
+	for _, tc := range []struct{ yaml, missing string }{
+		{base[:signerAt] + "\n", "signer"},
+		{base[:signerAt] + "\nsigner: {refuse_ca: true, extended_key_usage: {}}\n", "signer.key_usage"},
+		{base[:signerAt] + "\nsigner: {key_usage: [digitalSignature], extended_key_usage: {}}\n", "signer.refuse_ca"},
+		{base[:signerAt] + "\nsigner: {key_usage: [digitalSignature], refuse_ca: true}\n", "signer.extended_key_usage"},
+		{base[:strings.Index(base, "\nrevocation:")] + base[signerAt:], "revocation"},
+	} {
+		if _, err := policy.Parse([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.missing) {
+			t.Fatalf("policy without %s: %v", tc.missing, err)
+		}
+	}
+	check(t, fx.online, pdf(certSignOnly), report.Indeterminate, report.ChainConstraintsFailure)
 }

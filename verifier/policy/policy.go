@@ -59,15 +59,34 @@ type rsaRule struct {
 type file struct {
 	Digests    map[string]string `yaml:"digests"`
 	Keys       map[string]string `yaml:"keys"`
-	Revocation struct {
+	// Pointers tell a section or setting left out from one written
+	// empty: everything but the revocation durations must be written out.
+	Revocation *struct {
 		Freshness string `yaml:"freshness"`
 		ClockSkew string `yaml:"clock_skew"`
 	} `yaml:"revocation"`
-	Signer struct {
-		KeyUsage         []string            `yaml:"key_usage"`
-		RefuseCA         bool                `yaml:"refuse_ca"`
-		ExtendedKeyUsage map[string][]string `yaml:"extended_key_usage"`
+	Signer *struct {
+		KeyUsage         *[]string            `yaml:"key_usage"`
+		RefuseCA         *bool                `yaml:"refuse_ca"`
+		ExtendedKeyUsage *map[string][]string `yaml:"extended_key_usage"`
 	} `yaml:"signer"`
+}
+
+// missing names the first section or setting a policy file leaves out.
+func (f *file) missing() string {
+	switch {
+	case f.Revocation == nil:
+		return "revocation"
+	case f.Signer == nil:
+		return "signer"
+	case f.Signer.KeyUsage == nil:
+		return "signer.key_usage"
+	case f.Signer.RefuseCA == nil:
+		return "signer.refuse_ca"
+	case f.Signer.ExtendedKeyUsage == nil:
+		return "signer.extended_key_usage"
+	}
+	return ""
 }
 
 var digestNames = map[string]crypto.Hash{
@@ -124,10 +143,13 @@ func Parse(data []byte) (*Policy, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	p := &Policy{digests: map[crypto.Hash]time.Time{}, keys: map[string]time.Time{}, refuseCA: f.Signer.RefuseCA, eku: map[string][]asn1.ObjectIdentifier{}}
 	if len(f.Digests) == 0 || len(f.Keys) == 0 {
 		return nil, errors.New("policy: digests and keys must list the acceptable algorithms")
 	}
+	if m := f.missing(); m != "" {
+		return nil, fmt.Errorf("policy: %s is missing: every section and signer setting must be written out", m)
+	}
+	p := &Policy{digests: map[crypto.Hash]time.Time{}, keys: map[string]time.Time{}, refuseCA: *f.Signer.RefuseCA, eku: map[string][]asn1.ObjectIdentifier{}}
 	for name, d := range f.Digests {
 		h, ok := digestNames[name]
 		if !ok {
@@ -172,14 +194,14 @@ func Parse(data []byte) (*Policy, error) {
 		}
 		p.ClockSkew = d
 	}
-	for _, n := range f.Signer.KeyUsage {
+	for _, n := range *f.Signer.KeyUsage {
 		ku, ok := keyUsageNames[n]
 		if !ok {
 			return nil, fmt.Errorf("policy: unknown key usage %q", n)
 		}
 		p.keyUsage |= ku
 	}
-	for name, names := range f.Signer.ExtendedKeyUsage {
+	for name, names := range *f.Signer.ExtendedKeyUsage {
 		format, ok := ekuFormat(name)
 		if !ok {
 			return nil, fmt.Errorf("policy: signer.extended_key_usage: unknown format %q (PDF, CMS, JWS or default)", name)
