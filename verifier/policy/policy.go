@@ -57,8 +57,8 @@ type rsaRule struct {
 }
 
 type file struct {
-	Digests    map[string]string `yaml:"digests"`
-	Keys       map[string]string `yaml:"keys"`
+	Digests map[string]string `yaml:"digests"`
+	Keys    map[string]string `yaml:"keys"`
 	// Pointers tell a section or setting left out from one written
 	// empty: everything but the revocation durations must be written out.
 	Revocation *struct {
