@@ -101,7 +101,13 @@ start_hsm() {
   rm -f "$sock"
   setsid p11-kit server --provider "$softhsm" -f -n "$sock" "pkcs11:token=kyso-dev" >>"$out/logs/p11-kit.log" 2>&1 &
   hsm_pid=$!
-  for _ in $(seq 1 100); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do
+    if [ -S "$sock" ]; then
+      kill -0 -- -"$hsm_pid" 2>/dev/null && return 0
+      log "p11-kit server does not lead a process group of its own"; exit 1
+    fi
+    sleep 0.1
+  done
   log "p11-kit server did not start"; exit 1
 }
 stop_hsm() {

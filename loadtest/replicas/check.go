@@ -100,6 +100,9 @@ type Report struct {
 	ErrorsOutsideFaults int                 `json:"errors_outside_faults"`
 	ErrorsByWindow      map[string]int      `json:"errors_by_window"`
 	ErrorSamples        map[string][]string `json:"error_samples,omitempty"`
+	// InternalErrors counts answers 500 in any window: an HSM outage or
+	// a lost replica is a 503 or a retry, never an internal error.
+	InternalErrors int `json:"internal_errors"`
 	FaultWindows        []Fault             `json:"fault_windows"`
 	Operations          int                 `json:"operations"`
 	ByOperation         map[string]OpStats  `json:"by_operation"`
@@ -127,6 +130,9 @@ func (r *Report) Failures() []string {
 	}
 	if r.ErrorsOutsideFaults > 0 {
 		out = append(out, fmt.Sprintf("%d errors outside the fault windows", r.ErrorsOutsideFaults))
+	}
+	if r.InternalErrors > 0 {
+		out = append(out, fmt.Sprintf("%d answers 500 internal error", r.InternalErrors))
 	}
 	if !r.AuditVerifies {
 		out = append(out, "the audit log does not verify")
@@ -158,7 +164,7 @@ func (r *Report) Text() string {
 	}
 	fmt.Fprintf(&b, "\nlost acknowledged: %d\nrevoked certificates checked in OCSP and CRL on every replica: %d, failures %d\n",
 		r.LostAcknowledged, r.RevocationChecks, r.RevocationStatusFailures)
-	fmt.Fprintf(&b, "errors outside fault windows: %d\n", r.ErrorsOutsideFaults)
+	fmt.Fprintf(&b, "errors outside fault windows: %d (internal errors anywhere: %d)\n", r.ErrorsOutsideFaults, r.InternalErrors)
 	for _, f := range r.FaultWindows {
 		fmt.Fprintf(&b, "fault %s: %.1f s, %d errors\n", f.Name, f.End.Sub(f.Start).Seconds(), r.ErrorsByWindow[f.Name])
 	}
@@ -211,6 +217,9 @@ func Summarise(ops []Op, faults []Fault) *Report {
 			r.ErrorsByWindow[w]++
 			if w == Outside {
 				r.ErrorsOutsideFaults++
+			}
+			if strings.Contains(op.Err, "HTTP 500") {
+				r.InternalErrors++
 			}
 			if len(r.ErrorSamples[w]) < 5 {
 				r.ErrorSamples[w] = append(r.ErrorSamples[w], op.Name+": "+op.Err)

@@ -86,7 +86,10 @@ func TestSummarise(t *testing.T) {
 			t.Errorf("acknowledged %s = %d", k, r.Acknowledged[k])
 		}
 	}
-	if f := r.Failures(); len(f) != 1 || !strings.Contains(f[0], "outside the fault windows") {
+	if r.InternalErrors != 1 {
+		t.Errorf("internal errors %d", r.InternalErrors)
+	}
+	if f := r.Failures(); len(f) != 2 || !strings.Contains(f[0], "outside the fault windows") || !strings.Contains(f[1], "500") {
 		t.Fatalf("failures %q", f)
 	}
 	golden(t, "summary.txt", r.Text())
