@@ -102,10 +102,10 @@ type Report struct {
 	ErrorSamples        map[string][]string `json:"error_samples,omitempty"`
 	// InternalErrors counts answers 500 in any window: an HSM outage or
 	// a lost replica is a 503 or a retry, never an internal error.
-	InternalErrors int `json:"internal_errors"`
-	FaultWindows        []Fault             `json:"fault_windows"`
-	Operations          int                 `json:"operations"`
-	ByOperation         map[string]OpStats  `json:"by_operation"`
+	InternalErrors int                `json:"internal_errors"`
+	FaultWindows   []Fault            `json:"fault_windows"`
+	Operations     int                `json:"operations"`
+	ByOperation    map[string]OpStats `json:"by_operation"`
 	// Latency is over every successful operation.
 	Latency       OpStats `json:"latency"`
 	LoadSeconds   float64 `json:"load_seconds"`
