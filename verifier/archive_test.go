@@ -337,10 +337,13 @@ func (s essStamper) Stamp(_ context.Context, digest []byte, h crypto.Hash) ([]by
 }
 
 // A time-stamp token without the ESS signing-certificate(-v2) attribute
-// does not identify its TSA certificate and proves nothing: EN 319 102-1
-// §5.2.3 (as EU DSS) gives INDETERMINATE/NO_SIGNING_CERTIFICATE_FOUND, for
-// a CAdES signature time-stamp and a PDF document time-stamp alike. The
-// same tokens with the attribute pass.
+// is refused and proves nothing. The TSA certificate is still identified
+// (by the signer identifier); the missing reference fails a signature
+// acceptance constraint (EN 319 102-1 §5.2.8; EU DSS's
+// SigningCertificatePresent check at level FAIL), which is
+// INDETERMINATE/SIG_CONSTRAINTS_FAILURE, for a CAdES signature time-stamp
+// and a PDF document time-stamp alike. The same tokens with the attribute
+// pass.
 func TestTimeStampWithoutESSAttributeRefused(t *testing.T) {
 	ctx := context.Background()
 	pki, ts, online, _ := signerSetup(t)
@@ -363,7 +366,7 @@ func TestTimeStampWithoutESSAttributeRefused(t *testing.T) {
 	}
 	for _, ess := range []bool{false, true} {
 		stamper := essStamper{tsa: pki.TSA, ess: ess}
-		want := report.Status{MainIndication: report.Indeterminate, SubIndication: report.NoSigningCertificateFound}
+		want := report.Status{MainIndication: report.Indeterminate, SubIndication: report.SigConstraintsFailure}
 		if ess {
 			want = report.Status{MainIndication: report.TotalPassed}
 		}

@@ -446,7 +446,7 @@ func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind
 		ind := report.TotalFailed
 		switch sub {
 		case report.NoCertificateChainFound, report.NoSigningCertificateFound, report.CertificateChainGeneralFailure,
-			report.CryptoConstraintsFailure, report.CryptoConstraintsFailureNoPOE, report.ChainConstraintsFailure:
+			report.CryptoConstraintsFailure, report.CryptoConstraintsFailureNoPOE, report.ChainConstraintsFailure, report.SigConstraintsFailure:
 			ind = report.Indeterminate
 		}
 		out.Status = report.Status{MainIndication: ind, SubIndication: sub, Detail: fmt.Sprintf(format, args...)}
@@ -481,7 +481,11 @@ func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind
 	case err != nil:
 		return fail(report.FormatFailure, "time-stamp signing-certificate attribute: %v", err)
 	case !present:
-		return fail(report.NoSigningCertificateFound, "time-stamp has no ESS signing-certificate attribute (RFC 3161 §2.4.2, RFC 5816)")
+		// Kyso requires the reference (RFC 3161 §2.4.2, RFC 5816); as a
+		// signature acceptance constraint (EN 319 102-1 §5.2.8, EU DSS's
+		// SigningCertificatePresent at FAIL) its absence is
+		// INDETERMINATE/SIG_CONSTRAINTS_FAILURE.
+		return fail(report.SigConstraintsFailure, "time-stamp has no ESS signing-certificate attribute (RFC 3161 §2.4.2, RFC 5816)")
 	case !ess.MatchesCert(tsa):
 		return fail(report.NoSigningCertificateFound, "time-stamp signing-certificate attribute does not match")
 	}
