@@ -91,8 +91,17 @@ func (a *AuditArea) tile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	// Only tiles within a signed checkpoint are served: their content never
-	// changes (a partial tile has its width in its path).
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	// changes (a partial tile has its width in its path). Hash tiles are
+	// public: a CDN may keep them. Entry bundles name citizens and are
+	// served to officers and admins only, so no shared cache may keep
+	// one: "public" would let a CDN store an officer's authenticated
+	// response and hand it to anyone (RFC 9111, section 3.5).
+	if t.L < 0 {
+		w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+		w.Header().Set("Vary", "Authorization")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
 	_, _ = w.Write(data)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"kyso/api"
 	"kyso/audit"
+	"kyso/auth"
 	"kyso/hsm"
 	"kyso/hsm/hsmtest"
 	"kyso/store"
@@ -300,5 +301,104 @@ func waitPending(t *testing.T, l *audit.Log) {
 			t.Fatalf("%d entries still pending", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sharedCacheMayServe reports whether a shared cache (a CDN in front of
+// the log) may store a response to a request that carried Authorization
+// and serve it to other clients: RFC 9111, section 3.5, allows it when the
+// response says public, s-maxage or must-revalidate, and section 5.2.2.7
+// forbids it for private (and no-store).
+func sharedCacheMayServe(cacheControl string) bool {
+	may := false
+	for _, d := range strings.Split(cacheControl, ",") {
+		d = strings.ToLower(strings.TrimSpace(d))
+		switch {
+		case d == "private" || strings.HasPrefix(d, "private=") || d == "no-store":
+			return false
+		case d == "public" || d == "must-revalidate" || strings.HasPrefix(d, "s-maxage="):
+			may = true
+		}
+	}
+	return may
+}
+
+// Entry bundles name citizens and are served to officers only: a CDN that
+// caches the public hash tiles must not keep an officer's entry bundle and
+// hand it to anyone. Marked public (as the hash tiles are), a shared cache
+// would serve it; marked private, it may not.
+func TestEntryBundlesAreNotKeptBySharedCaches(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	skey, _, err := note.GenerateKey(nil, "kyso.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(ctx, db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := l.Append(ctx, audit.Event{Actor: "officer-1", Role: "officer", Action: "ca.certificate.issue", Object: fmt.Sprint("certificate:", i),
+			Details: map[string]any{"subject": "CN=NGUYỄN VĂN A,SERIALNUMBER=CCCD-001099000001"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.Sequence(ctx, audit.SequencerOptions{Holder: "test"}); err != nil || n != 3 {
+		t.Fatalf("sequence: %d %v", n, err)
+	}
+	ps, err := auth.NewPrincipals(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, officer, err := ps.Add(ctx, auth.AddRequest{Role: auth.RoleOfficer, Name: "officer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Deps{Principals: ps}, api.NewAuditArea(l, "", nil)))
+	defer srv.Close()
+	get := func(path, token string) (int, http.Header, []byte) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, b
+	}
+	// The attack: what a CDN keeps from an officer's request it serves to
+	// the next client, who sends no token.
+	if code, _, _ := get("/v1/audit/tile/entries/000.p/3", ""); code != 401 {
+		t.Fatalf("anonymous entry bundle: %d", code)
+	}
+	code, h, body := get("/v1/audit/tile/entries/000.p/3", officer)
+	if code != 200 || !bytes.Contains(body, []byte("CCCD-001099000001")) {
+		t.Fatalf("officer's entry bundle: %d %q", code, body)
+	}
+	if cc := h.Get("Cache-Control"); sharedCacheMayServe(cc) || !strings.Contains(cc, "immutable") {
+		t.Fatalf("entry bundle Cache-Control %q: a shared cache may keep it and serve it to anyone", cc)
+	}
+	if !strings.Contains(h.Get("Vary"), "Authorization") {
+		t.Errorf("entry bundle Vary %q", h.Get("Vary"))
+	}
+	// Hash tiles stay public and immutable, for a CDN to serve.
+	code, h, _ = get("/v1/audit/tile/0/000.p/3", "")
+	if cc := h.Get("Cache-Control"); code != 200 || !sharedCacheMayServe(cc) || !strings.Contains(cc, "immutable") {
+		t.Fatalf("hash tile: %d Cache-Control %q", code, cc)
+	}
+	// The rule itself: the header entry bundles had before is servable.
+	if !sharedCacheMayServe("public, max-age=31536000, immutable") {
+		t.Fatal("sharedCacheMayServe does not recognise public")
 	}
 }
