@@ -309,8 +309,8 @@ type jadesPOE struct {
 // not match means what it covers was changed after archiving: the
 // signature fails (HASH_FAILURE). One whose imprint cannot be computed (a
 // canonicalization, etsiU elements in clear, sigD) or that is unreadable
-// leaves the signature INDETERMINATE: nothing it claims to protect is
-// taken as protected, and it is never ignored.
+// leaves the signature INDETERMINATE/NO_POE: nothing it claims to protect
+// is taken as protected, and it is never ignored.
 func (v *Verifier) jadesArchiveTimeStamps(ctx context.Context, o *outcome, doc *jose.Doc, s jose.Sig, p *jose.Params, u *jose.Unsigned, content []byte, evidence revocation.Evidence) (bool, []jadesPOE, []report.TimeStamp) {
 	intact := false
 	var poes []jadesPOE
@@ -332,9 +332,11 @@ func (v *Verifier) jadesArchiveTimeStamps(ctx context.Context, o *outcome, doc *
 			later = append(later, q.gen)
 		}
 		unusable := func(err error) {
-			reports[k] = report.TimeStamp{Type: "archive", Status: report.Status{MainIndication: report.Indeterminate, SubIndication: report.SigConstraintsFailure, Detail: "archive time-stamp: " + err.Error()}}
+			// As for CAdES archive time-stamps of a form not checked: it
+			// proves nothing, and the signature is not passed over it.
+			reports[k] = report.TimeStamp{Type: "archive", Status: report.Status{MainIndication: report.Indeterminate, SubIndication: report.NoPOE, Detail: "archive time-stamp: " + err.Error()}}
 			o.check("archive time-stamp", err)
-			o.fail(report.Indeterminate, report.SigConstraintsFailure, "archive time-stamp: "+err.Error())
+			o.fail(report.Indeterminate, report.NoPOE, "archive time-stamp not checked: "+err.Error())
 		}
 		if a.Err != nil {
 			unusable(a.Err)

@@ -337,6 +337,8 @@ func sub(s SubIndication) string {
 		return "no signature was found."
 	case NoPOE:
 		return "a time-stamp the signature relies on could not be checked, so nothing proves when it existed."
+	case SigConstraintsFailure:
+		return "the signature carries data the verifier does not process, so it cannot vouch for it."
 	}
 	return "see the details (" + string(s) + ")."
 }
@@ -362,6 +364,8 @@ func VerdictVI(s Status) string {
 		return "Chưa xác định: chứng thư số không thuộc tổ chức cung cấp dịch vụ tin cậy."
 	case TryLater:
 		return "Chưa xác định: chưa kiểm tra được tình trạng thu hồi; vui lòng thử lại sau."
+	case SigConstraintsFailure:
+		return "Chưa xác định: chữ ký chứa dữ liệu mà hệ thống không xử lý được nên không thể xác nhận."
 	}
 	return "Chưa xác định: không đủ căn cứ để kết luận (" + string(s.SubIndication) + ")."
 }

@@ -36,7 +36,7 @@ func TestHTMLEscapesAndNamesVerdict(t *testing.T) {
 }
 
 func TestVerdictWords(t *testing.T) {
-	for _, s := range []Status{{MainIndication: TotalPassed}, {MainIndication: Indeterminate, SubIndication: TryLater}, {MainIndication: TotalFailed, SubIndication: Revoked}} {
+	for _, s := range []Status{{MainIndication: TotalPassed}, {MainIndication: Indeterminate, SubIndication: TryLater}, {MainIndication: TotalFailed, SubIndication: Revoked}, {MainIndication: Indeterminate, SubIndication: SigConstraintsFailure}} {
 		if v := Verdict(s); v == "" || strings.Contains(v, "see the details") {
 			t.Errorf("%+v: %q", s, v)
 		}
