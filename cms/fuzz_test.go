@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 			si.ContentType()
 			si.SigningTime()
 			si.SigningCertificate()
+			si.CheckSignedAttributes()
 			si.Digest()
 			if len(sd.Certificates) > 0 {
 				si.VerifySignature(sd.Certificates[0], sd.EContent)

@@ -167,6 +167,11 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 			return res
 		}
 	}
+	if err := c.si.CheckSignedAttributes(); err != nil {
+		o.check("signed attributes", err)
+		o.fail(report.TotalFailed, report.FormatFailure, err.Error())
+		return res
+	}
 
 	// Identify the signing certificate: in the SignedData, the document's
 	// validation data, or the trust store (a CMS may carry no certificate).
