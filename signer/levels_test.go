@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"kyso/cms"
 	"kyso/problem"
@@ -326,5 +330,148 @@ func TestExtendCMSRenewalWithoutSignerStatus(t *testing.T) {
 	}
 	if _, _, err := signer.Extend(ctx, lta, nil, noStatus); err != nil {
 		t.Fatalf("renewal: %v", err)
+	}
+}
+
+// Independent reading of a CAdES signature with cryptobyte, to check the
+// archive-time-stamp-v3 encoding without kyso/cms (ETSI EN 319 122-1
+// §5.5.2, §5.5.3).
+type rawSigner struct {
+	eContentType []byte   // encoded OID
+	certs, crls  [][]byte // encoded elements
+	fields       []byte   // version … signature of the first SignerInfo
+	unsigned     [][2][]byte
+}
+
+func readRaw(t *testing.T, der []byte) rawSigner {
+	t.Helper()
+	var r rawSigner
+	in := cryptobyte.String(der)
+	var ci, explicit, sd, encap, oid, sis, si cryptobyte.String
+	if !in.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.SkipASN1(cbasn1.OBJECT_IDENTIFIER) ||
+		!ci.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !explicit.ReadASN1(&sd, cbasn1.SEQUENCE) ||
+		!sd.SkipASN1(cbasn1.INTEGER) || !sd.SkipASN1(cbasn1.SET) || !sd.ReadASN1(&encap, cbasn1.SEQUENCE) ||
+		!encap.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) {
+		t.Fatal("not SignedData")
+	}
+	r.eContentType = oid
+	elems := func(s cryptobyte.String) [][]byte {
+		var out [][]byte
+		for !s.Empty() {
+			var e cryptobyte.String
+			var tag cbasn1.Tag
+			if !s.ReadAnyASN1Element(&e, &tag) {
+				t.Fatal("bad element")
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	var certs, crls cryptobyte.String
+	var hasCerts, hasCRLs bool
+	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!sd.ReadOptionalASN1(&crls, &hasCRLs, cbasn1.Tag(1).Constructed().ContextSpecific()) ||
+		!sd.ReadASN1(&sis, cbasn1.SET) || !sis.ReadASN1(&si, cbasn1.SEQUENCE) {
+		t.Fatal("bad SignedData")
+	}
+	r.certs, r.crls = elems(certs), elems(crls)
+	for _, f := range elems(si) {
+		if f[0] == 0xa1 { // unsignedAttrs
+			var attrs cryptobyte.String
+			s := cryptobyte.String(f)
+			s.ReadASN1(&attrs, cbasn1.Tag(1).Constructed().ContextSpecific())
+			for _, a := range elems(attrs) {
+				var body, typ, values cryptobyte.String
+				s := cryptobyte.String(a)
+				if !s.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1Element(&typ, cbasn1.OBJECT_IDENTIFIER) || !body.ReadASN1(&values, cbasn1.SET) {
+					t.Fatal("bad attribute")
+				}
+				for _, v := range elems(values) {
+					r.unsigned = append(r.unsigned, [2][]byte{typ, v})
+				}
+			}
+			break
+		}
+		r.fields = append(r.fields, f...)
+	}
+	return r
+}
+
+// The archive-time-stamp-v3 made by Extend, read without kyso/cms: its
+// ats-hash-index-v3 hashes exactly the certificates, revocation values and
+// unsigned attribute values (type followed by value) present before it,
+// and the imprint openssl verifies is over the eContentType, the content
+// hash, the signer's fields and that index.
+func TestArchiveTimeStampEncoding(t *testing.T) {
+	openssl := signertest.NeedTool(t, "openssl")
+	ctx := context.Background()
+	pki := signertest.New(t, signertest.P256, nil)
+	deps := signer.Deps{Stamper: newStamper(t, pki), Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	content := []byte("tờ khai\n")
+	p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BT, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extended, _, err := signer.Extend(ctx, p7s, nil, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := readRaw(t, extended)
+	atsOID, _ := asn1.Marshal(cms.OIDArchiveTimeStampV3)
+	var token []byte
+	var b cryptobyte.Builder
+	sum := func(x ...[]byte) []byte {
+		h := sha256.New()
+		for _, p := range x {
+			h.Write(p)
+		}
+		return h.Sum(nil)
+	}
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1})
+		})
+		for _, list := range [][][]byte{r.certs, r.crls} {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				for _, e := range list {
+					b.AddASN1OctetString(sum(e))
+				}
+			})
+		}
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			for _, a := range r.unsigned {
+				if bytes.Equal(a[0], atsOID) {
+					token = a[1]
+					continue
+				}
+				b.AddASN1OctetString(sum(a[0], a[1]))
+			}
+		})
+	})
+	wantIndex := b.BytesOrPanic()
+	if token == nil || len(r.certs) < 4 || len(r.crls) == 0 {
+		t.Fatalf("archive token %t, %d certificates, %d revocation values", token != nil, len(r.certs), len(r.crls))
+	}
+	tok := readRaw(t, token)
+	indexOID, _ := asn1.Marshal(cms.OIDATSHashIndexV3)
+	var index []byte
+	for _, a := range tok.unsigned {
+		if bytes.Equal(a[0], indexOID) {
+			index = a[1]
+		}
+	}
+	if !bytes.Equal(index, wantIndex) {
+		t.Fatalf("ats-hash-index-v3\n got %x\nwant %x", index, wantIndex)
+	}
+	imprint := sum(r.eContentType, sum(content), r.fields, index)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ats.tst")
+	if err := os.WriteFile(path, token, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := signertest.WritePEM(t, dir, "root.pem", pki.Root.Cert)
+	if out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint), "-in", path, "-token_in", "-CAfile", root).CombinedOutput(); err != nil {
+		t.Fatalf("openssl ts -verify: %v\n%s", err, out)
 	}
 }
