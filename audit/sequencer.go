@@ -157,31 +157,32 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 			// Another sequencer moved the tree since this round read it.
 			return ErrNotLeader
 		}
-		// On SQLite, pending entries move within the database: one
-		// statement copies them in pid order and one deletes them,
-		// whatever the batch size (its parser's cost grows with the
-		// square of a statement's numbered parameters, which made the
-		// multi-row VALUES inserts the bulk of a round). PostgreSQL
-		// measured no faster that way and keeps the multi-row inserts.
-		sqlite := l.db.Dialect == store.SQLite
-		if sqlite && len(r.pids) == len(r.batch) {
-			if err := movePending(ctx, tx, r.size, r.pids); err != nil {
+		// Pending entries move within the database, whatever the batch
+		// size: on SQLite one statement copies them in pid order and one
+		// deletes them (its parser's cost grows with the square of a
+		// statement's numbered parameters, which made multi-row VALUES
+		// inserts the bulk of a round), on PostgreSQL one statement
+		// deletes them and inserts what it deleted; the hashes go in with
+		// one statement too. Rows of the old hash chain (no pid) are
+		// inserted from the batch.
+		if len(r.pids) == len(r.batch) {
+			if err := l.movePending(ctx, tx, r.size, r.pids); err != nil {
 				return err
 			}
-		} else if err := insertEntries(ctx, tx, r.size, r.batch); err != nil {
-			return err
-		}
-		if sqlite {
-			if err := insertHashesJSON(ctx, tx, r.hashes); err != nil {
+		} else {
+			if err := insertEntries(ctx, tx, r.size, r.batch); err != nil {
 				return err
 			}
-		} else if err := insertHashes(ctx, tx, r.hashes); err != nil {
-			return err
-		}
-		if !sqlite || len(r.pids) < len(r.batch) {
 			if err := deletePending(ctx, tx, r.pids); err != nil {
 				return err
 			}
+		}
+		if l.db.Dialect == store.SQLite {
+			if err := insertHashesJSON(ctx, tx, r.hashes); err != nil {
+				return err
+			}
+		} else if err := insertHashesArray(ctx, tx, r.hashes); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (size, root, at, note) VALUES ($1, $2, $3, $4)",
 			r.newSize, r.root[:], at, string(r.note)); err != nil {
@@ -413,35 +414,6 @@ func insertHashesJSON(ctx context.Context, tx *sql.Tx, hashes map[int64]tlog.Has
 	return nil
 }
 
-func insertHashes(ctx context.Context, tx *sql.Tx, hashes map[int64]tlog.Hash) error {
-	keys := make([]int64, 0, len(hashes))
-	for n := range hashes {
-		keys = append(keys, n)
-	}
-	for len(keys) > 0 {
-		chunk := keys
-		if len(chunk) > 200 {
-			chunk = chunk[:200]
-		}
-		keys = keys[len(chunk):]
-		var sb strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		sb.WriteString("INSERT INTO audit_hashes (n, hash) VALUES ")
-		for i, n := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "($%d, $%d)", 2*i+1, 2*i+2)
-			h := hashes[n]
-			args = append(args, n, h[:])
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("audit: store hashes: %w", err)
-		}
-	}
-	return nil
-}
-
 func deletePending(ctx context.Context, tx *sql.Tx, pids []any) error {
 	for len(pids) > 0 {
 		chunk := pids
@@ -460,13 +432,32 @@ func deletePending(ctx context.Context, tx *sql.Tx, pids []any) error {
 	return nil
 }
 
-// movePending integrates, on SQLite, the pending rows pids (in ascending pid order, as
-// read and hashed) as the leaves first, first+1, …: it copies them into
-// audit_log with one INSERT … SELECT and deletes them with one DELETE, the
-// pids passed as one JSON array. The rows cannot change in between (only
-// the lease holder deletes pending rows), and both statements must touch
-// exactly len(pids) rows or the round is rolled back.
-func movePending(ctx context.Context, tx *sql.Tx, first int64, pids []any) error {
+// movePending integrates the pending rows pids (in ascending pid order, as
+// read and hashed) as the leaves first, first+1, …: on SQLite it copies
+// them into audit_log with one INSERT … SELECT and deletes them with one
+// DELETE, the pids passed as one JSON array; on PostgreSQL one DELETE …
+// RETURNING feeds the INSERT, the pids passed as one array. The rows
+// cannot change in between (only the lease holder deletes pending rows,
+// and the round commits only if the tree is still the one it read), and
+// every statement must touch exactly len(pids) rows or the round is rolled
+// back.
+func (l *Log) movePending(ctx context.Context, tx *sql.Tx, first int64, pids []any) error {
+	if l.db.Dialect == store.Postgres {
+		ids := make([]int64, len(pids))
+		for i, p := range pids {
+			ids[i] = p.(int64)
+		}
+		res, err := tx.ExecContext(ctx, `WITH moved AS (DELETE FROM audit_pending WHERE pid = ANY($1) RETURNING pid, id, at, actor, role, action, object, data)
+			INSERT INTO audit_log (idx, id, at, actor, role, action, object, data)
+			SELECT $2 + ROW_NUMBER() OVER (ORDER BY pid) - 1, id, at, actor, role, action, object, data FROM moved`, ids, first)
+		if err != nil {
+			return fmt.Errorf("audit: sequence entries from %d: %w", first, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(pids)) {
+			return fmt.Errorf("audit: sequence entries from %d: %d of %d moved (%v)", first, n, len(pids), err)
+		}
+		return nil
+	}
 	var sb strings.Builder
 	sb.WriteByte('[')
 	for i, p := range pids {
@@ -492,6 +483,32 @@ func movePending(ctx context.Context, tx *sql.Tx, first int64, pids []any) error
 	}
 	if n, err := res.RowsAffected(); err != nil || n != int64(len(pids)) {
 		return fmt.Errorf("audit: clear pending: %d of %d deleted (%v)", n, len(pids), err)
+	}
+	return nil
+}
+
+// insertHashesArray stores the batch's new tree hashes on PostgreSQL with
+// one statement over two arrays.
+func insertHashesArray(ctx context.Context, tx *sql.Tx, hashes map[int64]tlog.Hash) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	ns := make([]int64, 0, len(hashes))
+	for n := range hashes {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	hs := make([][]byte, len(ns))
+	for i, n := range ns {
+		h := hashes[n]
+		hs[i] = h[:]
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO audit_hashes (n, hash) SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[])", ns, hs)
+	if err != nil {
+		return fmt.Errorf("audit: store hashes: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(ns)) {
+		return fmt.Errorf("audit: store hashes: %d of %d stored (%v)", n, len(ns), err)
 	}
 	return nil
 }
