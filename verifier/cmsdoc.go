@@ -76,6 +76,7 @@ func (v *Verifier) verifyCMS(ctx context.Context, der, detached []byte, rep *rep
 		rep.Signatures = append(rep.Signatures, sig)
 		for j, cs := range v.cmsCounterSignatures(ctx, check, res.arch.covering, 0) {
 			cs.ID = fmt.Sprintf("%s-counter%d", sig.ID, j+1)
+			cs.CounterSignature = true
 			rep.Signatures = append(rep.Signatures, cs)
 		}
 	}

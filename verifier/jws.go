@@ -41,6 +41,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, data, detached []byte, rep *re
 		rep.Signatures = append(rep.Signatures, sig)
 		for j, cs := range counters {
 			cs.ID = fmt.Sprintf("%s-counter%d", sig.ID, j+1)
+			cs.CounterSignature = true
 			rep.Signatures = append(rep.Signatures, cs)
 		}
 	}

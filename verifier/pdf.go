@@ -283,6 +283,7 @@ func (v *Verifier) verifyPDF(ctx context.Context, data []byte, rep *report.Repor
 		rep.Signatures = append(rep.Signatures, s.sig)
 		for j, cs := range s.counters {
 			cs.ID = fmt.Sprintf("%s-counter%d", s.sig.ID, j+1)
+			cs.CounterSignature = true
 			rep.Signatures = append(rep.Signatures, cs)
 		}
 	}

@@ -230,19 +230,26 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error)
 	return rep, nil
 }
 
-// summarize sets the document status to the worst signature status.
+// summarize sets the document status to the worst status of its
+// signatures. Counter-signatures are judged and reported on their own and
+// do not count (as in EU DSS): anyone can add one, valid or not, to a
+// signature without changing what it signed.
 func summarize(rep *report.Report) {
-	if len(rep.Signatures) == 0 {
+	var worst *report.Status
+	for i := range rep.Signatures {
+		s := &rep.Signatures[i]
+		if s.CounterSignature {
+			continue
+		}
+		if worst == nil || report.Severity(s.Status.MainIndication) > report.Severity(worst.MainIndication) {
+			worst = &s.Status
+		}
+	}
+	if worst == nil {
 		if rep.Status.MainIndication == "" {
 			rep.Status = report.Status{MainIndication: report.Indeterminate, SubIndication: report.SignedDataNotFound, Detail: "no signature found"}
 		}
 		return
-	}
-	worst := rep.Signatures[0].Status
-	for _, s := range rep.Signatures[1:] {
-		if report.Severity(s.Status.MainIndication) > report.Severity(worst.MainIndication) {
-			worst = s.Status
-		}
 	}
 	rep.Status = report.Status{MainIndication: worst.MainIndication, SubIndication: worst.SubIndication}
 }

@@ -101,6 +101,10 @@ type Signature struct {
 	Reason      string        `json:"Reason,omitempty"`
 	Location    string        `json:"Location,omitempty"`
 	Checks      []Check       `json:"ValidationChecks"`
+	// CounterSignature marks a counter-signature (of the signature whose
+	// identifier starts its own): it is judged and reported on its own
+	// and does not change the document's indication, as in EU DSS.
+	CounterSignature bool `json:"CounterSignature,omitempty"`
 }
 
 // Signer identifies the signer from the signing certificate.
