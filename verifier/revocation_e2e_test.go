@@ -87,6 +87,16 @@ func TestRevocationEvidence(t *testing.T) {
 		current := shardCRL(t, fx, fx.pki.CRLURL, now, nil)
 		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{future, current}), report.TotalPassed, "")
 	})
+	t.Run("signer on hold (certificateHold)", func(t *testing.T) {
+		k := fx.pki.Issue(t, testdoc.Profile{CN: "Suspended Signer"})
+		doc := signBT(k)
+		held, err := crl.Build(fx.pki.Root.Cert, fx.pki.Root.Key, crl.Params{Number: big.NewInt(now.Unix()), ThisUpdate: now, NextUpdate: now.Add(24 * time.Hour), URL: fx.pki.CRLURL, Scope: crl.UserCerts,
+			Entries: []crl.Entry{{Serial: k.Cert.SerialNumber, RevokedAt: now.Add(-time.Hour), Reason: 6}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, fx.offl, testdoc.AddDSS(t, doc, nil, [][]byte{tsaOCSP()}, [][]byte{held}), report.Indeterminate, report.TryLater)
+	})
 	t.Run("OCSP response with another CA's entry for the serial first", func(t *testing.T) {
 		k := fx.pki.Issue(t, testdoc.Profile{CN: "Revoked Behind A Decoy"})
 		fx.pki.Revoke(k.Cert, now.Add(-time.Hour))

@@ -152,6 +152,9 @@ var errNotForCert = errors.New("not about this certificate")
 // only under ExpiredCertsOnCRL or an OCSP archive cutoff. Then:
 //   - any evidence that cert was revoked at or before at decides Revoked,
 //     whatever else says good;
+//   - else evidence that cert was on hold (certificateHold) at at gives
+//     Unknown (EN 319 102-1: INDETERMINATE/TRY_LATER), unless a "good"
+//     issued after that evidence and by at shows the hold lifted;
 //   - else evidence of a revocation after at gives Good with RevokedAt;
 //   - else a "good" issued at or after at (the closest after at is
 //     reported), or issued before at within the freshness window
@@ -264,11 +267,28 @@ func (c *Checker) notFuture(cand *candidate) error {
 	return nil
 }
 
+// reasonCertificateHold is the CRLReason certificateHold (RFC 5280
+// §5.3.1): a suspension, which may be lifted.
+const reasonCertificateHold = 6
+
 // decide applies Check's rules to the candidates.
 func decide(cands []*candidate, at time.Time, freshness time.Duration) (Result, bool) {
-	var revokedBefore, revokedAfter, after, before *candidate
+	var revokedBefore, revokedAfter, after, before, held *candidate
 	for _, c := range cands {
+		hold := c.status == Revoked && c.reason == reasonCertificateHold
 		switch {
+		case hold && !c.revokedAt.After(at):
+			if held == nil || c.thisUpdate.After(held.thisUpdate) {
+				held = c
+			}
+		case hold:
+			// Suspended only after the time of interest: as of this
+			// evidence, the certificate was not revoked then.
+			if after == nil || c.thisUpdate.Before(after.thisUpdate) {
+				if !c.thisUpdate.Before(at) {
+					after = c
+				}
+			}
 		case c.status == Revoked && !c.revokedAt.After(at):
 			if revokedBefore == nil || c.revokedAt.Before(revokedBefore.revokedAt) {
 				revokedBefore = c
@@ -292,6 +312,20 @@ func decide(cands []*candidate, at time.Time, freshness time.Duration) (Result, 
 			if before == nil || c.thisUpdate.After(before.thisUpdate) {
 				before = c
 			}
+		}
+	}
+	if held != nil && revokedBefore == nil {
+		// A certificate on hold at the time of interest is neither good
+		// nor revoked (EN 319 102-1: INDETERMINATE/TRY_LATER), unless a
+		// "good" issued after the suspension, and by that time, shows it
+		// lifted.
+		lifted := false
+		for _, c := range cands {
+			lifted = lifted || (c.status == Good && c.thisUpdate.After(held.thisUpdate) && !c.thisUpdate.After(at))
+		}
+		if !lifted {
+			return Result{Status: Unknown, Reason: held.reason, Source: held.source, Issued: held.thisUpdate,
+				Detail: fmt.Sprintf("%s: certificate on hold (certificateHold) since %s", held.source, stamp(held.revokedAt))}, true
 		}
 	}
 	switch {
@@ -353,6 +387,8 @@ func (c *Checker) responderCheck(ctx context.Context, issuer *x509.Certificate, 
 			return fmt.Errorf("revocation status unknown (%s)", strings.Join(notes, "; "))
 		case res.Status == Revoked:
 			return fmt.Errorf("revoked at %s", stamp(res.RevokedAt))
+		case res.Status != Good:
+			return fmt.Errorf("revocation status unknown (%s)", res.Detail)
 		}
 		return nil
 	}
