@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -563,4 +564,33 @@ func manyOf(e string, n int) []any {
 		out[i] = e
 	}
 	return out
+}
+
+// An archive time-stamp over a signature without a signature time-stamp
+// proves the signature existed at its genTime (EN 319 102-1 §5.6): two
+// years on, the one-day certificate is judged then.
+func TestJAdESArchiveWithoutSignatureTimeStamp(t *testing.T) {
+	env := newJWSEnv(t, signertest.P256)
+	ctx := context.Background()
+	key := oneDayKey(t, env)
+	bb := env.sign(t, key, "json", signer.BB, formPayload)
+	_, enc, _ := etsiU(t, extendJWS(t, env, bb))
+	f := flat(t, bb)
+	// xVals and rVals, then an arcTst over the JWS and them.
+	input := []byte(f.Payload + "." + f.Protected + "." + f.Signature + "." + enc[1] + enc[2])
+	sum := sha256.Sum256(input)
+	tok, err := env.deps.Stamper.Stamp(ctx, sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arc := encodeEntry(t, map[string]any{"arcTst": map[string]any{"tstTokens": []any{map[string]any{"val": base64.StdEncoding.EncodeToString(tok)}}}})
+	doc := withEtsiU(t, f, []any{enc[1], enc[2], arc})
+	later := verifier.New(verifier.Options{Roots: []*x509.Certificate{env.pki.Root.Cert}, At: time.Now().AddDate(2, 0, 0)})
+	rep := verifyJWS(t, later, doc, nil)
+	if rep.Status.MainIndication != report.TotalPassed || rep.Signatures[0].SigningTime.Proof != "archive-time-stamp" {
+		t.Fatalf("%s/%s proof %q\n%s", rep.Status.MainIndication, rep.Status.SubIndication, rep.Signatures[0].SigningTime.Proof, reportText(rep))
+	}
+	if rep := verifyJWS(t, later, withEtsiU(t, f, []any{enc[1], enc[2]}), nil); rep.Status.MainIndication == report.TotalPassed {
+		t.Fatalf("without the archive time-stamp it passed\n%s", reportText(rep))
+	}
 }

@@ -253,11 +253,21 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 		}
 	}
 	sig.TimeStamps = append(sig.TimeStamps, arcReports...)
-	at := now
+	proof := "signature-time-stamp"
 	if !poe.IsZero() {
 		o.check("signature time-stamp", nil)
+	}
+	// An archive time-stamp covers the signature value too: without an
+	// earlier signature time-stamp it proves the signature existed then.
+	for _, a := range arcPOE {
+		if poe.IsZero() || a.gen.Before(poe) {
+			poe, proof = a.gen, "archive-time-stamp"
+		}
+	}
+	at := now
+	if !poe.IsZero() {
 		at = poe
-		sig.SigningTime = report.SigningTime{Claimed: sig.SigningTime.Claimed, Best: poe, Proof: "signature-time-stamp"}
+		sig.SigningTime = report.SigningTime{Claimed: sig.SigningTime.Claimed, Best: poe, Proof: proof}
 		if cl := sig.SigningTime.Claimed; cl != nil && cl.After(poe.Add(5*time.Minute)) {
 			o.note("claimed signing time", "warning", "claimed signing time is after the time-stamp")
 		}

@@ -130,14 +130,15 @@ type Certificate struct {
 type SigningTime struct {
 	Claimed *time.Time `json:"ClaimedSigningTime,omitempty"`
 	Best    time.Time  `json:"BestSignatureTime"`
-	// Proof: "signature-time-stamp", "document-time-stamp" or
-	// "validation-time" (nothing proves an earlier time).
+	// Proof: "signature-time-stamp", "document-time-stamp",
+	// "archive-time-stamp" or "validation-time" (nothing proves an
+	// earlier time).
 	Proof string `json:"TypeOfProof"`
 }
 
 // TimeStamp reports one RFC 3161 token.
 type TimeStamp struct {
-	Type    string    `json:"Type"` // "signature" or "document"
+	Type    string    `json:"Type"` // "signature", "document" or "archive"
 	GenTime time.Time `json:"ProductionTime"`
 	TSA     string    `json:"TSA,omitempty"`
 	Status  Status    `json:"Status"`
