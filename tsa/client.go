@@ -125,6 +125,9 @@ func VerifyToken(tok, digest []byte, h crypto.Hash, roots, intermediates []*x509
 	if ct, err := si.ContentType(); err != nil || !ct.Equal(oidTSTInfo) {
 		return fmt.Errorf("%w: content-type attribute is not id-ct-TSTInfo", ErrBadReply)
 	}
+	if err := si.CheckSignedAttributes(); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadReply, err)
+	}
 	cert := si.FindSigner(append(slices.Clone(ts.Token.Certificates), intermediates...))
 	if cert == nil {
 		return fmt.Errorf("%w: the TSA certificate is not in the token", ErrUntrusted)

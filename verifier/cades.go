@@ -472,6 +472,9 @@ func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind
 	if ct, err := si.ContentType(); err != nil || !ct.Equal(oidTSTInfo) {
 		return fail(report.FormatFailure, "time-stamp content-type attribute is not id-ct-TSTInfo")
 	}
+	if err := si.CheckSignedAttributes(); err != nil {
+		return fail(report.FormatFailure, "time-stamp: %v", err)
+	}
 	h, err := si.Hash()
 	if err != nil {
 		return fail(report.FormatFailure, "time-stamp: %v", err)

@@ -1,12 +1,19 @@
 package verifier
 
 import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"testing"
+	"time"
 
 	"github.com/digitorus/timestamp"
 
+	"kyso/cms"
 	"kyso/verifier/internal/testdoc"
 	"kyso/verifier/report"
 )
@@ -44,5 +51,60 @@ func TestTimeStampCriticalExtension(t *testing.T) {
 				t.Fatalf("time-stamp %+v, proof %q; want %+v, %q", sig.TimeStamps, sig.SigningTime.Proof, tc.tsStatus, tc.proof)
 			}
 		})
+	}
+}
+
+// A time-stamp token's signed attributes follow the same rules as a
+// signer's: one whose signing-certificate-v2 attribute has two values (the
+// TSA's and another certificate's) is FORMAT_FAILURE, though its
+// signature value verifies.
+func TestTimeStampSignedAttributeRules(t *testing.T) {
+	fx := newFixture(t)
+	tok, sigValue := signatureTST(t, fx)
+	ts, err := cms.ParseTimeStamp(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restamp := func(extra ...[]byte) []byte {
+		sum := sha256.Sum256(ts.Token.EContent)
+		cert := fx.pki.TSA.Cert
+		if len(extra) > 0 {
+			cert = nil
+		}
+		attrs, err := cms.SignedAttributes(cms.OIDTSTInfo, sum[:], cert, time.Time{}, extra...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256(attrs)
+		sig, err := fx.pki.TSA.Key.Sign(rand.Reader, h[:], crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alg, _ := cms.SigningAlgorithm(fx.pki.TSA.Cert.PublicKey, crypto.SHA256)
+		der, err := (&cms.Signed{Hash: crypto.SHA256, SignatureAlgorithm: alg, Cert: fx.pki.TSA.Cert, Certs: [][]byte{fx.pki.TSA.Cert.Raw},
+			ContentType: cms.OIDTSTInfo, Content: ts.Token.EContent, SignedAttrs: attrs, Signature: sig}).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	scv2 := func(c *x509.Certificate) []byte {
+		v, err := cms.SigningCertificateV2(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ctx := context.Background()
+	if r, _, ok := fx.online.verifyTimeStamp(ctx, restamp(), sigValue, "signature"); !ok {
+		t.Fatalf("re-signed token: %+v", r.Status)
+	}
+	two := restamp(attribute(t, cms.OIDSigningCertificateV2, scv2(fx.pki.TSA.Cert), scv2(fx.signer.Cert)))
+	if sd, err := cms.Parse(two); err != nil || sd.Signers[0].VerifySignature(fx.pki.TSA.Cert, nil) != nil {
+		t.Fatalf("token not as built: %v", err)
+	}
+	r, _, ok := fx.online.verifyTimeStamp(ctx, two, sigValue, "signature")
+	if ok || r.Status.MainIndication != report.TotalFailed || r.Status.SubIndication != report.FormatFailure {
+		t.Fatalf("two signing-certificate-v2 values: %+v", r.Status)
 	}
 }
