@@ -86,6 +86,13 @@ func (v *Verifier) archiveTimeStamps(ctx context.Context, c signerCheck, evidenc
 	if len(cands) == 0 {
 		return nil, unsupported
 	}
+	if len(cands) > maxArchiveTimeStamps {
+		// Bounded work: each token means a chain and revocation check.
+		detail := fmt.Sprintf("%d archive time-stamps; at most %d are validated, so none proves anything", len(cands), maxArchiveTimeStamps)
+		sig.TimeStamps = append(sig.TimeStamps, report.TimeStamp{Type: "archive", Status: report.Status{MainIndication: report.Indeterminate, SubIndication: report.NoPOE, Detail: detail}})
+		o.check("archive time-stamp", errors.New(detail))
+		return nil, detail
+	}
 	// Latest first; unreadable tokens last (they fail on their own).
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i].ts, cands[j].ts
@@ -176,6 +183,10 @@ func (v *Verifier) archiveTimeStamp(ctx context.Context, c signerCheck, der []by
 	}
 	return tsr, archiveStamp{gen: gen, idx: idx}, true
 }
+
+// maxArchiveTimeStamps bounds the archive time-stamps validated for one
+// signer: a renewal every few years stays far below it.
+const maxArchiveTimeStamps = 50
 
 // maxCMSCounterDepth bounds counter-signatures of counter-signatures.
 const maxCMSCounterDepth = 2

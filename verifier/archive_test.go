@@ -417,3 +417,39 @@ func TestTimeStampWithoutESSAttributeRefused(t *testing.T) {
 		})
 	}
 }
+
+// A signer with more archive time-stamps than are validated gets none
+// validated and is INDETERMINATE (bounded work), not TOTAL-PASSED.
+func TestTooManyArchiveTimeStamps(t *testing.T) {
+	ctx := context.Background()
+	pki, ts, _, offline := signerSetup(t)
+	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	content := []byte("Tờ khai\n")
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	lta, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BLTA, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := cms.Parse(lta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr, err := cms.EncodeAttribute(cms.OIDArchiveTimeStampV3, sd.Signers[0].Unsigned(cms.OIDArchiveTimeStampV3)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := lta
+	for range 60 {
+		if many, err = cms.AddUnsignedAttribute(many, 0, attr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := offline.Verify(ctx, verifier.Input{Data: many, Detached: content})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status.MainIndication != report.Indeterminate || rep.Status.SubIndication != report.NoPOE || len(rep.Signatures[0].TimeStamps) != 2 {
+		b, _ := json.MarshalIndent(rep, "", " ")
+		t.Fatalf("got %s/%s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, b)
+	}
+}
