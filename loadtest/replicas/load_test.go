@@ -1,0 +1,138 @@
+package replicas
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stub answers the calls of the load like the service does, and fails
+// every seal while failSeals is set.
+type stub struct {
+	n         atomic.Int64
+	failSeals atomic.Bool
+	mu        sync.Mutex
+	calls     map[string]int
+}
+
+func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.calls[r.Method+" "+r.URL.Path]++
+	s.mu.Unlock()
+	_, _ = io.Copy(io.Discard, r.Body)
+	id := fmt.Sprintf("%d", s.n.Add(1))
+	reply := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	p := r.URL.Path
+	switch {
+	case p == "/v1/identity/challenges":
+		reply(201, map[string]string{"challenge_id": "ch" + id, "nonce": base64.StdEncoding.EncodeToString(make([]byte, 8))})
+	case p == "/v1/identity/verifications":
+		reply(201, map[string]string{"assertion": "assertion-" + id})
+	case p == "/v1/certificates":
+		reply(201, map[string]string{"serial": "0" + id, "credential_id": "cred-" + id, "certificate": "PEM"})
+	case strings.HasSuffix(p, "/revoke"):
+		reply(200, map[string]string{"status": "revoked"})
+	case p == "/csc/v2/credentials/list":
+		reply(200, map[string]any{"credentialIDs": []string{"seal-1"}})
+	case p == "/csc/v2/credentials/authorize":
+		reply(200, map[string]string{"SAD": "sad"})
+	case p == "/csc/v2/signatures/signHash":
+		reply(200, map[string]any{"signatures": []string{"c2ln"}, "audit_entries": []string{"hash-" + id}})
+	case p == "/v1/sign/pdf":
+		if s.failSeals.Load() {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(503)
+			io.WriteString(w, `{"code":"hsm-unavailable","status":503}`)
+			return
+		}
+		w.Header().Set("Kyso-Audit-Entry", "pdf-"+id)
+		io.WriteString(w, "%PDF-1.7\n")
+	case p == "/v1/sign/jws":
+		w.Header().Set("Kyso-Audit-Entry", "jws-"+id)
+		io.WriteString(w, "a.b.c")
+	case p == "/v1/dossiers":
+		reply(201, map[string]string{"id": "dos_" + id, "state": "submitted"})
+	case strings.HasPrefix(p, "/v1/dossiers/"):
+		step := p[strings.LastIndex(p, "/")+1:]
+		reply(200, map[string]string{"id": strings.Split(p, "/")[3], "state": step + "d"})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Each worker enrols a remote key once, then every iteration walks every
+// operation; a failed call is noted with its error and no record, and the
+// records of the others are kept by kind.
+func TestLoadNotesOperationsAndRecords(t *testing.T) {
+	s := &stub{calls: map[string]int{}}
+	s.failSeals.Store(true)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	creds := &Credentials{}
+	creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
+	ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 2, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]int{}
+	for _, op := range ops {
+		byName[op.Name]++
+		if op.End.Before(op.Start) || op.Worker < 1 || op.Worker > 2 {
+			t.Fatalf("op %+v", op)
+		}
+		switch {
+		case op.Name == "pdf-seal":
+			if op.Err == "" || !strings.Contains(op.Err, "hsm-unavailable") || len(op.Records) != 0 {
+				t.Fatalf("failed seal noted as %+v", op)
+			}
+		case op.Err != "":
+			t.Fatalf("%s failed: %s", op.Name, op.Err)
+		}
+	}
+	if byName["enrol-remote"] != 2 {
+		t.Errorf("remote enrolments %d, want one per worker", byName["enrol-remote"])
+	}
+	for _, name := range []string{"identity", "enrol-csr", "revoke", "csc-sign-hash", "pdf-seal", "jws-sign", "dossier-submit",
+		"dossier-receive", "dossier-decide", "dossier-result", "dossier-return", "dossier-acknowledge"} {
+		if byName[name] == 0 {
+			t.Errorf("no %s operation", name)
+		}
+	}
+	r := Summarise(ops, nil)
+	for _, k := range Kinds {
+		if r.Acknowledged[k] == 0 {
+			t.Errorf("no %s acknowledged", k)
+		}
+	}
+	if r.ErrorsOutsideFaults != byName["pdf-seal"] {
+		t.Errorf("%d errors, %d seals", r.ErrorsOutsideFaults, byName["pdf-seal"])
+	}
+	// The dossier steps are noted with the state each answer named.
+	for _, op := range ops {
+		if op.Name == "dossier-decide" && (len(op.Records) != 1 || op.Records[0].State != "decisionsd") {
+			t.Fatalf("decision noted as %+v", op.Records)
+		}
+	}
+}
+
+func TestLoadNeedsCredentials(t *testing.T) {
+	if _, err := Load(context.Background(), LoadOptions{URL: "http://127.0.0.1:1"}); err == nil {
+		t.Fatal("no credentials accepted")
+	}
+	if _, err := LoadCredentials("x", func(string) ([]byte, error) { return []byte(`{"agency":{"agency":"A"}}`), nil }); err == nil {
+		t.Fatal("credentials without a token accepted")
+	}
+}
