@@ -327,6 +327,8 @@ func TestExtendCMSRenewalWithoutSignerStatus(t *testing.T) {
 	noStatus.Revocation = failingFor{pki, pki.Leaf.Cert}
 	if _, _, err := signer.Extend(ctx, p7s, nil, noStatus); err == nil {
 		t.Fatal("first archiving without the signer's status succeeded")
+	} else if p, ok := problem.As(err); !ok || p.Code != "revocation-unavailable" || p.Status != 422 {
+		t.Fatalf("first archiving without the signer's status: %v", err)
 	}
 	if _, _, err := signer.Extend(ctx, lta, nil, noStatus); err != nil {
 		t.Fatalf("renewal: %v", err)

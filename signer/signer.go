@@ -307,6 +307,10 @@ func ExtendCMS(ctx context.Context, doc, content []byte, d Deps) ([]byte, error)
 		return nil, problem.Wrap(http.StatusBadRequest, "content-required", err)
 	case errors.Is(err, cades.ErrContentMismatch):
 		return nil, problem.Wrap(http.StatusBadRequest, "content-mismatch", err)
+	case errors.Is(err, cades.ErrNoValidationData):
+		// The signer's CA gives no status for it now (a foreign CA, a
+		// certificate it no longer answers for): nothing to archive.
+		return nil, problem.Wrap(http.StatusUnprocessableEntity, "revocation-unavailable", err)
 	}
 	return out, err
 }

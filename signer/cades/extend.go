@@ -20,6 +20,9 @@ var (
 	ErrNeedContent = errors.New("cades: the signed content is needed to extend this signature")
 	// ErrContentMismatch: the content given is not what was signed.
 	ErrContentMismatch = errors.New("cades: the content given is not the signed content")
+	// ErrNoValidationData: the signers' revocation status could not be
+	// obtained (first archiving only).
+	ErrNoValidationData = errors.New("cades: the signer certificate's revocation status is not available")
 	// ErrNeedServices: extension needs a time-stamp authority and a
 	// revocation source.
 	ErrNeedServices = errors.New("cades: extension needs a time-stamp authority and a revocation source")
@@ -95,7 +98,7 @@ func Extend(ctx context.Context, der, content []byte, stamper Stamper, rev Revoc
 	}
 	vd, err := collectValidationData(ctx, rev, certs, !renewal)
 	if err != nil {
-		return nil, fmt.Errorf("cades: extend: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrNoValidationData, err)
 	}
 	out, err := AddValidationData(der, vd)
 	if err != nil {
