@@ -422,6 +422,10 @@ func (v *Verifier) chain(o *outcome, cert *x509.Certificate, pool []*x509.Certif
 type tsContext struct {
 	evidence []revocation.Evidence
 	poe      []time.Time
+	// certs are the document's certificate values (JAdES xVals, tstVD):
+	// a token that does not carry its TSA certificate or chain is
+	// validated with them.
+	certs []*x509.Certificate
 }
 
 // oidTSTInfo is id-ct-TSTInfo (RFC 3161).
@@ -479,7 +483,8 @@ func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind
 	if err != nil {
 		return fail(report.FormatFailure, "time-stamp: %v", err)
 	}
-	tsa := si.FindSigner(ts.Token.Certificates)
+	pool := append(slices.Clone(ts.Token.Certificates), tc.certs...)
+	tsa := si.FindSigner(pool)
 	if tsa == nil {
 		return fail(report.NoSigningCertificateFound, "time-stamp signing certificate not found")
 	}
@@ -532,7 +537,7 @@ func (v *Verifier) validateTimeStamp(ctx context.Context, der, data []byte, kind
 	o := &outcome{sig: sink}
 	claimed := ts.Info.GenTime
 	sink.SigningTime.Claimed = &claimed
-	chain, ok := v.chain(o, tsa, ts.Token.Certificates, at, proven, x509.ExtKeyUsageTimeStamping)
+	chain, ok := v.chain(o, tsa, pool, at, proven, x509.ExtKeyUsageTimeStamping)
 	if !ok {
 		out.Status = sink.Status
 		return out, time.Time{}, false

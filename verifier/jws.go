@@ -241,7 +241,7 @@ func (v *Verifier) validateJWSDepth(ctx context.Context, doc *jose.Doc, s jose.S
 		if i < len(u.SigTstAt) {
 			at = u.SigTstAt[i]
 		}
-		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.Signature), "signature", tsContext{evidence: []revocation.Evidence{evidence}, poe: poeFor(at)})
+		tsr, gen, ok := v.validateTimeStamp(ctx, der, []byte(s.Signature), "signature", tsContext{evidence: []revocation.Evidence{evidence}, poe: poeFor(at), certs: u.Certs})
 		sig.TimeStamps = append(sig.TimeStamps, tsr)
 		stamped = stamped || tsr.Status.MainIndication != report.TotalFailed
 		if !ok {
@@ -360,7 +360,7 @@ func (v *Verifier) jadesArchiveTimeStamps(ctx context.Context, o *outcome, doc *
 		}
 		var best time.Time
 		for j, der := range a.Tokens {
-			tsr, gen, ok := v.validateTimeStamp(ctx, der, input, "archive", tsContext{evidence: []revocation.Evidence{evidence}, poe: later})
+			tsr, gen, ok := v.validateTimeStamp(ctx, der, input, "archive", tsContext{evidence: []revocation.Evidence{evidence}, poe: later, certs: u.Certs})
 			if j == 0 || ok {
 				reports[k] = tsr
 			}
