@@ -37,6 +37,9 @@ func ExtendJWS(ctx context.Context, doc, content []byte, d Deps) ([]byte, error)
 		return nil, problem.Wrap(http.StatusBadRequest, "content-mismatch", err)
 	case errors.Is(err, jws.ErrNotExtendable), errors.Is(err, jws.ErrClearArchived):
 		return nil, problem.Wrap(http.StatusBadRequest, "not-extendable", err)
+	case errors.Is(err, jws.ErrNoValidationData):
+		// As for CAdES: the signer's CA gives no status for it now.
+		return nil, problem.Wrap(http.StatusUnprocessableEntity, "revocation-unavailable", err)
 	}
 	return out, err
 }

@@ -284,6 +284,18 @@ func TestJWSLevels(t *testing.T) {
 	if _, err := signer.ExtendJWS(context.Background(), lta, nil, signer.Deps{}); err == nil {
 		t.Error("extended without a time-stamp authority")
 	}
+	// First archiving needs the signer's revocation status.
+	bt, _, err := signer.SignJWS(context.Background(), key, payload, signer.JWSOptions{Serialization: "json", Level: signer.BT, Deps: deps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noStatus := deps
+	noStatus.Revocation = failingFor{pki, pki.Leaf.Cert}
+	if _, err := signer.ExtendJWS(context.Background(), bt, nil, noStatus); err == nil {
+		t.Error("first archiving without the signer's status succeeded")
+	} else if p, ok := problem.As(err); !ok || p.Code != "revocation-unavailable" || p.Status != 422 {
+		t.Errorf("first archiving without the signer's status: %v", err)
+	}
 }
 
 // failingFor is a revocation source that has nothing for one certificate

@@ -21,6 +21,10 @@ var (
 	// ErrNotExtendable: the input is not a JWS this package can archive
 	// (not a JWS, a detached payload, sigD, an invalid signature value).
 	ErrNotExtendable = errors.New("jws: the signature cannot be extended")
+	// ErrNoValidationData: the signer certificate's revocation status
+	// could not be obtained when the signature is first given validation
+	// data.
+	ErrNoValidationData = errors.New("jws: the signer certificate's revocation status is not available")
 	// ErrClearArchived: the etsiU elements are in clear and already covered
 	// by an archive time-stamp, whose imprint needs a canonicalization
 	// this package does not implement.
@@ -203,7 +207,7 @@ func extendOne(ctx context.Context, doc *kjose.Doc, s kjose.Sig, o ExtendOptions
 		}
 		vd, err := cades.CollectValidationData(ctx, o.Revocation, append(certs, tsaCerts...))
 		if err != nil {
-			return nil, fmt.Errorf("jws: validation data: %w", err)
+			return nil, fmt.Errorf("%w: %v", ErrNoValidationData, err)
 		}
 		if err := add("xVals", certValues(vd.Certs)); err != nil {
 			return nil, err
