@@ -319,3 +319,41 @@ func TestAuditKeyThroughAuditModule(t *testing.T) {
 		t.Fatalf("audit key through an unloadable module: %d %s", code, errs)
 	}
 }
+
+// An install whose key ceremony predates the log key gets it from kyso
+// ceremony log-key, with the service token alone: the verifier key it
+// prints is the one kyso audit key prints, and a second run keeps the key.
+func TestCeremonyLogKey(t *testing.T) {
+	hsmtest.ConfPath(t)
+	hcfg := hsmtest.NewToken(t)
+	h := hsmtest.Open(t, hcfg, nil)
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "user.pin")
+	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No root token is configured: log-key does not open it.
+	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + hcfg.Module, "KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel,
+		"KYSO_HSM_PIN_FILE=" + pinFile, "KYSO_AUDIT_ORIGIN=kyso.example/audit", "KYSO_HSM_ROOT_TOKEN_LABEL=no-such-token"}
+	if code, _, errs := runCLI(t, env, "audit", "key"); code == exitOK || !strings.Contains(errs, "kyso ceremony log-key") {
+		t.Fatalf("audit key without a log key: %d %s", code, errs)
+	}
+	code, out, errs := runCLI(t, env, "ceremony", "log-key")
+	if code != exitOK || !strings.Contains(errs, "generated "+audit.LogKeyLabel) {
+		t.Fatalf("ceremony log-key: %d %q\n%s", code, out, errs)
+	}
+	k, err := h.FindKey(context.Background(), audit.LogKeyLabel)
+	if err != nil || k.Type() != hsm.Ed25519 {
+		t.Fatalf("log key after log-key: %v %v", k, err)
+	}
+	want, _ := audit.VerifierKey("kyso.example/audit", k.Public())
+	if strings.TrimSpace(out) != want {
+		t.Fatalf("log-key printed %q, want %q", out, want)
+	}
+	if code, keyOut, errs := runCLI(t, env, "audit", "key"); code != exitOK || keyOut != out {
+		t.Fatalf("audit key after log-key: %d %q, want %q\n%s", code, keyOut, out, errs)
+	}
+	if code, again, errs := runCLI(t, env, "ceremony", "log-key"); code != exitOK || again != out || !strings.Contains(errs, "kept") {
+		t.Fatalf("second log-key: %d %q\n%s", code, again, errs)
+	}
+}
