@@ -2,8 +2,10 @@
 // RFC 7797, ETSI TS 119 182-1): it splits the compact, flattened and
 // general serializations, reads and checks header parameters (x5c,
 // x5t#S256, crit, the claimed signing time, b64, sigD), the JAdES unsigned
-// properties (etsiU: sigTst, xVals, rVals, cSig), verifies signature values,
-// and adapts crypto.Signer keys (HSM keys) to go-jose for signing.
+// properties (etsiU: sigTst, xVals, rVals, tstVD, arcTst, cSig, in order,
+// naming any other as unknown), computes the archive time-stamp imprint
+// (ArchiveInput), verifies signature values, and adapts crypto.Signer keys
+// (HSM keys) to go-jose for signing.
 //
 // Parsing is our own because go-jose refuses the critical sigT header that
 // JAdES signatures made before ETSI TS 119 182-1 V1.2.1 carry, does not
