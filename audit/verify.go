@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"database/sql"
 	"fmt"
 	"sort"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"kyso/store"
 )
 
 // VerifyOptions say what the stored log is checked against.
@@ -95,9 +98,21 @@ func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 			ranged, rangedEnd = &Divergence{Index: idx, Reason: fmt.Sprintf(format, args...)}, end
 		}
 	}
+	// Every table is read in one snapshot: a sequencer committing a round
+	// meanwhile (the log is verified live) must not look like a truncation.
+	txOpts := &sql.TxOptions{ReadOnly: true}
+	if l.db.Dialect == store.Postgres {
+		txOpts.Isolation = sql.LevelRepeatableRead
+	}
+	snap, err := l.db.BeginTx(ctx, txOpts)
+	if err != nil {
+		return nil, fmt.Errorf("audit: begin read: %w", err)
+	}
+	defer snap.Rollback() //nolint:errcheck
+
 	// 1. Recompute the tree from the entries' bytes.
 	mem := &memTree{}
-	rows, err := l.db.QueryContext(ctx, "SELECT idx, id, actor, action, object, data FROM audit_log ORDER BY idx")
+	rows, err := snap.QueryContext(ctx, "SELECT idx, id, actor, action, object, data FROM audit_log ORDER BY idx")
 	if err != nil {
 		return nil, fmt.Errorf("audit: read log: %w", err)
 	}
@@ -136,7 +151,7 @@ func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	}
 
 	// 2. The stored hashes (served as tiles) must be the recomputed ones.
-	hrows, err := l.db.QueryContext(ctx, "SELECT n, hash FROM audit_hashes ORDER BY n")
+	hrows, err := snap.QueryContext(ctx, "SELECT n, hash FROM audit_hashes ORDER BY n")
 	if err != nil {
 		return nil, fmt.Errorf("audit: read hashes: %w", err)
 	}
@@ -182,7 +197,7 @@ func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	// 3. Stored checkpoints signed by the configured key anchor the log.
 	var anchors []int64 // sizes of key-signed checkpoints that match
 	foreign, foreignErr := int64(-1), error(nil)
-	crows, err := l.db.QueryContext(ctx, "SELECT size, note FROM audit_checkpoints ORDER BY size")
+	crows, err := snap.QueryContext(ctx, "SELECT size, note FROM audit_checkpoints ORDER BY size")
 	if err != nil {
 		return nil, fmt.Errorf("audit: read checkpoints: %w", err)
 	}
@@ -289,7 +304,7 @@ func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 
 	// 5. The old hash chain, for the prefix migrated from it.
 	var chain int64
-	if err := l.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_chain").Scan(&chain); err != nil {
+	if err := snap.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_chain").Scan(&chain); err != nil {
 		return nil, fmt.Errorf("audit: count chain: %w", err)
 	}
 	if chain > 0 {
