@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -179,4 +180,32 @@ func TestPendingSurvivesQueueMigration(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The public receipt look-up tells a pending entry from an unknown id
+// through an index, not by scanning the pending table (which grows while
+// no sequencer runs).
+func TestPendingLookupUsesAnIndex(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	if _, err := New(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM audit_pending WHERE id = $1", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) == 0 || !strings.Contains(strings.Join(plan, "; "), "USING COVERING INDEX audit_pending_by_id") {
+		t.Fatalf("pending look-up by id: %q", plan)
+	}
 }
