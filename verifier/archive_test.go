@@ -19,6 +19,8 @@ import (
 	"kyso/hashoid"
 	"kyso/signer"
 	"kyso/signer/signertest"
+	"kyso/store/storetest"
+	"kyso/tsa"
 	"kyso/verifier"
 	"kyso/verifier/report"
 )
@@ -452,4 +454,35 @@ func TestTooManyArchiveTimeStamps(t *testing.T) {
 		b, _ := json.MarshalIndent(rep, "", " ")
 		t.Fatalf("got %s/%s\n%s", rep.Status.MainIndication, rep.Status.SubIndication, b)
 	}
+}
+
+// FuzzVerifyCAdES mutates a CAdES B-LTA signature with a counter-signature
+// (archive tokens, hash indexes, countersignature attributes): the
+// verifier must answer with an indication, never panic.
+func FuzzVerifyCAdES(f *testing.F) {
+	ctx := context.Background()
+	pki := signertest.New(f, signertest.P256, nil)
+	db := storetest.SQLite(f)
+	if err := tsa.Migrate(ctx, db); err != nil {
+		f.Fatal(err)
+	}
+	ts, err := tsa.New(tsa.Config{Cert: pki.TSA.Cert, Signer: pki.TSA.Key, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 3, 1}}, db)
+	if err != nil {
+		f.Fatal(err)
+	}
+	content := []byte("Tờ khai\n")
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	lta, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BLTA, Deps: deps})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(lta)
+	v := verifier.New(verifier.Options{Roots: []*x509.Certificate{pki.Root.Cert}})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := v.Verify(ctx, verifier.Input{Data: data, Detached: content})
+		if err == nil && rep.Status.MainIndication == "" {
+			t.Fatal("report without indication")
+		}
+	})
 }
