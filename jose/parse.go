@@ -501,7 +501,7 @@ type Unsigned struct {
 	Entries []Entry
 	// ArcTst are the archive time-stamps (arcTst), in etsiU order.
 	ArcTst []ArchiveTimeStamp
-	// SigTstAt are the etsiU positions of the sigTst elements.
+	// SigTstAt is the etsiU position of each SigTst token.
 	SigTstAt []int
 	// Unknown names unsigned properties this package does not process: a
 	// validator must not pass a signature it did not fully understand.
@@ -562,8 +562,11 @@ func ParseUnsigned(entries []json.RawMessage) *Unsigned {
 			var err error
 			switch name {
 			case "sigTst":
-				u.SigTstAt = append(u.SigTstAt, i)
+				before := len(u.SigTst)
 				err = u.addSigTst(val)
+				for range u.SigTst[before:] {
+					u.SigTstAt = append(u.SigTstAt, i)
+				}
 			case "xVals":
 				err = u.addXVals(val)
 			case "rVals":

@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -81,5 +83,27 @@ func TestJWSAlgorithms(t *testing.T) {
 		if err := VerifyValue(rsaKey.Public(), alg, []byte("a.b"), sig); !errors.As(err, &fe) {
 			t.Fatalf("%s: %v", alg, err)
 		}
+	}
+}
+
+// Each signature time-stamp token knows the etsiU position of its sigTst
+// element, which the archive time-stamps after it cover.
+func TestUnsignedPositions(t *testing.T) {
+	tok := `{"val":"MAA="}`
+	u := ParseUnsigned([]json.RawMessage{
+		json.RawMessage(`{"xVals":[]}`),
+		json.RawMessage(`{"sigTst":{"tstTokens":[` + tok + `,` + tok + `]}}`),
+		json.RawMessage(`{"arcTst":{"tstTokens":[` + tok + `]}}`),
+		json.RawMessage(`{"sigTst":{"tstTokens":[` + tok + `]}}`),
+		json.RawMessage(`{"sigPSt":{}}`),
+	})
+	if len(u.SigTst) != 3 || fmt.Sprint(u.SigTstAt) != "[1 1 3]" {
+		t.Fatalf("sigTst tokens %d at %v", len(u.SigTst), u.SigTstAt)
+	}
+	if len(u.ArcTst) != 1 || u.ArcTst[0].Index != 2 || u.ArcTst[0].Err != nil {
+		t.Fatalf("arcTst %+v", u.ArcTst)
+	}
+	if fmt.Sprint(u.Unknown) != "[sigPSt]" || len(u.Entries) != 5 || !u.Entries[0].Clear {
+		t.Fatalf("unknown %v entries %+v", u.Unknown, u.Entries)
 	}
 }
