@@ -120,8 +120,8 @@ type pendingRow struct {
 // or ErrNotLeader.
 //
 // The round keeps its write transaction short, since on SQLite every
-// writer waits for it: the lease is taken or renewed by one statement;
-// the batch is read, hashed into the tree and its checkpoint signed (by
+// writer waits for it: the lease is checked (read, or taken or renewed
+// by one statement when it must be); the batch is read, hashed into the tree and its checkpoint signed (by
 // the HSM) outside any transaction; then one transaction renews the lease
 // again, moves the tree from the size the batch was computed on to the
 // new one, and writes the entries, their hashes and the checkpoint. Only
@@ -134,10 +134,14 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 		return 0, errors.New("audit: sequencer needs the log key")
 	}
 	opts = opts.withDefaults()
-	if err := l.checkLease(ctx, opts); err != nil {
-		return 0, err
+	// The round's reads share one connection: with writers holding the
+	// pool's connections, each new one is a wait.
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("audit: sequencer connection: %w", err)
 	}
-	r, err := l.prepare(ctx, opts)
+	r, err := l.checkAndPrepare(ctx, conn, opts)
+	conn.Close()
 	if err != nil || r == nil {
 		return 0, err
 	}
@@ -200,10 +204,10 @@ func (l *Log) Sequence(ctx context.Context, opts SequencerOptions) (int, error) 
 // computed. It only reads while the lease is this holder's for more than
 // half its time to live (the round's commit renews it); it takes an
 // expired lease, or renews one past half its time, with one statement.
-func (l *Log) checkLease(ctx context.Context, opts SequencerOptions) error {
+func (l *Log) checkLease(ctx context.Context, conn *sql.Conn, opts SequencerOptions) error {
 	var holder string
 	var expires int64
-	if err := l.db.QueryRowContext(ctx, "SELECT holder, expires FROM audit_lease WHERE id = 1").Scan(&holder, &expires); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT holder, expires FROM audit_lease WHERE id = 1").Scan(&holder, &expires); err != nil {
 		return fmt.Errorf("audit: lease: %w", err)
 	}
 	now := l.now().UnixMilli()
@@ -213,7 +217,7 @@ func (l *Log) checkLease(ctx context.Context, opts SequencerOptions) error {
 	case holder != opts.Holder && expires >= now:
 		return ErrNotLeader
 	}
-	return l.renewLease(ctx, l.db, opts)
+	return l.renewLease(ctx, conn, opts)
 }
 
 // renewLease takes the sequencer lease for opts.Holder, or extends it,
@@ -248,15 +252,22 @@ type round struct {
 // prepare reads the tree and the next batch, hashes the batch into the
 // tree and signs the new checkpoint, writing nothing. It returns nil when
 // nothing is pending.
-func (l *Log) prepare(ctx context.Context, opts SequencerOptions) (*round, error) {
+func (l *Log) checkAndPrepare(ctx context.Context, conn *sql.Conn, opts SequencerOptions) (*round, error) {
+	if err := l.checkLease(ctx, conn, opts); err != nil {
+		return nil, err
+	}
+	return l.prepare(ctx, conn, opts)
+}
+
+func (l *Log) prepare(ctx context.Context, conn *sql.Conn, opts SequencerOptions) (*round, error) {
 	r := &round{}
 	var root []byte
-	if err := l.db.QueryRowContext(ctx, "SELECT size, root FROM audit_tree WHERE id = 1").Scan(&r.size, &root); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT size, root FROM audit_tree WHERE id = 1").Scan(&r.size, &root); err != nil {
 		return nil, fmt.Errorf("audit: read tree: %w", err)
 	}
 	var err error
 	if !l.chainChecked.Load() {
-		if r.batch, err = l.legacyBatch(ctx, l.db, r.size, opts.Batch); err != nil {
+		if r.batch, err = l.legacyBatch(ctx, conn, r.size, opts.Batch); err != nil {
 			return nil, err
 		}
 		if len(r.batch) == 0 {
@@ -265,7 +276,7 @@ func (l *Log) prepare(ctx context.Context, opts SequencerOptions) (*round, error
 		}
 	}
 	if len(r.batch) == 0 {
-		if r.batch, err = l.pendingBatch(ctx, opts.Batch); err != nil {
+		if r.batch, err = l.pendingBatch(ctx, conn, opts.Batch); err != nil {
 			return nil, err
 		}
 	}
@@ -273,7 +284,7 @@ func (l *Log) prepare(ctx context.Context, opts SequencerOptions) (*round, error
 		return nil, nil
 	}
 	overlay := map[int64]tlog.Hash{}
-	hr := hashReader(ctx, l.db, overlay)
+	hr := hashReader(ctx, conn, overlay)
 	r.pids = make([]any, 0, len(r.batch))
 	r.hashes = map[int64]tlog.Hash{}
 	for i, p := range r.batch {
@@ -302,8 +313,8 @@ func (l *Log) prepare(ctx context.Context, opts SequencerOptions) (*round, error
 	return r, nil
 }
 
-func (l *Log) pendingBatch(ctx context.Context, limit int) ([]pendingRow, error) {
-	rows, err := l.db.QueryContext(ctx, "SELECT pid, id, at, actor, role, action, object, data FROM audit_pending ORDER BY pid LIMIT $1", limit)
+func (l *Log) pendingBatch(ctx context.Context, conn *sql.Conn, limit int) ([]pendingRow, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT pid, id, at, actor, role, action, object, data FROM audit_pending ORDER BY pid LIMIT $1", limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read pending: %w", err)
 	}

@@ -8,7 +8,8 @@
 # Knobs (environment): BENCH_DURATION (per load scenario, default 10s),
 # BENCH_WORKERS (default 4), BENCH_BENCHTIME and BENCH_COUNT (Go benchmarks,
 # default 1s, 3 times; the summary takes the median),
-# BENCH_PORT (default 8091), BENCH_VERIFY_RUNS (CLI comparison, default 20).
+# BENCH_PORT (default 8091), BENCH_VERIFY_RUNS (CLI comparison, default 20),
+# BENCH_AUDIT_DURATION (each phase of the audit log benchmark, default 5s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
