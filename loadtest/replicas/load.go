@@ -95,7 +95,8 @@ type LoadOptions struct {
 	Credentials *Credentials
 	// Workers are concurrent citizens (default 2).
 	Workers int
-	// Duration bounds the load: no iteration starts after it (default 30 s).
+	// Duration bounds the load: no iteration starts after it, but every
+	// worker walks one at least (default 30 s).
 	Duration time.Duration
 	// IssuerSeed derives the cards' test CSCA that the server trusts
 	// (default "kyso-dev").
@@ -158,7 +159,8 @@ func Load(ctx context.Context, o LoadOptions) ([]Op, error) {
 		go func() {
 			defer wg.Done()
 			c := &citizen{o: o, api: api, chip: chips[w], worker: w + 1}
-			for o.Now().Before(deadline) && ctx.Err() == nil {
+			// Every worker walks at least one iteration.
+			for first := true; first || (o.Now().Before(deadline) && ctx.Err() == nil); first = false {
 				n := len(c.ops)
 				c.iterate(ctx)
 				if c.failedSince(n) {
