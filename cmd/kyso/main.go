@@ -32,7 +32,7 @@ func commands() map[string]command {
 		"principal": {Summary: "manage API principals (agency, officer, admin tokens)", Run: runPrincipal},
 		"audit":     {Summary: "verify or read the tamper-evident audit log", Run: runAudit},
 		"token":     {Summary: "initialise the HSM token for local use", Run: runToken},
-		"ceremony":  {Summary: "run key ceremonies in the HSM (init, rotate, list)", Run: runCeremony},
+		"ceremony":  {Summary: "run key ceremonies in the HSM (init, rotate, list, log-key)", Run: runCeremony},
 		"ca":        {Summary: "CA officer tools: list, show, revoke, release, crl, history", Run: runCA},
 		"sign":      {Summary: "sign a PDF, any file (CAdES) or JSON (JWS)", Run: runSign},
 		"verify":    {Summary: "verify signatures in a PDF, CMS or JWS file", Run: runVerify},
