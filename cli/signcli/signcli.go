@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kyso/certfile"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 	"time"
 
 	"kyso/apiclient"
+	"kyso/certfile"
+	"kyso/cli/cliflag"
 	"kyso/signer"
 	"kyso/tsa"
 )
@@ -111,10 +112,11 @@ func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer
 	fs.StringVar(&o.sealID, "seal-id", "", "agency seal (remote)")
 	fs.StringVar(&o.pinFile, "pin-file", "", "file holding the signing PIN (remote, citizens)")
 	fs.StringVar(&o.tokFile, "token-file", "", "file holding the bearer token (remote)")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := cliflag.Parse(fs, args[1:])
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprint(stderr, cliUsage)
 		return 2
 	}
@@ -134,9 +136,9 @@ func Run(ctx context.Context, args []string, deps Deps, stdout, stderr io.Writer
 		return 1
 	}
 	if o.server != "" {
-		err = remoteSign(ctx, kind, fs.Arg(0), o, deps, out)
+		err = remoteSign(ctx, kind, pos[0], o, deps, out)
 	} else {
-		err = localSign(ctx, kind, fs.Arg(0), o, deps, out)
+		err = localSign(ctx, kind, pos[0], o, deps, out)
 	}
 	if cerr := commit(err == nil); err == nil {
 		err = cerr
@@ -355,10 +357,11 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 	fs.StringVar(&tokFile, "token-file", "", "file holding the bearer token (server)")
 	fs.StringVar(&tsaURL, "tsa-url", "", "RFC 3161 time-stamp authority URL (local)")
 	fs.StringVar(&tsaTrust, "tsa-trust", "", "PEM trust anchors of the --tsa-url TSA (local)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.Parse(fs, args)
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 || (server == "") == (tsaURL == "") {
+	if len(pos) != 1 || (server == "") == (tsaURL == "") {
 		fmt.Fprint(stderr, cliUsage)
 		return 2
 	}
@@ -368,7 +371,7 @@ func runExtend(ctx context.Context, args []string, deps Deps, stdout, stderr io.
 	if deps.HTTP == nil {
 		deps.HTTP = &http.Client{Timeout: 5 * time.Minute}
 	}
-	input := fs.Arg(0)
+	input := pos[0]
 	extended, err := func() ([]byte, error) {
 		var content []byte
 		if contentPath != "" {

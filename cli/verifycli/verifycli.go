@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/cli/cliflag"
 	"kyso/config"
 	"kyso/verifier"
 	"kyso/verifier/policy"
@@ -68,18 +69,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kyso verify: %s\n%s", msg, usage)
 		return ExitUnreadable
 	}
-	var files []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return fail(err.Error())
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		files = append(files, rest[0])
-		rest = rest[1:]
+	files, err := cliflag.Parse(fs, args)
+	if err != nil {
+		return fail(err.Error())
 	}
 	if len(files) != 1 {
 		return fail("exactly one FILE is required")

@@ -21,6 +21,7 @@ import (
 
 	"kyso/audit"
 	"kyso/certfile"
+	"kyso/cli/cliflag"
 	"kyso/cmd/internal/appenv"
 )
 
@@ -32,26 +33,6 @@ func runAudit(ctx context.Context, io stdio, args []string) int {
 		"verify-receipt": {Summary: "check an entry receipt offline: verify-receipt RECEIPT --key VKEY", Run: auditVerifyReceipt},
 		"witness":        {Summary: "watch a Kyso log: check each new checkpoint extends the last one seen", Run: auditWitness},
 	})
-}
-
-// parseInterspersed parses flags that may follow positional arguments and
-// returns the positional ones.
-func parseInterspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // readVerifierKey reads a note verifier key given as text or as a file
@@ -213,7 +194,7 @@ const maxReceiptSize = 1 << 20
 func auditVerifyReceipt(ctx context.Context, io stdio, args []string) int {
 	fs := newFlags("audit verify-receipt", io.Err)
 	keyFlag := fs.String("key", "", "the log's note verifier key, or a file holding it (required)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cliflag.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}

@@ -207,7 +207,8 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Fatalf("pdfsig on the extended e-result:\n%s", out)
 	}
 	callRaw(t, "POST", base+"/v1/sign/extend", agency, "application/pdf", sealedPDF, 415)
-	// kyso sign extend against the server does the same.
+	// kyso sign extend against the server does the same (its flags may
+	// also follow the file, as the JWS case below writes them).
 	cliOut := filepath.Join(dir, "extended-cli.pdf")
 	if code, _, errs := runCLI(t, []string{"KYSO_TOKEN=" + agency}, "sign", "extend", "--server", base, "--out", cliOut, sealed); code != exitOK {
 		t.Fatalf("kyso sign extend: exit %d: %s", code, errs)
@@ -240,7 +241,7 @@ func TestServerWithOutsideTools(t *testing.T) {
 		t.Errorf("/v1/verify on the extended JWS: %+v", jwsRep)
 	}
 	cliJWS := filepath.Join(dir, "renewed.jws.json")
-	if code, _, errs := runCLI(t, []string{"KYSO_TOKEN=" + agency}, "sign", "extend", "--server", base, "--out", cliJWS, write("lta.jws.json", jwsLTA)); code != exitOK {
+	if code, _, errs := runCLI(t, []string{"KYSO_TOKEN=" + agency}, "sign", "extend", write("lta.jws.json", jwsLTA), "--server", base, "--out", cliJWS); code != exitOK {
 		t.Fatalf("kyso sign extend (JWS): exit %d: %s", code, errs)
 	}
 	if b, err := os.ReadFile(cliJWS); err != nil || bytes.Count(b, []byte(`"etsiU"`)) != 1 || len(b) <= len(jwsLTA) {
