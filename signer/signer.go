@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"kyso/docformat"
 	"kyso/problem"
 	"kyso/signer/cades"
 	"kyso/signer/jws"
@@ -115,9 +116,9 @@ func ExtendPDF(ctx context.Context, pdf []byte, d Deps) ([]byte, error) {
 
 // Document formats Extend tells apart.
 const (
-	FormatPDF = "PDF"
-	FormatCMS = "CMS"
-	FormatJWS = "JWS"
+	FormatPDF = docformat.PDF
+	FormatCMS = docformat.CMS
+	FormatJWS = docformat.JWS
 )
 
 // Media types of extended documents.
@@ -125,28 +126,6 @@ const (
 	MediaPDF = "application/pdf"
 	MediaCMS = "application/pkcs7-signature"
 )
-
-// DocumentFormat says whether doc looks like a PDF, a CMS SignedData (DER,
-// or PEM PKCS7/CMS) or a JWS ("" if none).
-func DocumentFormat(doc []byte) string {
-	trim := bytes.TrimLeft(doc, "\x00\t\n\f\r ")
-	switch {
-	case bytes.HasPrefix(trim, []byte("%PDF-")):
-		return FormatPDF
-	case bytes.HasPrefix(trim, []byte("-----BEGIN PKCS7")), bytes.HasPrefix(trim, []byte("-----BEGIN CMS")):
-		return FormatCMS
-	case len(trim) > 1 && trim[0] == 0x30 && bytes.Contains(trim[:min(len(trim), 24)], []byte(oidSignedDataDER)):
-		return FormatCMS
-	case len(trim) > 1 && trim[0] == '{' && bytes.Contains(trim, []byte(`"signature`)):
-		return FormatJWS
-	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && trim[0] == 'e':
-		return FormatJWS
-	}
-	return ""
-}
-
-// oidSignedDataDER is the DER encoding of id-signedData.
-const oidSignedDataDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
 
 // Extend brings a signed document to its format's B-LTA level, or renews
 // its last archive time-stamp, choosing by the detected format: a PDF
@@ -157,7 +136,7 @@ const oidSignedDataDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
 // document and its media type; a format that cannot be extended is a 415
 // unsupported-format problem.
 func Extend(ctx context.Context, doc, content []byte, d Deps) ([]byte, string, error) {
-	switch DocumentFormat(doc) {
+	switch docformat.Detect(doc) {
 	case FormatPDF:
 		if content != nil {
 			return nil, "", problem.New(http.StatusBadRequest, "content-not-applicable", "a PDF carries its signed content; send no separate content")

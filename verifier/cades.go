@@ -327,7 +327,9 @@ func (v *Verifier) validateSigner(ctx context.Context, c signerCheck, sig *repor
 
 // checkRevocation checks every certificate of chain but the anchor at time
 // at (proven: a time-stamp proves the signature existed then), records the
-// results in sig and returns the source of the signing certificate's status.
+// results in sig and returns the source among the evidence given that
+// decides the signing certificate's status ("" when that evidence alone
+// does not, and only an online answer did).
 func (v *Verifier) checkRevocation(ctx context.Context, o *outcome, sig *report.Signature, chain []*x509.Certificate, at time.Time, proven bool, evidence []revocation.Evidence) string {
 	source := ""
 	for i := 0; i+1 < len(chain); i++ {
@@ -343,7 +345,9 @@ func (v *Verifier) checkRevocation(ctx context.Context, o *outcome, sig *report.
 		}
 		sig.Revocation = append(sig.Revocation, rr)
 		if i == 0 {
-			source = r.Source
+			// What the document's own evidence decides, whatever an
+			// online answer fetched now added: the level depends on it.
+			source = r.DocumentSource
 		}
 		switch {
 		case r.Status == revocation.Revoked && i == 0:

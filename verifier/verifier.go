@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kyso/cms"
+	"kyso/docformat"
 	"kyso/verifier/pdfscan"
 	"kyso/verifier/policy"
 	"kyso/verifier/report"
@@ -159,28 +160,10 @@ type Input struct {
 
 // Format names of inputs.
 const (
-	FormatPDF = "PDF"
-	FormatCMS = "CMS"
-	FormatJWS = "JWS"
+	FormatPDF = docformat.PDF
+	FormatCMS = docformat.CMS
+	FormatJWS = docformat.JWS
 )
-
-// DetectFormat says whether data looks like a PDF, CMS or JWS (compact, or
-// a JSON serialization) ("" if none).
-func DetectFormat(data []byte) string {
-	trim := bytes.TrimLeft(data, "\x00\t\n\f\r ")
-	switch {
-	case bytes.HasPrefix(trim, []byte("%PDF-")):
-		return FormatPDF
-	case bytes.HasPrefix(trim, []byte("-----BEGIN")), len(trim) > 1 && trim[0] == 0x30:
-		return FormatCMS
-	case len(trim) > 1 && trim[0] == '{' && bytes.Contains(trim, []byte(`"signature`)):
-		// JWS JSON serialization, general ("signatures") or flattened.
-		return FormatJWS
-	case bytes.Count(trim, []byte(".")) == 2 && len(trim) > 4 && trim[0] == 'e':
-		return FormatJWS
-	}
-	return ""
-}
 
 func (v *Verifier) validationTime() time.Time {
 	if !v.opts.At.IsZero() {
@@ -198,7 +181,7 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*report.Report, error)
 		Document:       report.Document{Name: in.Name, Size: int64(len(in.Data)), SHA256: hex.EncodeToString(sum[:])},
 	}
 	ctx = context.WithValue(ctx, counterBudgetKey{}, &counterBudget{left: maxSigners})
-	switch DetectFormat(in.Data) {
+	switch docformat.Detect(in.Data) {
 	case FormatPDF:
 		rep.Document.Format = FormatPDF
 		v.verifyPDF(ctx, in.Data, rep)

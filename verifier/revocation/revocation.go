@@ -54,6 +54,12 @@ type Result struct {
 	Source string    `json:"source,omitempty"` // e.g. "DSS OCSP", "online CRL http://…"
 	Issued time.Time `json:"issued,omitzero"`  // thisUpdate of the evidence used
 	Detail string    `json:"detail,omitempty"`
+	// DocumentSource is the source that decides the same status from the
+	// evidence given alone (what the document carries), "" when that
+	// evidence alone does not decide it. A baseline level such as B-LT
+	// depends on it, not on whether an online answer fetched later was
+	// newer.
+	DocumentSource string `json:"documentSource,omitempty"`
 }
 
 // Config configures a Checker.
@@ -202,8 +208,10 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 			add(cand, err, src)
 		}
 	}
-	if r, ok := decide(cands, at, c.cfg.Freshness); ok && r.Status == Revoked {
-		return r
+	doc, docOK := decide(cands, at, c.cfg.Freshness)
+	if docOK && doc.Status == Revoked {
+		doc.DocumentSource = doc.Source
+		return doc
 	}
 	if c.cfg.Offline {
 		notes = append(notes, "online checks disabled")
@@ -240,6 +248,9 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate, at 
 		}
 	}
 	if r, ok := decide(cands, at, c.cfg.Freshness); ok {
+		if docOK && doc.Status == r.Status {
+			r.DocumentSource = doc.Source
+		}
 		return r
 	}
 	for _, cand := range cands {
