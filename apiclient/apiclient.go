@@ -44,6 +44,9 @@ type ProblemError struct {
 	Status       int
 	Code         string
 	Detail       string
+	// Members holds every member of the problem document (RFC 9457
+	// extension members included), nil when the answer was not one.
+	Members map[string]any
 }
 
 func (e *ProblemError) Error() string {
@@ -62,6 +65,19 @@ func Code(err error) string {
 	var pe *ProblemError
 	if errors.As(err, &pe) {
 		return pe.Code
+	}
+	return ""
+}
+
+// Member returns the string member name of err's problem document when
+// err is a *ProblemError that has one (the serial of a certificate the
+// citizen already holds, for instance).
+func Member(err error, name string) string {
+	var pe *ProblemError
+	if errors.As(err, &pe) {
+		if v, ok := pe.Members[name].(string); ok {
+			return v
+		}
 	}
 	return ""
 }
@@ -117,6 +133,7 @@ func (c *Client) DoHeader(ctx context.Context, r Request, want int) ([]byte, htt
 		}
 		if json.Unmarshal(b, &p) == nil && p.Code != "" {
 			pe.Code, pe.Detail = p.Code, p.Detail
+			_ = json.Unmarshal(b, &pe.Members)
 		} else {
 			pe.Detail = strings.TrimSpace(string(b))
 			if len(pe.Detail) > 200 {

@@ -180,6 +180,9 @@ func (r *Report) Text() string {
 	}
 	fmt.Fprintf(&b, "API requests served by the killed replica before the kill: %d\n", r.KilledReplicaRequests)
 	fmt.Fprintf(&b, "HSM session pool recoveries on the replicas: %d\naudit log verifies: %v\n", r.HSMRecoveries, r.AuditVerifies)
+	for _, e := range r.ErrorSamples[Outside] {
+		fmt.Fprintf(&b, "error outside the fault windows: %s\n", e)
+	}
 	if f := r.Failures(); len(f) > 0 {
 		fmt.Fprintf(&b, "FAILED: %s\n", strings.Join(f, "; "))
 	} else {
@@ -330,9 +333,19 @@ func Check(ctx context.Context, ops []Op, faults []Fault, o CheckOptions) (*Repo
 			if rec.Kind != KindRevocation {
 				continue
 			}
+			certPEM := rec.Certificate
+			if certPEM == "" && n > 0 {
+				// A revocation of a certificate whose enrolment answer was
+				// lost: the certificate comes from the database.
+				var der []byte
+				if err := o.DB.QueryRowContext(ctx, `SELECT der FROM ca_certificates WHERE serial = $1`, rec.ID).Scan(&der); err != nil {
+					return nil, fmt.Errorf("replicas: look up certificate %s: %w", rec.ID, err)
+				}
+				certPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+			}
 			for _, base := range o.Replicas {
 				r.RevocationChecks++
-				if err := st.check(ctx, base, rec.Certificate); err != nil {
+				if err := st.check(ctx, base, certPEM); err != nil {
 					r.RevocationStatusFailures++
 					if len(r.RevocationStatusProblems) < 50 {
 						r.RevocationStatusProblems = append(r.RevocationStatusProblems, fmt.Sprintf("%s on %s: %v", rec.ID, base, err))

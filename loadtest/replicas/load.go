@@ -187,7 +187,13 @@ type citizen struct {
 	worker     int
 	credential string
 	assertion  string
-	ops        []Op
+	// held is a certificate for a key of the citizen's own that is not yet
+	// revoked: its revocation did not happen (an identity check before it
+	// failed) or failed, or its enrolment's answer was lost. The server
+	// issues no other such certificate while it is valid, so the next
+	// iteration revokes it before enrolling again.
+	held *apiclient.Enrolled
+	ops  []Op
 }
 
 // retryPause is how long a worker waits after a failed operation.
@@ -215,6 +221,18 @@ func (c *citizen) do(name string, fn func() ([]Record, error)) error {
 	}
 	c.ops = append(c.ops, op)
 	return err
+}
+
+// revokeHeld revokes the certificate in c.held and forgets it.
+func (c *citizen) revokeHeld(ctx context.Context) error {
+	h := c.held
+	return c.do("revoke", func() ([]Record, error) {
+		if err := c.api.Revoke(ctx, c.assertion, h.Serial, "superseded"); err != nil {
+			return nil, err
+		}
+		c.held = nil
+		return []Record{{Kind: KindRevocation, ID: h.Serial, Certificate: h.Certificate}}, nil
+	})
 }
 
 // identify proves the citizen's identity with the chip and keeps the
@@ -254,30 +272,31 @@ func (c *citizen) iterate(ctx context.Context) {
 	}
 	// CSR enrolment (the assertion is single-use for it), then revocation
 	// of that certificate.
-	var enrolled apiclient.Enrolled
+	if c.held != nil && c.revokeHeld(ctx) != nil {
+		return
+	}
 	csr, err := scenario.NewCSR()
 	if err != nil {
 		return
 	}
-	if c.do("enrol-csr", func() ([]Record, error) {
-		var err error
-		enrolled, err = c.api.Enroll(ctx, c.assertion, csr)
+	if err := c.do("enrol-csr", func() ([]Record, error) {
+		enrolled, err := c.api.Enroll(ctx, c.assertion, csr)
 		if err != nil {
 			return nil, err
 		}
+		c.held = &enrolled
 		return []Record{{Kind: KindCertificate, ID: enrolled.Serial, Certificate: enrolled.Certificate}}, nil
-	}) != nil {
+	}); err != nil {
+		if serial := apiclient.Member(err, "serial"); apiclient.Code(err) == "certificate-exists" && serial != "" {
+			// An earlier enrolment was stored but its answer lost.
+			c.held = &apiclient.Enrolled{Serial: serial}
+		}
 		return
 	}
 	if c.identify(ctx) != nil {
 		return
 	}
-	_ = c.do("revoke", func() ([]Record, error) {
-		if err := c.api.Revoke(ctx, c.assertion, enrolled.Serial, "superseded"); err != nil {
-			return nil, err
-		}
-		return []Record{{Kind: KindRevocation, ID: enrolled.Serial, Certificate: enrolled.Certificate}}, nil
-	})
+	_ = c.revokeHeld(ctx)
 	if c.credential != "" {
 		_ = c.do("csc-sign-hash", func() ([]Record, error) {
 			h := sha256.Sum256([]byte(rand.Text()))

@@ -22,13 +22,22 @@ type stub struct {
 	failSeals atomic.Bool
 	mu        sync.Mutex
 	calls     map[string]int
+	// With holdRule, like the CA, no certificate for a key of the
+	// citizen's own is issued while held is valid; failIdentity fails the
+	// identity checks after a CSR enrolment and loseAnswers answers 503 to
+	// CSR enrolments that are nevertheless stored.
+	holdRule     bool
+	held         string
+	failIdentity int
+	loseAnswers  int
+	failNext     bool
 }
 
 func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.calls[r.Method+" "+r.URL.Path]++
-	s.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
 	id := fmt.Sprintf("%d", s.n.Add(1))
 	reply := func(status int, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -37,6 +46,30 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case s.holdRule && p == "/v1/certificates" && strings.Contains(string(body), `"csr"`):
+		if s.held != "" {
+			reply(409, map[string]any{"code": "certificate-exists", "status": 409, "serial": s.held})
+			return
+		}
+		s.held = "0" + id
+		if s.loseAnswers > 0 {
+			s.loseAnswers--
+			reply(503, map[string]any{"code": "unavailable", "status": 503})
+			return
+		}
+		if s.failIdentity > 0 {
+			s.failIdentity--
+			s.failNext = true
+		}
+		reply(201, map[string]string{"serial": s.held, "certificate": "PEM"})
+	case s.holdRule && strings.HasSuffix(p, "/revoke"):
+		if strings.Split(p, "/")[3] == s.held {
+			s.held = ""
+		}
+		reply(200, map[string]string{"status": "revoked"})
+	case p == "/v1/identity/verifications" && s.failNext:
+		s.failNext = false
+		reply(503, map[string]any{"code": "unavailable", "status": 503})
 	case p == "/v1/identity/challenges":
 		reply(201, map[string]string{"challenge_id": "ch" + id, "nonce": base64.StdEncoding.EncodeToString(make([]byte, 8))})
 	case p == "/v1/identity/verifications":
@@ -125,6 +158,53 @@ func TestLoadNotesOperationsAndRecords(t *testing.T) {
 		if op.Name == "dossier-decide" && (len(op.Records) != 1 || op.Records[0].State != "decisionsd") {
 			t.Fatalf("decision noted as %+v", op.Records)
 		}
+	}
+}
+
+// A certificate for the citizen's own key that was issued but not revoked
+// (an identity check failed in between, or the enrolment's answer was
+// lost) is revoked on the next iteration: the CA issues no other while it
+// is valid, so the load would otherwise fail every enrolment after it.
+func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		failIdentity, loseAnswers int
+	}{
+		{"identity check fails after enrolment", 1, 0},
+		{"enrolment answer lost", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &stub{calls: map[string]int{}, holdRule: true, failIdentity: tc.failIdentity, loseAnswers: tc.loseAnswers}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			creds := &Credentials{}
+			creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
+			ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 1, Duration: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errs, enrolled, revoked int
+			for _, op := range ops {
+				if op.Err != "" {
+					errs++
+					continue
+				}
+				switch op.Name {
+				case "enrol-csr":
+					enrolled++
+				case "revoke":
+					revoked++
+				}
+			}
+			// The injected failure, and for a lost answer the refused
+			// enrolment that names the held certificate.
+			if want := tc.failIdentity + 2*tc.loseAnswers; errs != want {
+				t.Errorf("%d failed operations, want %d", errs, want)
+			}
+			if enrolled < 3 || revoked < enrolled-1+tc.loseAnswers {
+				t.Errorf("%d enrolments, %d revocations: the held certificate blocked the load", enrolled, revoked)
+			}
+		})
 	}
 }
 
