@@ -227,7 +227,9 @@ func (c *citizen) do(name string, fn func() ([]Record, error)) error {
 func (c *citizen) revokeHeld(ctx context.Context) error {
 	h := c.held
 	return c.do("revoke", func() ([]Record, error) {
-		if err := c.api.Revoke(ctx, c.assertion, h.Serial, "superseded"); err != nil {
+		// already-revoked: an earlier revocation was stored but its answer
+		// lost; the server confirms it now.
+		if err := c.api.Revoke(ctx, c.assertion, h.Serial, "superseded"); err != nil && apiclient.Code(err) != "already-revoked" {
 			return nil, err
 		}
 		c.held = nil

@@ -31,6 +31,8 @@ type stub struct {
 	failIdentity int
 	loseAnswers  int
 	failNext     bool
+	loseRevoke   int
+	revoked      map[string]bool
 }
 
 func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,8 +65,19 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(201, map[string]string{"serial": s.held, "certificate": "PEM"})
 	case s.holdRule && strings.HasSuffix(p, "/revoke"):
-		if strings.Split(p, "/")[3] == s.held {
+		serial := strings.Split(p, "/")[3]
+		if s.revoked[serial] {
+			reply(409, map[string]any{"code": "already-revoked", "status": 409})
+			return
+		}
+		s.revoked[serial] = true
+		if serial == s.held {
 			s.held = ""
+		}
+		if s.loseRevoke > 0 {
+			s.loseRevoke--
+			reply(503, map[string]any{"code": "unavailable", "status": 503})
+			return
 		}
 		reply(200, map[string]string{"status": "revoked"})
 	case p == "/v1/identity/verifications" && s.failNext:
@@ -167,14 +180,16 @@ func TestLoadNotesOperationsAndRecords(t *testing.T) {
 // is valid, so the load would otherwise fail every enrolment after it.
 func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
 	for _, tc := range []struct {
-		name                      string
-		failIdentity, loseAnswers int
+		name                                  string
+		failIdentity, loseAnswers, loseRevoke int
 	}{
-		{"identity check fails after enrolment", 1, 0},
-		{"enrolment answer lost", 0, 1},
+		{"identity check fails after enrolment", 1, 0, 0},
+		{"enrolment answer lost", 0, 1, 0},
+		{"revocation answer lost", 0, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &stub{calls: map[string]int{}, holdRule: true, failIdentity: tc.failIdentity, loseAnswers: tc.loseAnswers}
+			s := &stub{calls: map[string]int{}, holdRule: true, failIdentity: tc.failIdentity, loseAnswers: tc.loseAnswers,
+				loseRevoke: tc.loseRevoke, revoked: map[string]bool{}}
 			srv := httptest.NewServer(s)
 			defer srv.Close()
 			creds := &Credentials{}
@@ -198,7 +213,7 @@ func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
 			}
 			// The injected failure, and for a lost answer the refused
 			// enrolment that names the held certificate.
-			if want := tc.failIdentity + 2*tc.loseAnswers; errs != want {
+			if want := tc.failIdentity + 2*tc.loseAnswers + tc.loseRevoke; errs != want {
 				t.Errorf("%d failed operations, want %d", errs, want)
 			}
 			if enrolled < 3 || revoked < enrolled-1+tc.loseAnswers {
