@@ -33,10 +33,11 @@
 // BEGIN), checks the state and, for steps that did slow work first (sealing),
 // the version read before; bumps the version with a compare-and-set; stores
 // the event sealed by the service key (ECDSA or RSA over SHA-256 of the
-// canonical encoding, see Event.Canonical); and appends it to the
-// hash-chained audit log with audit.AppendTx. So two concurrent transitions
-// never both succeed, and nothing acknowledged to a client is missing from
-// the history or the audit chain after a crash.
+// canonical encoding, see Event.Canonical); and writes its audit log entry
+// in the same transaction (audit.Log.AppendTx, sequenced into the Merkle
+// log afterwards). So two concurrent transitions never both succeed, and
+// nothing acknowledged to a client is missing from the history or the audit
+// log after a crash.
 //
 // Files and results are stored in the database as BLOBs within Limits.
 //

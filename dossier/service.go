@@ -46,7 +46,7 @@ func migrate(ctx context.Context, db *store.DB) error {
 // Config holds what the service needs.
 type Config struct {
 	DB    *store.DB
-	Audit *audit.Log
+	Audit AuditLog
 	// EventKey is the service key that seals every event.
 	EventKey crypto.Signer
 	Sealer   Sealer
@@ -66,10 +66,18 @@ type Config struct {
 	PublicURL string
 }
 
+// AuditLog is what the service needs of the audit log (*audit.Log): each
+// step's entry is written in the step's transaction.
+type AuditLog interface {
+	AppendTx(ctx context.Context, tx *sql.Tx, ev audit.Event) error
+	Append(ctx context.Context, ev audit.Event) error
+	LatestID(ctx context.Context, object, action string) (string, error)
+}
+
 // Service runs the five-step process.
 type Service struct {
 	db       *store.DB
-	audit    *audit.Log
+	audit    AuditLog
 	key      crypto.Signer
 	sealer   Sealer
 	forms    FormVerifier

@@ -2,6 +2,8 @@
 # Starts or stops a throwaway PostgreSQL cluster for the test suite.
 #   scripts/testpg.sh start DIR   -> prints the admin DSN on stdout
 #   scripts/testpg.sh stop DIR
+# KYSO_TEST_PG_FSYNC=on starts a durable cluster (fsync on, as in
+# production); the default, off, is for tests, which need no durability.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?data directory}
@@ -32,7 +34,7 @@ start)
   as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${KYSO_TEST_PG_FSYNC:-off} -c max_connections=300" start >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"

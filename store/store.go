@@ -45,6 +45,12 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 	log     *slog.Logger
+	// writeGate admits one InTx at a time on SQLite (nil on PostgreSQL).
+	// Its transactions take the write lock at BEGIN, and a connection that
+	// finds it taken polls with sleeps of up to 100 ms (SQLite's busy
+	// handler): with many writers, the lock would sit idle between them.
+	// Waiting here hands it over as soon as the holder commits, in order.
+	writeGate chan struct{}
 }
 
 // Open opens the database named by dsn: "" or "sqlite:PATH" (or a bare path)
@@ -97,13 +103,29 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, log: log}, nil
+	d := &DB{DB: db, Dialect: dialect, log: log}
+	if dialect == SQLite {
+		d.writeGate = make(chan struct{}, 1)
+	}
+	return d, nil
 }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. SQLite transactions take the write lock at BEGIN, so a
 // read-then-write inside fn cannot be interleaved with another writer.
+//
+// On SQLite, transactions of one process go through InTx one at a time
+// (other processes still meet SQLite's busy timeout); fn must not start
+// another InTx.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.writeGate != nil {
+		select {
+		case db.writeGate <- struct{}{}:
+			defer func() { <-db.writeGate }()
+		case <-ctx.Done():
+			return fmt.Errorf("store: begin: %w", ctx.Err())
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
