@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,7 +52,20 @@ type DB struct {
 	// handler): with many writers, the lock would sit idle between them.
 	// Waiting here hands it over as soon as the holder commits, in order.
 	writeGate chan struct{}
+	// stopCheckpoints ends the SQLite checkpointer (nil on PostgreSQL).
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
+	closeOnce       sync.Once
 }
+
+// checkpointEvery is how often the SQLite checkpointer copies the WAL back
+// into the database file, and walSafetyPages the WAL size (4 KiB pages) at
+// which a committing writer still checkpoints itself, should the
+// checkpointer fall behind.
+const (
+	checkpointEvery = 250 * time.Millisecond
+	walSafetyPages  = 16384
+)
 
 // Open opens the database named by dsn: "" or "sqlite:PATH" (or a bare path)
 // opens an embedded SQLite file, "postgres://…" or "postgresql://…" opens
@@ -89,6 +103,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
+		// Checkpoints run in the background (checkpointLoop) rather than in
+		// the commit of whichever writer crosses SQLite's default 1000
+		// pages, which then waits for the copy and the database file's
+		// fsync while holding the write lock.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages))
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Set("_txlock", "immediate")
 		db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -106,8 +125,44 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	d := &DB{DB: db, Dialect: dialect, log: log}
 	if dialect == SQLite {
 		d.writeGate = make(chan struct{}, 1)
+		d.stopCheckpoints, d.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go d.checkpointLoop()
 	}
 	return d, nil
+}
+
+// checkpointLoop copies the SQLite WAL into the database file every
+// checkpointEvery with a passive checkpoint, which neither waits for nor
+// blocks writers and readers.
+func (db *DB) checkpointLoop() {
+	defer close(db.checkpointsDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var busy, frames, done int
+		err := db.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+		cancel()
+		if err != nil && !errors.Is(err, sql.ErrConnDone) {
+			db.log.Warn("store: WAL checkpoint", "err", err)
+		}
+	}
+}
+
+// Close stops the SQLite checkpointer and closes the database.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.stopCheckpoints != nil {
+			close(db.stopCheckpoints)
+			<-db.checkpointsDone
+		}
+	})
+	return db.DB.Close()
 }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling

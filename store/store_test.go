@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"kyso/store"
 	"kyso/store/storetest"
@@ -276,4 +278,44 @@ func TestSQLiteTransactionsTakeTurns(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting transaction: %v, want context.Canceled", err)
 	}
+}
+
+// The SQLite WAL is copied back into the database file in the background:
+// writes far below the size at which a committing writer would checkpoint
+// itself reach the main file within moments, and Close stops the
+// checkpointer (twice is harmless).
+func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := store.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	// About 500 WAL frames: half of SQLite's default checkpoint size.
+	for i := range 500 {
+		if _, err := db.ExecContext(ctx, "INSERT INTO blobs (id, b) VALUES ($1, $2)", i, make([]byte, 3000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= 1400<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes after 1.5 MB of commits: the WAL was not checkpointed", fi.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
 }
