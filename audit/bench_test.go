@@ -26,8 +26,8 @@ import (
 // BenchmarkAuditLog measures what the log costs the state changes that
 // write to it: 16 writers commit state changes without the log, then the
 // same changes with each change's entry written in its transaction while
-// the sequencer runs (every 250 ms, as kyso serve does), alternately,
-// three times each, on SQLite and on PostgreSQL, for two workloads:
+// the sequencer runs (every 250 ms, as kyso serve does), four times each in
+// alternating order, on SQLite and on PostgreSQL, for two workloads:
 //
 //   - dossier: Kyso's own state changes, steps of the five-step process
 //     through the dossier service (submit, receive, request a supplement,
@@ -280,12 +280,33 @@ func benchAuditLog(b *testing.B, db *store.DB, l *audit.Log, newWriter func() ch
 		defer close(done)
 		_ = l.Run(sctx, audit.SequencerOptions{Interval: interval})
 	}()
-	const rounds = 3
+	// Rounds alternate the order (without, with; with, without; …), and
+	// before each phase the database settles: the sequencer has caught up
+	// and the previous phase's writes are checkpointed (and on PostgreSQL
+	// vacuumed), so that no phase pays for the one before it.
+	settle := func() {
+		waitPending()
+		qs := []string{"PRAGMA wal_checkpoint(TRUNCATE)"}
+		if db.Dialect == store.Postgres {
+			qs = []string{"VACUUM", "CHECKPOINT"}
+		}
+		for _, q := range qs {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	const rounds = 4
 	var base, logged float64
 	for round := 0; round < rounds; round++ {
-		waitPending()
-		base += run(false) / rounds
-		logged += run(true) / rounds
+		for _, withLog := range []bool{round%2 == 1, round%2 == 0} {
+			settle()
+			if withLog {
+				logged += run(true) / rounds
+			} else {
+				base += run(false) / rounds
+			}
+		}
 	}
 	waitPending()
 	stop()

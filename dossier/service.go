@@ -74,6 +74,12 @@ type AuditLog interface {
 	LatestID(ctx context.Context, object, action string) (string, error)
 }
 
+// isNilLog reports a nil *audit.Log inside the interface.
+func isNilLog(a AuditLog) bool {
+	l, ok := a.(*audit.Log)
+	return ok && l == nil
+}
+
 // Service runs the five-step process.
 type Service struct {
 	db       *store.DB
@@ -95,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	switch {
 	case cfg.DB == nil:
 		return nil, errors.New("dossier: no database")
-	case cfg.Audit == nil:
+	case cfg.Audit == nil, isNilLog(cfg.Audit):
 		return nil, errors.New("dossier: no audit log")
 	case cfg.EventKey == nil:
 		return nil, errors.New("dossier: no event sealing key")

@@ -7,6 +7,7 @@
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?data directory}
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "testpg: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 port=${KYSO_TEST_PG_PORT:-}
@@ -24,9 +25,13 @@ as_pg() {
 
 case "$cmd" in
 start)
+  fsync=${KYSO_TEST_PG_FSYNC:-off}
   if [ -f "$dir/data/postmaster.pid" ] && [ -f "$dir/port" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres?sslmode=disable"
-    exit 0
+    if [ "$(cat "$dir/fsync" 2>/dev/null)" = "$fsync" ]; then
+      echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres?sslmode=disable"
+      exit 0
+    fi
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -34,9 +39,10 @@ start)
   as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${KYSO_TEST_PG_FSYNC:-off} -c max_connections=300" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=$fsync -c max_connections=300" start >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
+  echo "$fsync" >"$dir/fsync"
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   ;;
 stop)

@@ -59,13 +59,19 @@ type DB struct {
 }
 
 // checkpointEvery is how often the SQLite checkpointer copies the WAL back
-// into the database file, and walSafetyPages the WAL size (4 KiB pages) at
-// which a committing writer still checkpoints itself, should the
-// checkpointer fall behind.
+// into the database file; walSafetyPages is the WAL size (4 KiB pages) at
+// which a committing writer checkpoints itself, should the checkpointer
+// fall behind; busyTimeout is how long a transaction waits for the write
+// lock, at the gate or in SQLite's busy handler.
 const (
 	checkpointEvery = 250 * time.Millisecond
-	walSafetyPages  = 16384
+	walSafetyPages  = 4096
+	busyTimeout     = 10 * time.Second
 )
+
+// ErrBusy is returned by InTx when the write lock stayed taken for the
+// whole busy timeout.
+var ErrBusy = errors.New("store: the database stayed busy")
 
 // Open opens the database named by dsn: "" or "sqlite:PATH" (or a bare path)
 // opens an embedded SQLite file, "postgres://…" or "postgresql://…" opens
@@ -100,13 +106,13 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 			}
 		}
 		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
-		// Checkpoints run in the background (checkpointLoop) rather than in
-		// the commit of whichever writer crosses SQLite's default 1000
-		// pages, which then waits for the copy and the database file's
-		// fsync while holding the write lock.
+		// Checkpoints run in the background (checkpointLoop) rather than
+		// after the commit of whichever writer crosses SQLite's default 1000
+		// pages: that commit returns only once the copy and the database
+		// file's fsync are done, with InTx's gate still held.
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages))
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Set("_txlock", "immediate")
@@ -133,23 +139,26 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 
 // checkpointLoop copies the SQLite WAL into the database file every
 // checkpointEvery with a passive checkpoint, which neither waits for nor
-// blocks writers and readers.
+// blocks writers and readers. A failing checkpoint (a full disk, a
+// vanished directory) is logged at most once a minute.
 func (db *DB) checkpointLoop() {
 	defer close(db.checkpointsDone)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
+	var warned time.Time
 	for {
 		select {
 		case <-db.stopCheckpoints:
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
 		var busy, frames, done int
 		err := db.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
 		cancel()
-		if err != nil && !errors.Is(err, sql.ErrConnDone) {
-			db.log.Warn("store: WAL checkpoint", "err", err)
+		if err != nil && time.Since(warned) > time.Minute {
+			warned = time.Now()
+			db.log.Warn("store: WAL checkpoint failed", "err", err)
 		}
 	}
 }
@@ -169,15 +178,22 @@ func (db *DB) Close() error {
 // back otherwise. SQLite transactions take the write lock at BEGIN, so a
 // read-then-write inside fn cannot be interleaved with another writer.
 //
-// On SQLite, transactions of one process go through InTx one at a time
-// (other processes still meet SQLite's busy timeout); fn must not start
-// another InTx.
+// On SQLite, transactions of one process go through InTx one at a time,
+// waiting their turn without holding a connection, for at most the busy
+// timeout (ErrBusy); other processes still meet SQLite's own busy
+// timeout. fn must not start another InTx: it would wait for itself until
+// ErrBusy.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.writeGate != nil {
+		t := time.NewTimer(busyTimeout)
 		select {
 		case db.writeGate <- struct{}{}:
+			t.Stop()
 			defer func() { <-db.writeGate }()
+		case <-t.C:
+			return fmt.Errorf("store: begin: %w (another transaction held it for %s)", ErrBusy, busyTimeout)
 		case <-ctx.Done():
+			t.Stop()
 			return fmt.Errorf("store: begin: %w", ctx.Err())
 		}
 	}

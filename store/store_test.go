@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -266,17 +267,36 @@ func TestSQLiteTransactionsTakeTurns(t *testing.T) {
 		t.Fatalf("counter %d (%v), want 32", n, err)
 	}
 
+	// While one transaction holds the write lock, 20 others wait at the
+	// gate without a connection each (the holder's is the only one in use)
+	// and give up when their context ends, without running.
 	holding, release := make(chan struct{}), make(chan struct{})
 	go func() {
 		_ = db.InTx(ctx, func(*sql.Tx) error { close(holding); <-release; return nil })
 	}()
 	<-holding
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	err = db.InTx(cctx, func(*sql.Tx) error { return errors.New("ran while another transaction held the lock") })
+	var ran atomic.Bool
+	waiting := make(chan error, 20)
+	for range 20 {
+		go func() {
+			wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			waiting <- db.InTx(wctx, func(*sql.Tx) error { ran.Store(true); return nil })
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	inUse := db.Stats().InUse
+	for range 20 {
+		if err := <-waiting; !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("waiting transaction: %v, want context.DeadlineExceeded", err)
+		}
+	}
 	close(release)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("waiting transaction: %v, want context.Canceled", err)
+	if inUse != 1 {
+		t.Errorf("%d connections in use while 20 transactions waited, want the holder's only", inUse)
+	}
+	if ran.Load() {
+		t.Error("a transaction ran while another held the write lock")
 	}
 }
 

@@ -312,7 +312,9 @@ func Check(ctx context.Context, ops []Op, faults []Fault, o CheckOptions) (*Repo
 			case KindCertificate:
 				err = o.DB.QueryRowContext(ctx, `SELECT count(*) FROM ca_certificates WHERE serial = $1`, rec.ID).Scan(&n)
 			case KindRevocation:
-				err = o.DB.QueryRowContext(ctx, `SELECT count(*) FROM ca_certificates WHERE serial = $1 AND status = 'revoked'`, rec.ID).Scan(&n)
+				// Revoked by the acknowledged call, not by a later one.
+				err = o.DB.QueryRowContext(ctx, `SELECT count(*) FROM ca_certificates WHERE serial = $1 AND status = 'revoked' AND revoked_at <= $2`,
+					rec.ID, op.End.UnixMilli()+1).Scan(&n)
 			case KindSignature:
 				err = o.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_log WHERE id = $1) + (SELECT count(*) FROM audit_pending WHERE id = $1)`, rec.ID).Scan(&n)
 			case KindDossierStep:
@@ -330,7 +332,7 @@ func Check(ctx context.Context, ops []Op, faults []Fault, o CheckOptions) (*Repo
 				}
 				lost(rec, why)
 			}
-			if rec.Kind != KindRevocation {
+			if rec.Kind != KindRevocation || n == 0 {
 				continue
 			}
 			certPEM := rec.Certificate

@@ -131,10 +131,10 @@ func TestCheckLooksRecordsUp(t *testing.T) {
 	}
 	defer db.Close()
 	for _, q := range []string{
-		`CREATE TABLE ca_certificates (serial TEXT PRIMARY KEY, status TEXT NOT NULL)`,
+		`CREATE TABLE ca_certificates (serial TEXT PRIMARY KEY, status TEXT NOT NULL, revoked_at BIGINT NOT NULL DEFAULT 0, der BLOB NOT NULL DEFAULT x'')`,
 		`CREATE TABLE audit_log (id TEXT)`, `CREATE TABLE audit_pending (id TEXT)`,
 		`CREATE TABLE dossier_events (dossier_id TEXT, to_state TEXT)`,
-		`INSERT INTO ca_certificates VALUES ('0a', 'revoked'), ('0b', 'good')`,
+		`INSERT INTO ca_certificates (serial, status) VALUES ('0b', 'good')`,
 		`INSERT INTO audit_pending VALUES ('e1')`, `INSERT INTO audit_log VALUES ('e2')`,
 		`INSERT INTO dossier_events VALUES ('dos_1', 'submitted')`,
 	} {
@@ -142,12 +142,20 @@ func TestCheckLooksRecordsUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// 0a was revoked by the call acknowledged at 2, 0e only later (at 5):
+	// its acknowledged revocation was lost and another call revoked it.
+	for serial, when := range map[string]time.Time{"0a": at(1), "0e": at(5)} {
+		if _, err := db.ExecContext(ctx, "INSERT INTO ca_certificates (serial, status, revoked_at) VALUES ($1, 'revoked', $2)", serial, when.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rec := func(kind, id, state string) Op {
 		return Op{Name: kind, Start: at(1), End: at(2), Records: []Record{{Kind: kind, ID: id, State: state}}}
 	}
 	present := []Op{rec(KindCertificate, "0a", ""), rec(KindCertificate, "0b", ""), rec(KindSignature, "e1", ""), rec(KindSignature, "e2", ""),
-		rec(KindDossierStep, "dos_1", "submitted")}
-	missing := []Op{rec(KindCertificate, "0c", ""), rec(KindRevocation, "0b", ""), rec(KindSignature, "e3", ""), rec(KindDossierStep, "dos_1", "received")}
+		rec(KindDossierStep, "dos_1", "submitted"), rec(KindRevocation, "0a", "")}
+	missing := []Op{rec(KindCertificate, "0c", ""), rec(KindRevocation, "0b", ""), rec(KindSignature, "e3", ""), rec(KindDossierStep, "dos_1", "received"),
+		rec(KindRevocation, "0e", "")}
 	failed := Op{Name: "x", Start: at(1), End: at(2), Err: "HTTP 503", Records: []Record{{Kind: KindCertificate, ID: "0d"}}}
 	r, err := Check(ctx, append(append(present, missing...), failed), nil, CheckOptions{DB: db.DB, Replicas: nil})
 	if err != nil {

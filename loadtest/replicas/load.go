@@ -192,8 +192,27 @@ type citizen struct {
 	// failed) or failed, or its enrolment's answer was lost. The server
 	// issues no other such certificate while it is valid, so the next
 	// iteration revokes it before enrolling again.
-	held *apiclient.Enrolled
-	ops  []Op
+	held *heldCert
+	// enrolUnanswered is set while the last CSR enrolment failed without
+	// the server's answer (a transport error or a 5xx): it may have been
+	// stored. revoked holds the serials whose revocation was acknowledged.
+	enrolUnanswered bool
+	revoked         map[string]bool
+	ops             []Op
+}
+
+type heldCert struct {
+	apiclient.Enrolled
+	// revokeFailed: a revocation was tried and failed, so it may have
+	// been stored without its answer.
+	revokeFailed bool
+}
+
+// unanswered reports whether err leaves the outcome open: no answer from
+// the server, or a 5xx one.
+func unanswered(err error) bool {
+	var pe *apiclient.ProblemError
+	return !errors.As(err, &pe) || pe.Status >= 500
 }
 
 // retryPause is how long a worker waits after a failed operation.
@@ -227,12 +246,18 @@ func (c *citizen) do(name string, fn func() ([]Record, error)) error {
 func (c *citizen) revokeHeld(ctx context.Context) error {
 	h := c.held
 	return c.do("revoke", func() ([]Record, error) {
-		// already-revoked: an earlier revocation was stored but its answer
-		// lost; the server confirms it now.
-		if err := c.api.Revoke(ctx, c.assertion, h.Serial, "superseded"); err != nil && apiclient.Code(err) != "already-revoked" {
+		err := c.api.Revoke(ctx, c.assertion, h.Serial, "superseded")
+		// already-revoked after a failed attempt: that attempt was stored
+		// but its answer lost, and the server confirms it now.
+		if err != nil && !(h.revokeFailed && apiclient.Code(err) == "already-revoked") {
+			h.revokeFailed = true
 			return nil, err
 		}
 		c.held = nil
+		if c.revoked == nil {
+			c.revoked = map[string]bool{}
+		}
+		c.revoked[h.Serial] = true
 		return []Record{{Kind: KindRevocation, ID: h.Serial, Certificate: h.Certificate}}, nil
 	})
 }
@@ -286,15 +311,21 @@ func (c *citizen) iterate(ctx context.Context) {
 		if err != nil {
 			return nil, err
 		}
-		c.held = &enrolled
+		c.held = &heldCert{Enrolled: enrolled}
 		return []Record{{Kind: KindCertificate, ID: enrolled.Serial, Certificate: enrolled.Certificate}}, nil
 	}); err != nil {
-		if serial := apiclient.Member(err, "serial"); apiclient.Code(err) == "certificate-exists" && serial != "" {
-			// An earlier enrolment was stored but its answer lost.
-			c.held = &apiclient.Enrolled{Serial: serial}
+		serial := apiclient.Member(err, "serial")
+		// The enrolment before this one went unanswered and was stored:
+		// revoke what it issued. A serial whose revocation was
+		// acknowledged is not revoked again: the server lost it, and the
+		// check reports it.
+		if apiclient.Code(err) == "certificate-exists" && serial != "" && c.enrolUnanswered && !c.revoked[serial] {
+			c.held = &heldCert{Enrolled: apiclient.Enrolled{Serial: serial}}
 		}
+		c.enrolUnanswered = unanswered(err)
 		return
 	}
+	c.enrolUnanswered = false
 	if c.identify(ctx) != nil {
 		return
 	}

@@ -32,6 +32,7 @@ type stub struct {
 	loseAnswers  int
 	failNext     bool
 	loseRevoke   int
+	forgetRevoke int
 	revoked      map[string]bool
 }
 
@@ -66,6 +67,12 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(201, map[string]string{"serial": s.held, "certificate": "PEM"})
 	case s.holdRule && strings.HasSuffix(p, "/revoke"):
 		serial := strings.Split(p, "/")[3]
+		if s.forgetRevoke > 0 && serial == s.held {
+			// Acknowledged, then lost: the certificate stays valid.
+			s.forgetRevoke--
+			reply(200, map[string]string{"status": "revoked"})
+			return
+		}
 		if s.revoked[serial] {
 			reply(409, map[string]any{"code": "already-revoked", "status": 409})
 			return
@@ -220,6 +227,40 @@ func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
 				t.Errorf("%d enrolments, %d revocations: the held certificate blocked the load", enrolled, revoked)
 			}
 		})
+	}
+}
+
+// A revocation the server acknowledged and then lost is not papered over:
+// the worker does not revoke that certificate again when the server names
+// it as still held, so its enrolments keep failing and the acknowledged
+// revocation stays for the check to find missing.
+func TestLoadDoesNotRevokeAgainWhatWasAcknowledged(t *testing.T) {
+	s := &stub{calls: map[string]int{}, holdRule: true, forgetRevoke: 1, revoked: map[string]bool{}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	creds := &Credentials{}
+	creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
+	ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 1, Duration: 700 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revocations := map[string]int{}
+	held := 0
+	for _, op := range ops {
+		if op.Name == "revoke" && op.Err == "" {
+			revocations[op.Records[0].ID]++
+		}
+		if op.Name == "enrol-csr" && strings.Contains(op.Err, "certificate-exists") {
+			held++
+		}
+	}
+	if len(revocations) != 1 || held == 0 {
+		t.Fatalf("revocations %v, %d enrolments refused: the lost revocation was hidden", revocations, held)
+	}
+	for serial, n := range revocations {
+		if n != 1 {
+			t.Fatalf("%s revoked %d times", serial, n)
+		}
 	}
 }
 
