@@ -223,9 +223,8 @@ func TestOpenDefaultsToSQLiteFile(t *testing.T) {
 }
 
 // On SQLite, transactions wait their turn in the process rather than in
-// SQLite's busy handler: 32 concurrent read-then-write transactions all
-// commit, none lost, and one waiting past its context's end gives up
-// with the context's error instead of waiting for the holder.
+// SQLite's busy handler (TestStore shows concurrent read-then-write
+// transactions losing nothing on both engines).
 func TestSQLiteTransactionsTakeTurns(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"), nil)
@@ -233,40 +232,6 @@ func TestSQLiteTransactionsTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, "INSERT INTO counter (id, n) VALUES (1, 0)"); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- db.InTx(ctx, func(tx *sql.Tx) error {
-				var n int
-				if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
-					return err
-				}
-				_, err := tx.ExecContext(ctx, "UPDATE counter SET n = $1 WHERE id = 1", n+1)
-				return err
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil || n != 32 {
-		t.Fatalf("counter %d (%v), want 32", n, err)
-	}
-
 	// While one transaction holds the write lock, 20 others wait at the
 	// gate without a connection each (the holder's is the only one in use)
 	// and give up when their context ends, without running.

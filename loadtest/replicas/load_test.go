@@ -126,20 +126,27 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// loadAgainst runs the load against s with the given workers for d.
+func loadAgainst(t *testing.T, s *stub, workers int, d time.Duration) []Op {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	creds := &Credentials{}
+	creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
+	ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: workers, Duration: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}
+
 // Each worker enrols a remote key once, then every iteration walks every
 // operation; a failed call is noted with its error and no record, and the
 // records of the others are kept by kind.
 func TestLoadNotesOperationsAndRecords(t *testing.T) {
 	s := &stub{calls: map[string]int{}}
 	s.failSeals.Store(true)
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	creds := &Credentials{}
-	creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
-	ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 2, Duration: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := loadAgainst(t, s, 2, 300*time.Millisecond)
 	byName := map[string]int{}
 	for _, op := range ops {
 		byName[op.Name]++
@@ -195,16 +202,8 @@ func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
 		{"revocation answer lost", 0, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &stub{calls: map[string]int{}, holdRule: true, failIdentity: tc.failIdentity, loseAnswers: tc.loseAnswers,
-				loseRevoke: tc.loseRevoke, revoked: map[string]bool{}}
-			srv := httptest.NewServer(s)
-			defer srv.Close()
-			creds := &Credentials{}
-			creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
-			ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 1, Duration: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ops := loadAgainst(t, &stub{calls: map[string]int{}, holdRule: true, failIdentity: tc.failIdentity, loseAnswers: tc.loseAnswers,
+				loseRevoke: tc.loseRevoke, revoked: map[string]bool{}}, 1, time.Second)
 			var errs, enrolled, revoked int
 			for _, op := range ops {
 				if op.Err != "" {
@@ -235,15 +234,7 @@ func TestLoadRevokesTheCertificateItHolds(t *testing.T) {
 // it as still held, so its enrolments keep failing and the acknowledged
 // revocation stays for the check to find missing.
 func TestLoadDoesNotRevokeAgainWhatWasAcknowledged(t *testing.T) {
-	s := &stub{calls: map[string]int{}, holdRule: true, forgetRevoke: 1, revoked: map[string]bool{}}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	creds := &Credentials{}
-	creds.Agency.Agency, creds.Agency.Token = "UBND-HN", "kyso_agency"
-	ops, err := Load(context.Background(), LoadOptions{URL: srv.URL, Credentials: creds, Workers: 1, Duration: 700 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := loadAgainst(t, &stub{calls: map[string]int{}, holdRule: true, forgetRevoke: 1, revoked: map[string]bool{}}, 1, 700*time.Millisecond)
 	revocations := map[string]int{}
 	held := 0
 	for _, op := range ops {
