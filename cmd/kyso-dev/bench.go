@@ -25,7 +25,7 @@ func runBench(ctx context.Context, io stdio, args []string) int {
 	duration := fs.Duration("duration", 10*time.Second, "longest time of each scenario")
 	workers := fs.Int("workers", 4, "concurrent callers")
 	maxReq := fs.Int("max-requests", 20000, "most calls of each scenario")
-	citizens := fs.Int("citizens", 16, "distinct synthetic chip cards")
+	citizens := fs.Int("citizens", 64, "distinct synthetic chip cards (each is enrolled once by the issuance scenario)")
 	levels := fs.String("levels", "B-B,B-T", "PAdES levels to sign, comma separated; documents of the last are verified")
 	docs := fs.String("docs", "", "directory to keep one signed PDF per agency and level")
 	out := fs.String("out", "", "write the results as JSON to this file")

@@ -208,7 +208,7 @@ func TestRunAgainstFakeServer(t *testing.T) {
 	load, err := Run(context.Background(), Config{
 		Client:   &Client{Base: srv.URL, HTTP: srv.Client()},
 		Agencies: []Agency{{Code: "AG-RSA", KeyType: "RSA2048", Token: agencyToken}},
-		Workers:  3, Duration: 5 * time.Second, MaxRequests: 12, Citizens: 2, DocsDir: docs, Progress: &progress,
+		Workers:  3, Duration: 5 * time.Second, MaxRequests: 12, Citizens: 12, DocsDir: docs, Progress: &progress,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,8 @@ func TestRunAgainstFakeServer(t *testing.T) {
 			t.Errorf("scenario %d: %s baseline %s, %d ok %d errors; want %s baseline %s, 12 ok", i, s.Name, s.Baseline, s.Requests, s.Errors, w.name, w.baseline)
 		}
 	}
-	// Every enrolment used its own assertion (a replay would have failed).
+	// Every enrolment used its own assertion (a replay would have failed),
+	// one per citizen.
 	if fake.enrolled != 12 {
 		t.Errorf("enrolled %d, want 12", fake.enrolled)
 	}

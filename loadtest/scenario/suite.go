@@ -77,7 +77,8 @@ type Config struct {
 	Duration time.Duration
 	// MaxRequests bounds each scenario's calls (default 20,000).
 	MaxRequests int
-	// Citizens is the number of distinct synthetic cards (default 16).
+	// Citizens is the number of distinct synthetic cards (default 64), and
+	// so the most certificates the issuance scenario asks for.
 	Citizens int
 	// IssuerSeed derives the cards' test CSCA, which the server must trust
 	// (default "kyso-dev").
@@ -134,7 +135,7 @@ func (c *Config) defaults() {
 		c.MaxRequests = 20000
 	}
 	if c.Citizens < 1 {
-		c.Citizens = 16
+		c.Citizens = 64
 	}
 	if c.IssuerSeed == "" {
 		c.IssuerSeed = "kyso-dev"
@@ -175,18 +176,29 @@ func Run(ctx context.Context, cfg Config) (*Load, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The CA keeps one valid certificate per profile for a key of the
+	// citizen's own: certificate issuance enrols each citizen once, with
+	// the first assertion the identity scenario obtained for them.
 	var mu sync.Mutex
-	var assertions []string
+	first := make([]string, len(chips))
 	res := loadtest.Run(ctx, "identity verification (chip)", opts, func(ctx context.Context, i int) error {
 		a, err := cl.VerifyChip(ctx, chips[i%len(chips)])
 		if err != nil {
 			return err
 		}
 		mu.Lock()
-		assertions = append(assertions, a)
+		if first[i%len(chips)] == "" {
+			first[i%len(chips)] = a
+		}
 		mu.Unlock()
 		return nil
 	})
+	var assertions []string
+	for _, a := range first {
+		if a != "" {
+			assertions = append(assertions, a)
+		}
+	}
 	add(Scenario{Result: res, Baseline: BaselineP256, Note: "challenge + verification; the assertion is signed with the P-256 identity key"})
 
 	csrs := make([]string, cfg.Workers)
@@ -197,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Load, error) {
 	}
 	issueOpts := opts
 	issueOpts.MaxRequests = min(opts.MaxRequests, len(assertions))
-	note := fmt.Sprintf("CSR enrolment, one fresh identity assertion each (%d available)", len(assertions))
+	note := fmt.Sprintf("CSR enrolment, one per citizen with a fresh identity assertion (%d citizens)", len(assertions))
 	if issueOpts.MaxRequests == 0 {
 		add(Scenario{Result: loadtest.Result{Name: "certificate issuance (API)", Workers: cfg.Workers, FirstError: "no identity assertion to enrol with"},
 			Baseline: BaselineIssuing, Note: note})
