@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/json"
 	"math/big"
 	"strings"
@@ -485,4 +486,85 @@ func FuzzVerifyCAdES(f *testing.F) {
 			t.Fatal("report without indication")
 		}
 	})
+}
+
+// A PAdES signature's CMS may carry counter-signatures too (the
+// unsigned attributes lie in /Contents, outside the signed byte range).
+// They go through the same checks as in CAdES and are judged on their own:
+// a valid one passes, one moved from another signature fails, and neither
+// changes the signature's or the document's indication.
+func TestPDFCounterSignatures(t *testing.T) {
+	ctx := context.Background()
+	pki, ts, online, _ := signerSetup(t)
+	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	doc := signertest.PDF(t, signertest.PDFOptions{Pages: 1})
+	sign := func() []byte {
+		var out bytes.Buffer
+		if err := signer.SignPDF(ctx, key, bytes.NewReader(doc), int64(len(doc)), &out, signer.PDFOptions{Level: signer.BB, Deps: deps}); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	// contents returns the hex digits' span of the last /Contents and the
+	// CMS they hold.
+	contents := func(pdf []byte) (int, int, []byte) {
+		i := bytes.LastIndex(pdf, []byte("/Contents <"))
+		if i < 0 {
+			t.Fatal("no /Contents")
+		}
+		start := i + len("/Contents <")
+		end := start + bytes.IndexByte(pdf[start:], '>')
+		raw, err := hex.DecodeString(string(pdf[start:end]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v asn1.RawValue
+		if _, err := asn1.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		return start, end, v.FullBytes
+	}
+	withCounterPDF := func(pdf, csi []byte, cert *x509.Certificate) []byte {
+		start, end, der := contents(pdf)
+		h := hex.EncodeToString(withCounter(t, der, csi, cert))
+		if len(h) > end-start {
+			t.Fatalf("counter-signed CMS (%d hex digits) does not fit /Contents (%d)", len(h), end-start)
+		}
+		out := bytes.Clone(pdf)
+		copy(out[start:end], h+strings.Repeat("0", end-start-len(h)))
+		return out
+	}
+	sigValue := func(pdf []byte) []byte {
+		_, _, der := contents(pdf)
+		sd, err := cms.Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sd.Signers[0].Signature
+	}
+	main, other := sign(), sign()
+	second := pki.NewSigner(t, signertest.P256, nil, "Trần Thị Bình")
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+		want report.Indication
+		sub  report.SubIndication
+	}{
+		{"counter-signature", withCounterPDF(main, counterSign(t, second, sigValue(main), false), second.Cert), report.TotalPassed, ""},
+		{"moved from another signature", withCounterPDF(main, counterSign(t, second, sigValue(other), false), second.Cert), report.TotalFailed, report.HashFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := online.Verify(ctx, verifier.Input{Name: "form.pdf", Data: tc.doc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Signatures) != 2 || rep.Signatures[0].Status.MainIndication != report.TotalPassed || rep.Status.MainIndication != report.TotalPassed ||
+				rep.Signatures[1].ID != "Signature1-counter1" || !rep.Signatures[1].CounterSignature ||
+				rep.Signatures[1].Status.MainIndication != tc.want || rep.Signatures[1].Status.SubIndication != tc.sub {
+				b, _ := json.MarshalIndent(rep.Signatures, "", " ")
+				t.Fatalf("got document %s with %d signatures, want a counter-signature %s/%s\n%s", rep.Status.MainIndication, len(rep.Signatures), tc.want, tc.sub, b)
+			}
+		})
+	}
 }
