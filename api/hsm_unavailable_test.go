@@ -14,12 +14,13 @@ import (
 
 	"kyso/hsm"
 	"kyso/problem"
+	"kyso/store"
 )
 
 // An HSM that cannot serve a request (a client module that does not forward
 // a mechanism, a network HSM that is restarting) answers 503
-// hsm-unavailable with Retry-After, never a 500; other errors keep their
-// answers.
+// hsm-unavailable with Retry-After, never a 500, and a database that stayed
+// busy 503 busy; other errors keep their answers.
 func TestHSMFailureIs503(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct {
@@ -31,6 +32,7 @@ func TestHSMFailureIs503(t *testing.T) {
 		{"mechanism not forwarded", fmt.Errorf("credential: enrol: %w", fmt.Errorf("hsm: deriving the key-encryption key: %w", pkcs11.Error(pkcs11.CKR_MECHANISM_INVALID))), 503, "hsm-unavailable"},
 		{"server restarting", fmt.Errorf("hsm: giving up after 4 attempts: %w", pkcs11.Error(pkcs11.CKR_DEVICE_ERROR)), 503, "hsm-unavailable"},
 		{"closed", hsm.ErrClosed, 503, "hsm-unavailable"},
+		{"database busy", fmt.Errorf("dossier: receive: %w", fmt.Errorf("store: begin: %w", store.ErrBusy)), 503, "busy"},
 		{"problem kept", problem.New(http.StatusConflict, "conflict", "x"), 409, "conflict"},
 		{"other error", errors.New("boom"), 500, "internal"},
 	} {

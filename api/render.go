@@ -13,6 +13,7 @@ import (
 
 	"kyso/hsm"
 	"kyso/problem"
+	"kyso/store"
 )
 
 // WriteJSON renders v with status.
@@ -36,13 +37,25 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // hsmUnavailable turns an HSM outage that is not already a problem into the
 // 503 hsm-unavailable problem, with Retry-After, keeping err as its cause.
+//
+// A database whose write lock stayed taken for the whole busy timeout
+// (store.ErrBusy, SQLite under more writes than it can take) is likewise a
+// 503 busy with Retry-After.
 func hsmUnavailable(w http.ResponseWriter, err error) error {
-	if _, ok := problem.As(err); ok || !hsm.IsUnavailable(err) {
+	if _, ok := problem.As(err); ok {
 		return err
 	}
-	w.Header().Set("Retry-After", "2")
-	return &problem.Error{Status: http.StatusServiceUnavailable, Code: "hsm-unavailable",
-		Detail: "the hardware security module cannot serve this request now; try again", Err: err}
+	switch {
+	case hsm.IsUnavailable(err):
+		w.Header().Set("Retry-After", "2")
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "hsm-unavailable",
+			Detail: "the hardware security module cannot serve this request now; try again", Err: err}
+	case errors.Is(err, store.ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		return &problem.Error{Status: http.StatusServiceUnavailable, Code: "busy",
+			Detail: "the database is busy; try again", Err: err}
+	}
+	return err
 }
 
 // failLogged renders err as a problem document and logs it, with the
