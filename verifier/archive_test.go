@@ -236,6 +236,19 @@ func withCounter(t *testing.T, p7s, csi []byte, cert *x509.Certificate) []byte {
 	return out
 }
 
+// checkCounter checks that rep holds one TOTAL-PASSED signature and its
+// counter-signature, judged want/sub on its own: the document's indication
+// is the main signature's (EU DSS).
+func checkCounter(t *testing.T, rep *report.Report, want report.Indication, sub report.SubIndication) {
+	t.Helper()
+	if len(rep.Signatures) != 2 || rep.Signatures[0].Status.MainIndication != report.TotalPassed || rep.Status.MainIndication != report.TotalPassed ||
+		rep.Signatures[1].ID != "Signature1-counter1" || !rep.Signatures[1].CounterSignature ||
+		rep.Signatures[1].Status.MainIndication != want || rep.Signatures[1].Status.SubIndication != sub {
+		b, _ := json.MarshalIndent(rep.Signatures, "", " ")
+		t.Fatalf("got document %s with %d signatures, want a counter-signature %s/%s\n%s", rep.Status.MainIndication, len(rep.Signatures), want, sub, b)
+	}
+}
+
 // CMS counter-signatures (RFC 5652 §11.4) are validated like any signer
 // and reported as signatures of their own; one moved from another
 // signature, changed, malformed or not chaining to a trusted root is not
@@ -282,14 +295,7 @@ func TestCMSCounterSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The counter-signature is judged on its own; the document's
-			// indication is the main signature's (EU DSS).
-			if len(rep.Signatures) != 2 || rep.Signatures[0].Status.MainIndication != report.TotalPassed || rep.Status.MainIndication != report.TotalPassed ||
-				rep.Signatures[1].ID != "Signature1-counter1" || !rep.Signatures[1].CounterSignature ||
-				rep.Signatures[1].Status.MainIndication != tc.want || rep.Signatures[1].Status.SubIndication != tc.sub {
-				b, _ := json.MarshalIndent(rep.Signatures, "", " ")
-				t.Fatalf("got document %s with %d signatures, want a counter-signature %s/%s\n%s", rep.Status.MainIndication, len(rep.Signatures), tc.want, tc.sub, b)
-			}
+			checkCounter(t, rep, tc.want, tc.sub)
 			if tc.want == report.TotalPassed && (rep.Signatures[1].Format != "CAdES counter-signature" || rep.Signatures[1].Signer.Name != "Trần Thị Bình") {
 				t.Fatalf("counter-signature reported as %+v", rep.Signatures[1])
 			}
@@ -559,12 +565,7 @@ func TestPDFCounterSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rep.Signatures) != 2 || rep.Signatures[0].Status.MainIndication != report.TotalPassed || rep.Status.MainIndication != report.TotalPassed ||
-				rep.Signatures[1].ID != "Signature1-counter1" || !rep.Signatures[1].CounterSignature ||
-				rep.Signatures[1].Status.MainIndication != tc.want || rep.Signatures[1].Status.SubIndication != tc.sub {
-				b, _ := json.MarshalIndent(rep.Signatures, "", " ")
-				t.Fatalf("got document %s with %d signatures, want a counter-signature %s/%s\n%s", rep.Status.MainIndication, len(rep.Signatures), tc.want, tc.sub, b)
-			}
+			checkCounter(t, rep, tc.want, tc.sub)
 		})
 	}
 }
