@@ -57,10 +57,8 @@ func archiveStatus(s report.Signature) report.Status {
 // signature INDETERMINATE, never TOTAL-PASSED.
 func TestArchiveTimeStampAttacks(t *testing.T) {
 	ctx := context.Background()
-	pki, ts, _, offline := signerSetup(t)
-	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	pki, deps, key, _, offline := signingKit(t)
 	content := []byte("Giấy chứng nhận đăng ký hộ kinh doanh\n")
-	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
 	p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BT, Deps: deps})
 	if err != nil {
 		t.Fatal(err)
@@ -255,10 +253,8 @@ func checkCounter(t *testing.T, rep *report.Report, want report.Indication, sub 
 // passed over.
 func TestCMSCounterSignatures(t *testing.T) {
 	ctx := context.Background()
-	pki, ts, online, _ := signerSetup(t)
-	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	pki, deps, key, online, _ := signingKit(t)
 	content := []byte("Tờ khai đăng ký kết hôn\n")
-	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
 	sign := func() []byte {
 		p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BB, Deps: deps})
 		if err != nil {
@@ -358,9 +354,7 @@ func (s essStamper) Stamp(_ context.Context, digest []byte, h crypto.Hash) ([]by
 // pass.
 func TestTimeStampWithoutESSAttributeRefused(t *testing.T) {
 	ctx := context.Background()
-	pki, ts, online, _ := signerSetup(t)
-	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
-	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	pki, deps, key, online, _ := signingKit(t)
 	content := []byte("Đơn xin cấp phiếu lý lịch tư pháp\n")
 	p7s, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BB, Deps: deps})
 	if err != nil {
@@ -431,10 +425,8 @@ func TestTimeStampWithoutESSAttributeRefused(t *testing.T) {
 // validated and is INDETERMINATE (bounded work), not TOTAL-PASSED.
 func TestTooManyArchiveTimeStamps(t *testing.T) {
 	ctx := context.Background()
-	pki, ts, _, offline := signerSetup(t)
-	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
+	_, deps, key, _, offline := signingKit(t)
 	content := []byte("Tờ khai\n")
-	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
 	lta, err := signer.SignCMS(ctx, key, bytes.NewReader(content), signer.CMSOptions{Level: signer.BLTA, Deps: deps})
 	if err != nil {
 		t.Fatal(err)
@@ -501,9 +493,7 @@ func FuzzVerifyCAdES(f *testing.F) {
 // changes the signature's or the document's indication.
 func TestPDFCounterSignatures(t *testing.T) {
 	ctx := context.Background()
-	pki, ts, online, _ := signerSetup(t)
-	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
-	key := signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}
+	pki, deps, key, online, _ := signingKit(t)
 	doc := signertest.PDF(t, signertest.PDFOptions{Pages: 1})
 	sign := func() []byte {
 		var out bytes.Buffer

@@ -28,22 +28,8 @@ import (
 func TestExtendKeepsSignaturesVerifiable(t *testing.T) {
 	ctx := context.Background()
 	pki, ts, _, _ := signerSetup(t)
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, cert := shortLivedSigner(t, pki)
 	now := time.Now()
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{Country: []string{"VN"}, Organization: []string{"Sở Tư pháp"}, CommonName: "Sở Tư pháp Hà Nội"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(23 * time.Hour), BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-		OCSPServer:  pki.Leaf.Cert.OCSPServer, CRLDistributionPoints: pki.Leaf.Cert.CRLDistributionPoints,
-	}, pki.Issuing.Cert, k.Public(), pki.Issuing.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
 	deps := signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert}
 	sealed, err := signer.SealPDF(ctx, k, cert, pki.Chain(), signertest.PDF(t, signertest.PDFOptions{Pages: 1}), signer.PDFOptions{
 		Level: signer.BT, Certify: true, Name: "Sở Tư pháp Hà Nội", Reason: "Kết quả giải quyết thủ tục hành chính", Deps: deps,

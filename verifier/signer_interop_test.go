@@ -115,3 +115,12 @@ func signerSetup(t *testing.T) (*signertest.PKI, *tsa.Server, *verifier.Verifier
 	offline := verifier.New(verifier.Options{Roots: roots})
 	return pki, ts, online, offline
 }
+
+// signingKit is signerSetup with the signer's dependencies (the TSA, the
+// PKI's revocation data and root) and the leaf's key, as most tests sign.
+func signingKit(t *testing.T) (*signertest.PKI, signer.Deps, signer.Key, *verifier.Verifier, *verifier.Verifier) {
+	t.Helper()
+	pki, ts, online, offline := signerSetup(t)
+	return pki, signer.Deps{Stamper: ts, Revocation: pki, Root: pki.Root.Cert},
+		signer.Key{Signer: pki.Leaf.Key, Cert: pki.Leaf.Cert, Chain: pki.Chain()}, online, offline
+}

@@ -228,10 +228,10 @@ func waitSequenced(t *testing.T, l *audit.Log) {
 	}
 }
 
-// kyso audit key prints the note verifier key of the Ed25519 log key in
-// the HSM under the configured origin, and kyso audit verify without --key
-// checks the log against that key.
-func TestAuditKeyFromHSM(t *testing.T) {
+// logKeyToken makes a SoftHSM token holding an Ed25519 log key, and a
+// data directory with the token's PIN in user.pin.
+func logKeyToken(t *testing.T) (hsm.Config, *hsm.Key, string, string) {
+	t.Helper()
 	hsmtest.ConfPath(t)
 	hcfg := hsmtest.NewToken(t)
 	h := hsmtest.Open(t, hcfg, nil)
@@ -244,6 +244,14 @@ func TestAuditKeyFromHSM(t *testing.T) {
 	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return hcfg, k, dir, pinFile
+}
+
+// kyso audit key prints the note verifier key of the Ed25519 log key in
+// the HSM under the configured origin, and kyso audit verify without --key
+// checks the log against that key.
+func TestAuditKeyFromHSM(t *testing.T) {
+	hcfg, k, dir, pinFile := logKeyToken(t)
 	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + hcfg.Module, "KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel,
 		"KYSO_HSM_PIN_FILE=" + pinFile, "KYSO_AUDIT_ORIGIN=kyso.example/audit"}
 	code, out, errs := runCLI(t, env, "audit", "key")
@@ -287,18 +295,7 @@ func TestAuditKeyFromHSM(t *testing.T) {
 // kyso audit key and verify work while hsm.module (a client library that
 // cannot carry EdDSA, say) is not even loadable.
 func TestAuditKeyThroughAuditModule(t *testing.T) {
-	hsmtest.ConfPath(t)
-	hcfg := hsmtest.NewToken(t)
-	h := hsmtest.Open(t, hcfg, nil)
-	k, err := h.GenerateKey(context.Background(), hsm.KeySpec{Label: audit.LogKeyLabel, Type: hsm.Ed25519})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	pinFile := filepath.Join(dir, "user.pin")
-	if err := os.WriteFile(pinFile, []byte(hcfg.PIN+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hcfg, k, dir, pinFile := logKeyToken(t)
 	env := []string{"KYSO_DATA_DIR=" + dir, "KYSO_HSM_MODULE=" + filepath.Join(dir, "no-such-client.so"), "KYSO_HSM_AUDIT_MODULE=" + hcfg.Module,
 		"KYSO_HSM_TOKEN_LABEL=" + hcfg.TokenLabel, "KYSO_HSM_PIN_FILE=" + pinFile, "KYSO_AUDIT_ORIGIN=kyso.example/audit"}
 	want, _ := audit.VerifierKey("kyso.example/audit", k.Public())
